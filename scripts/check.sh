@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The project's own tests (`npm run check`): static checks, unit and chart tests, the
+# sandbox end-to-end tests, the reference stack's tests, and last the sandbox lifecycle.
+# Runs on a sandbox of its own (.sandbox-check, other ports), so a sandbox brought up by
+# `npm run demo` is left alone.
+#
+# Usage: scripts/check.sh [--help]
+#
+# Environment:
+#   TODO_SANDBOX_HOME  tool cache (default: ~/.cache/todo-sandbox)
+#   CI, NO_COLOR       plain output
+set -o errexit -o nounset -o pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/.." && pwd)
+# shellcheck source=scripts/lib/log.sh
+source "$script_dir/lib/log.sh"
+
+# The check sandbox: its own state directory and ports (default ports + 1000).
+export TODO_SANDBOX_DIR="$repo_root/.sandbox-check"
+export TODO_SANDBOX_ETCD_PORT=24790 TODO_SANDBOX_ETCD_PEER_PORT=24800 TODO_SANDBOX_API_PORT=17443
+export TODO_SANDBOX_KCM_PORT=21257 TODO_SANDBOX_SCHEDULER_PORT=21259 TODO_SANDBOX_KUBELET_PORT=21250
+export TODO_SANDBOX_INJECTOR_PORT=20443
+
+results_dir="$repo_root/reports/check"
+
+usage() {
+  cat <<EOF
+Usage: scripts/check.sh [--help]
+
+Runs every test of the project and ends with one line: 'check: N passed, N failed, N skipped'.
+Test results (JSON) are kept in reports/check/.
+EOF
+}
+
+stage_names=()
+stage_seconds=()
+
+stage() {
+  local name=$1; shift
+  log::step "$name"
+  local started=$SECONDS
+  "$@"
+  stage_names+=("$name")
+  stage_seconds+=($((SECONDS - started)))
+}
+
+static_checks() {
+  local scripts=()
+  mapfile -t scripts < <(cd "$repo_root" && find scripts helm fixtures -name '*.sh' -not -path '*/node_modules/*' 2>/dev/null; echo .ci/run)
+  (cd "$repo_root" && shellcheck -x "${scripts[@]}")
+  log::info "shellcheck: ${#scripts[@]} scripts clean"
+  (cd "$repo_root" && npx tsc --noEmit -p .)
+  log::info "tsc: no type errors"
+}
+
+# vitest_stage NAME [ENV=VALUE...]: one vitest run, results kept as JSON for the summary.
+vitest_stage() {
+  local name=$1; shift
+  (cd "$repo_root" && env "$@" npx vitest run --reporter=default \
+    --reporter=json --outputFile.json="$results_dir/$name.json")
+}
+
+sandbox_up() {
+  bash "$script_dir/sandbox/up.sh"
+}
+
+cleanup() {
+  # Whatever happened, leave no sandbox process behind.
+  if [[ -d "$TODO_SANDBOX_DIR" ]]; then
+    bash "$script_dir/sandbox/down.sh" >/dev/null 2>&1 || true
+  fi
+}
+
+summarize() {
+  node - "$results_dir" <<'EOF'
+const { readdirSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const dir = process.argv[2];
+let passed = 0, failed = 0, skipped = 0;
+for (const file of readdirSync(dir).filter((name) => name.endsWith('.json'))) {
+  const result = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  passed += result.numPassedTests ?? 0;
+  failed += (result.numFailedTests ?? 0);
+  skipped += (result.numPendingTests ?? 0) + (result.numTodoTests ?? 0);
+}
+console.log(`check: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+EOF
+}
+
+main() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      -h|--help) usage; return ;;
+      *) log::die "unknown argument '$1' (see --help)" 2 ;;
+    esac
+  done
+
+  trap cleanup EXIT
+  rm -rf "$results_dir"; mkdir -p "$results_dir"
+  local status=0
+  stage "set-up (tools, dependencies)" bash "$script_dir/setup.sh"
+  stage "static checks (shellcheck, tsc)" static_checks
+  stage "sandbox up" sandbox_up
+  stage "unit, chart and sandbox tests" vitest_stage main || status=1
+  stage "sandbox lifecycle" vitest_stage lifecycle TODO_CHECK_STAGE=lifecycle || status=1
+
+  local index
+  echo
+  for index in "${!stage_names[@]}"; do
+    printf '  %-40s %4d s\n' "${stage_names[index]}" "${stage_seconds[index]}"
+  done
+  summarize
+  return "$status"
+}
+
+main "$@"

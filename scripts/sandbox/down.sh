@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Stops the sandbox: exactly the processes it started (by recorded PID and start time,
+# never by name), then removes its state. Logs stay in <sandbox dir>/logs. Safe to run
+# twice, and on a sandbox that crashed half-way.
+#
+# Usage: scripts/sandbox/down.sh [--help]
+#
+# Environment:
+#   TODO_SANDBOX_HOME, TODO_SANDBOX_DIR  as for up.sh
+#   CI, NO_COLOR                         plain output
+set -o errexit -o nounset -o pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/log.sh
+source "$script_dir/../lib/log.sh"
+# shellcheck source=scripts/sandbox/versions.env
+source "$script_dir/versions.env"
+# shellcheck source=scripts/sandbox/tools.sh
+source "$script_dir/tools.sh"
+# shellcheck source=scripts/sandbox/common.sh
+source "$script_dir/common.sh"
+
+usage() {
+  cat <<EOF
+Usage: scripts/sandbox/down.sh [--help]
+
+Stops every process the sandbox started and removes its state from $TODO_SANDBOX_DIR
+(logs are kept in $sandbox_logs).
+EOF
+}
+
+main() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      -h|--help) usage; return ;;
+      *) log::die "unknown argument '$1' (see --help)" 2 ;;
+    esac
+  done
+
+  if [[ ! -d "$TODO_SANDBOX_DIR" ]]; then
+    log::info "no sandbox at $TODO_SANDBOX_DIR; nothing to stop"
+    return
+  fi
+
+  # Processes of later layers (recorded under pids/ by other names) stop first, then the
+  # control plane in reverse start order.
+  local order=() name index
+  for name in "$sandbox_pids"/*.pid; do
+    [[ -e "$name" ]] || continue
+    name=$(basename "$name" .pid)
+    [[ " ${sandbox_components[*]} " == *" $name "* ]] || order+=("$name")
+  done
+  for ((index = ${#sandbox_components[@]} - 1; index >= 0; index--)); do
+    order+=("${sandbox_components[index]}")
+  done
+
+  local stopped=0
+  for name in "${order[@]}"; do
+    if component_pid "$name" >/dev/null; then
+      log::info "stopping $name"
+      stopped=$((stopped + 1))
+    fi
+    stop_component "$name"
+  done
+
+  # Keep the logs for a post-mortem; everything else goes.
+  find "$TODO_SANDBOX_DIR" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
+  log::info "sandbox down: $stopped process(es) stopped; logs kept in $sandbox_logs"
+}
+
+main "$@"

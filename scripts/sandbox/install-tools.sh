@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# Builds or installs the sandbox's tools, at the versions pinned in versions.env, into a
+# cache outside the repository. A tool already in the cache is not touched again.
+#
+# Usage: scripts/sandbox/install-tools.sh [--only NAME[,NAME...]] [--list] [--help]
+#
+# Environment:
+#   TODO_SANDBOX_HOME  cache and state root (default: ~/.cache/todo-sandbox)
+#   CI, NO_COLOR       plain output without colour
+set -o errexit -o nounset -o pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/log.sh
+source "$script_dir/../lib/log.sh"
+# shellcheck source=scripts/sandbox/versions.env
+source "$script_dir/versions.env"
+# shellcheck source=scripts/sandbox/tools.sh
+source "$script_dir/tools.sh"
+
+readonly all_tools=(postgresql chromium kafka helm helm4 kwok daprd kubernetes)
+
+usage() {
+  cat <<EOF
+Usage: scripts/sandbox/install-tools.sh [--only NAME[,NAME...]] [--list] [--help]
+
+Builds or installs the sandbox's tools into \$TODO_SANDBOX_HOME/tools
+(now: $TODO_SANDBOX_HOME/tools), at the versions pinned in scripts/sandbox/versions.env.
+Tools already there are skipped; a second run does nothing.
+
+  --only NAMES  install only these tools (comma separated)
+  --list        print each tool, its version and whether it is installed
+  --help        this text
+
+Tools: ${all_tools[*]}
+EOF
+}
+
+# --- running build steps -------------------------------------------------------------
+
+current_tool=''
+current_log=''
+
+# step CMD...: run one build command, its output into the tool's log. On failure, say
+# which tool and which command failed, show the end of the log, and stop.
+step() {
+  if ! "$@" >>"$current_log" 2>&1; then
+    log::error "installing $current_tool failed: $*"
+    log::error "log: $current_log (last 25 lines follow)"
+    tail -n 25 "$current_log" >&2
+    exit 1
+  fi
+}
+
+apt_updated=''
+apt_install() {
+  if [[ -z "$apt_updated" ]]; then
+    step apt-get update
+    apt_updated=1
+  fi
+  step env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
+
+go_ldflags_base='-s -w'
+
+# --- one function per tool; each fills $dest (an empty staging directory) ---------------
+
+build_helm() {
+  step env GOBIN="$dest/bin" go install -trimpath \
+    -ldflags "$go_ldflags_base -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+build_helm4() {
+  step env GOBIN="$dest/bin" go install -trimpath \
+    -ldflags "$go_ldflags_base -X helm.sh/helm/v4/internal/version.version=$HELM4_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM4_VERSION"
+  step mv "$dest/bin/helm" "$dest/bin/helm4"
+}
+
+build_kwok() {
+  step env GOBIN="$dest/bin" go install -trimpath -ldflags "$go_ldflags_base" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  # The binary installs neither its stages nor its CRDs: keep them from the same module.
+  local module_dir
+  module_dir=$(go_module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")
+  step mkdir -p "$dest/kustomize"
+  step cp -r "$module_dir/kustomize/stage" "$module_dir/kustomize/crd" "$dest/kustomize/"
+  step chmod -R u+w "$dest/kustomize"
+}
+
+# k8s.io/kubernetes replaces every k8s.io/* staging module with a local path, so it cannot
+# be built with `go install`. A wrapper module requires it and points each staging module
+# at its published v0.Y.Z release instead; the list comes from the tag's own go.mod.
+build_kubernetes() {
+  local work="$TODO_SANDBOX_HOME/build/kubernetes-$KUBERNETES_VERSION"
+  local staging_version="v0.${KUBERNETES_VERSION#v1.}"
+  local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
+  rm -rf "$work"; mkdir -p "$work"
+  local gomod
+  gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | json_field GoMod)
+  [[ -f "$gomod" ]] || { log::error "cannot find go.mod of k8s.io/kubernetes@$KUBERNETES_VERSION"; exit 1; }
+  {
+    echo "module todo-sandbox/kubernetes-build"
+    echo
+    echo "go 1.24.0"
+    echo
+    echo "require ("
+    echo "	k8s.io/kubernetes $KUBERNETES_VERSION"
+    echo "	go.etcd.io/etcd/server/v3 $ETCD_VERSION"
+    echo ")"
+    echo
+    go mod edit -json "$gomod" | python3 -c '
+import json, sys
+mod = json.load(sys.stdin)
+for r in mod.get("Replace") or []:
+    if r["New"]["Path"].startswith("./staging/"):
+        print("replace %s => %s %s" % (r["Old"]["Path"], r["Old"]["Path"], sys.argv[1]))
+' "$staging_version"
+  } >"$work/go.mod"
+  local k8s_ldflags="$go_ldflags_base"
+  k8s_ldflags+=" -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+  k8s_ldflags+=" -X k8s.io/component-base/version.gitMajor=1"
+  k8s_ldflags+=" -X k8s.io/component-base/version.gitMinor=$minor"
+  k8s_ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+  k8s_ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1"
+  k8s_ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  k8s_ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+  # `-mod=mod` lets the go command fill in go.sum and the indirect requirements.
+  step bash -c "cd '$work' && go mod download k8s.io/kubernetes go.etcd.io/etcd/server/v3"
+  step bash -c "cd '$work' && go build -mod=mod -trimpath -ldflags '$k8s_ldflags' -o '$dest/bin/' \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl"
+  step bash -c "cd '$work' && go build -mod=mod -trimpath -ldflags '$go_ldflags_base' -o '$dest/bin/etcd' go.etcd.io/etcd/server/v3"
+  rm -rf "$work"
+}
+
+# daprd's module has replace directives, so it is built from a writable copy of the
+# module. Only the components the stack uses are kept, which cuts the build by far.
+build_daprd() {
+  local work="$TODO_SANDBOX_HOME/build/dapr-$DAPR_VERSION"
+  local module_dir
+  module_dir=$(go_module_dir "github.com/dapr/dapr@$DAPR_VERSION")
+  rm -rf "$work"; mkdir -p "$(dirname "$work")"
+  step cp -r "$module_dir" "$work"
+  step chmod -R u+w "$work"
+  local keep='^(pubsub_kafka|state_postgresql|bindings_cron|secretstores_local_file|secretstores_local_env|secretstores_kubernetes|nameresolution_mdns)\.go$'
+  local file
+  for file in "$work"/cmd/daprd/components/*.go; do
+    local base; base=$(basename "$file")
+    [[ "$base" =~ $keep ]] || rm -f "$file"
+  done
+  local version="${DAPR_VERSION#v}"
+  step bash -c "cd '$work' && go build -trimpath -tags stablecomponents \
+    -ldflags '$go_ldflags_base -X github.com/dapr/dapr/pkg/buildinfo.version=$version -X github.com/dapr/dapr/pkg/buildinfo.gitversion=$DAPR_VERSION' \
+    -o '$dest/bin/daprd' ./cmd/daprd"
+  # Dapr's CRDs, for the sandbox's API server.
+  step mkdir -p "$dest/crds"
+  step cp "$work"/charts/dapr/crds/*.yaml "$dest/crds/"
+  rm -rf "$work"
+}
+
+build_kafka() {
+  local work="$TODO_SANDBOX_HOME/build/kafka-$KAFKA_VERSION"
+  rm -rf "$work"; mkdir -p "$work"
+  cat >"$work/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>todo-sandbox</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_$KAFKA_SCALA_VERSION</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <!-- Kafka's POM brings no logging backend. -->
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+EOF
+  step mvn -B -q -f "$work/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$dest/libs"
+  cat >"$dest/log4j2.yaml" <<'EOF'
+Configuration:
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: INFO
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: kafka.request.logger
+        level: WARN
+      - name: org.apache.kafka.clients
+        level: WARN
+EOF
+  rm -rf "$work"
+}
+
+# From Debian: the installed server is used where it has the pinned major version.
+build_postgresql() {
+  if [[ ! -x "/usr/lib/postgresql/$POSTGRESQL_MAJOR/bin/postgres" ]]; then
+    apt_install "postgresql-$POSTGRESQL_MAJOR"
+  fi
+  step mkdir -p "$dest/bin"
+  local program
+  for program in postgres initdb pg_ctl pg_isready psql; do
+    local source_path="/usr/lib/postgresql/$POSTGRESQL_MAJOR/bin/$program"
+    [[ -x "$source_path" ]] || source_path=$(command -v "$program")
+    step ln -sf "$source_path" "$dest/bin/$program"
+  done
+}
+
+build_chromium() {
+  [[ -x /usr/bin/chromium ]] || apt_install chromium
+  step mkdir -p "$dest/bin"
+  step ln -sf /usr/bin/chromium "$dest/bin/chromium"
+}
+
+# --- driver ------------------------------------------------------------------------------
+
+install_tool() {
+  local tool=$1
+  local version; version=$(tool_version "$tool")
+  local final; final=$(tool_dir "$tool")
+  if [[ -f "$final/.installed" ]]; then
+    log::info "$tool $version: already installed"
+    return
+  fi
+  current_tool="$tool $version"
+  current_log="$TODO_SANDBOX_HOME/logs/install-$tool.log"
+  mkdir -p "$(dirname "$current_log")" "$TODO_SANDBOX_HOME/tools"
+  : >"$current_log"
+  dest="$final.partial"
+  rm -rf "$dest"; mkdir -p "$dest"
+  log::step "installing $tool $version (log: $current_log)"
+  local started=$SECONDS
+  "build_${tool//-/_}"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$dest/.installed"
+  rm -rf "$final"; mv "$dest" "$final"
+  log::info "$tool $version: installed in $((SECONDS - started)) s"
+}
+
+list_tools() {
+  local tool
+  for tool in "${all_tools[@]}"; do
+    local state=missing
+    [[ -f "$(tool_dir "$tool")/.installed" ]] && state=installed
+    printf '%-12s %-10s %s\n' "$tool" "$(tool_version "$tool")" "$state"
+  done
+}
+
+main() {
+  local only=''
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --only) [[ $# -ge 2 ]] || log::die "--only needs a list of tools, e.g. --only helm,kwok" 2
+              only=$2; shift 2 ;;
+      --list) list_tools; return ;;
+      -h|--help) usage; return ;;
+      *) log::die "unknown argument '$1' (see --help)" 2 ;;
+    esac
+  done
+
+  local tools=("${all_tools[@]}")
+  if [[ -n "$only" ]]; then
+    IFS=, read -r -a tools <<<"$only"
+    local tool
+    for tool in "${tools[@]}"; do
+      [[ " ${all_tools[*]} " == *" $tool "* ]] || log::die "unknown tool '$tool'; known: ${all_tools[*]}" 2
+    done
+  fi
+
+  command -v go >/dev/null || log::die "go is not on PATH; install Go 1.24 or newer first" 1
+  mkdir -p "$TODO_SANDBOX_HOME"
+  # One installer at a time per cache: a second one waits instead of building twice.
+  exec 9>"$TODO_SANDBOX_HOME/install.lock"
+  if ! flock -n 9; then
+    log::info "another install is running in $TODO_SANDBOX_HOME; waiting for it"
+    flock 9
+  fi
+
+  local started=$SECONDS tool
+  for tool in "${tools[@]}"; do
+    install_tool "$tool"
+  done
+  link_tool_bins
+  log::info "tools ready in $((SECONDS - started)) s: $TODO_SANDBOX_HOME/bin"
+}
+
+main "$@"

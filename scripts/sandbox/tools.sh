@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Where the sandbox's tools live. Sourced after versions.env by the sandbox scripts.
+
+TODO_SANDBOX_HOME=${TODO_SANDBOX_HOME:-$HOME/.cache/todo-sandbox}
+
+# tool_version NAME: the pinned version that keys NAME's cache directory.
+tool_version() {
+  case "$1" in
+    helm) echo "$HELM_VERSION" ;;
+    helm4) echo "$HELM4_VERSION" ;;
+    kwok) echo "$KWOK_VERSION" ;;
+    kubernetes) echo "$KUBERNETES_VERSION-etcd-$ETCD_VERSION" ;;
+    daprd) echo "$DAPR_VERSION" ;;
+    kafka) echo "$KAFKA_VERSION-log4j-$LOG4J_VERSION" ;;
+    postgresql) echo "$POSTGRESQL_MAJOR" ;;
+    chromium) echo "debian" ;;
+    *) return 1 ;;
+  esac
+}
+
+tool_dir() { echo "$TODO_SANDBOX_HOME/tools/$1-$(tool_version "$1")"; }
+
+# One bin/ of links to the pinned versions, so callers need a single PATH entry.
+link_tool_bins() {
+  local bin_dir="$TODO_SANDBOX_HOME/bin" dir program
+  mkdir -p "$bin_dir"
+  for dir in "$TODO_SANDBOX_HOME"/tools/*/; do
+    [[ -f "$dir/.installed" && -d "$dir/bin" ]] || continue
+    # Only the pinned version of each tool is linked.
+    local name; name=$(basename "$dir")
+    local tool
+    for tool in postgresql chromium kafka helm helm4 kwok daprd kubernetes; do
+      [[ "$name" == "$tool-$(tool_version "$tool")" ]] || continue
+      for program in "$dir"bin/*; do
+        ln -sfn "$program" "$bin_dir/$(basename "$program")"
+      done
+    done
+  done
+}
+
+json_field() {
+  python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# go_module_dir MODULE@VERSION: download a module (read-only) and print its directory.
+go_module_dir() {
+  go mod download -json "$1" | json_field Dir
+}
+
+# require_tools NAME...: stop with one line naming the missing tool and the fix.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    [[ -f "$(tool_dir "$tool")/.installed" ]] && continue
+    log::die "sandbox tool '$tool' $(tool_version "$tool") is not installed; run: scripts/sandbox/install-tools.sh --only $tool" 3
+  done
+}

@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# Brings up the sandbox: a real Kubernetes control plane (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler) on this machine, kwok standing in for the node's
+# kubelet, Dapr's CRDs and a stand-in for Dapr's sidecar injector. Safe to run again: a
+# sandbox that is already up is left as it is.
+#
+# Usage: scripts/sandbox/up.sh [--help]
+#
+# Environment:
+#   TODO_SANDBOX_HOME   tool cache (default: ~/.cache/todo-sandbox)
+#   TODO_SANDBOX_DIR    state, certificates, kubeconfig and logs (default: <repo>/.sandbox)
+#   TODO_SANDBOX_*_PORT ports on 127.0.0.1: ETCD (23790), ETCD_PEER (23800), API (16443),
+#                       KCM (20257), SCHEDULER (20259), KUBELET (20250), INJECTOR (19443)
+#   CI, NO_COLOR        plain output
+set -o errexit -o nounset -o pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/log.sh
+source "$script_dir/../lib/log.sh"
+# shellcheck source=scripts/sandbox/versions.env
+source "$script_dir/versions.env"
+# shellcheck source=scripts/sandbox/tools.sh
+source "$script_dir/tools.sh"
+# shellcheck source=scripts/sandbox/common.sh
+source "$script_dir/common.sh"
+
+readonly api_ready_timeout=90
+readonly node_ready_timeout=60
+readonly service_cidr=10.96.0.0/16
+readonly pod_cidr=10.244.0.0/16
+
+usage() {
+  cat <<EOF
+Usage: scripts/sandbox/up.sh [--help]
+
+Starts the sandbox cluster and writes its admin kubeconfig to $sandbox_kubeconfig.
+Installs missing tools first. Running it again while the sandbox is up changes nothing.
+EOF
+}
+
+bin() { echo "$(tool_dir "$1")/bin/$2"; }
+
+# --- certificates --------------------------------------------------------------------------
+
+# issue_cert NAME SUBJECT [SAN]: a key and a certificate signed by the sandbox CA.
+issue_cert() {
+  local name=$1 subject=$2 san=${3:-}
+  local ext="$sandbox_pki/$name.ext"
+  {
+    echo "basicConstraints=CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    if [[ -n "$san" ]]; then
+      echo "extendedKeyUsage=serverAuth,clientAuth"
+      echo "subjectAltName=$san"
+    else
+      echo "extendedKeyUsage=clientAuth"
+    fi
+  } >"$ext"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$sandbox_pki/$name.key" \
+    -subj "$subject" -out "$sandbox_pki/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$sandbox_pki/$name.csr" -CA "$sandbox_pki/ca.crt" -CAkey "$sandbox_pki/ca.key" \
+    -CAcreateserial -days 365 -sha256 -extfile "$ext" -out "$sandbox_pki/$name.crt" 2>/dev/null
+  rm -f "$sandbox_pki/$name.csr" "$ext"
+}
+
+make_pki() {
+  [[ -f "$sandbox_pki/.complete" ]] && return
+  log::step "creating certificates in $sandbox_pki"
+  rm -rf "$sandbox_pki"; mkdir -p "$sandbox_pki"; chmod 700 "$sandbox_pki"
+  openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$sandbox_pki/ca.key" \
+    -subj "/CN=todo-sandbox-ca" -days 3650 -sha256 -out "$sandbox_pki/ca.crt" 2>/dev/null
+  local api_san="IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default"
+  api_san+=",DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  issue_cert apiserver "/CN=kube-apiserver" "$api_san"
+  issue_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  issue_cert admin "/O=system:masters/CN=todo-sandbox-admin"
+  issue_cert kube-controller-manager "/CN=system:kube-controller-manager"
+  issue_cert kube-scheduler "/CN=system:kube-scheduler"
+  issue_cert kwok "/O=system:masters/CN=kwok-controller"
+  issue_cert kubelet "/CN=system:node:$sandbox_node_name" "IP:127.0.0.1,DNS:localhost,DNS:$sandbox_node_name"
+  issue_cert dapr-injector "/CN=dapr-sidecar-injector" \
+    "IP:127.0.0.1,DNS:localhost,DNS:dapr-sidecar-injector.dapr-system.svc"
+  openssl genrsa -out "$sandbox_pki/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$sandbox_pki/sa.key" -pubout -out "$sandbox_pki/sa.pub" 2>/dev/null
+  touch "$sandbox_pki/.complete"
+}
+
+# write_kubeconfig FILE USER CONTEXT: a kubeconfig for the sandbox API with a client cert.
+write_kubeconfig() {
+  local file=$1 user=$2 context=$3
+  cat >"$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: $sandbox_context
+  cluster:
+    server: https://127.0.0.1:$TODO_SANDBOX_API_PORT
+    certificate-authority: $sandbox_pki/ca.crt
+users:
+- name: $user
+  user:
+    client-certificate: $sandbox_pki/$user.crt
+    client-key: $sandbox_pki/$user.key
+contexts:
+- name: $context
+  context:
+    cluster: $sandbox_context
+    user: $user
+current-context: $context
+EOF
+  chmod 600 "$file"
+}
+
+# --- components ---------------------------------------------------------------------------
+
+# wait_for TIMEOUT COMMAND...: poll COMMAND until it succeeds or TIMEOUT seconds pass.
+wait_for() {
+  local timeout=$1; shift
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+require_alive() {
+  local name=$1
+  component_pid "$name" >/dev/null && return
+  log::error "$name exited during start-up; last lines of $sandbox_logs/$name.log:"
+  tail -n 15 "$sandbox_logs/$name.log" >&2 || true
+  exit 1
+}
+
+start_etcd() {
+  start_component etcd "$(bin kubernetes etcd)" \
+    --name sandbox \
+    --data-dir "$TODO_SANDBOX_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$TODO_SANDBOX_ETCD_PORT" \
+    --advertise-client-urls "http://127.0.0.1:$TODO_SANDBOX_ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$TODO_SANDBOX_ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$TODO_SANDBOX_ETCD_PEER_PORT" \
+    --initial-cluster "sandbox=http://127.0.0.1:$TODO_SANDBOX_ETCD_PEER_PORT" \
+    --listen-metrics-urls "" \
+    --unsafe-no-fsync \
+    --log-level warn
+  if ! wait_for 30 curl -fsS "http://127.0.0.1:$TODO_SANDBOX_ETCD_PORT/health"; then
+    require_alive etcd
+    log::die "etcd did not report healthy within 30 s; see $sandbox_logs/etcd.log"
+  fi
+}
+
+start_apiserver() {
+  start_component kube-apiserver "$(bin kubernetes kube-apiserver)" \
+    --etcd-servers "http://127.0.0.1:$TODO_SANDBOX_ETCD_PORT" \
+    --bind-address 127.0.0.1 \
+    --advertise-address 127.0.0.1 \
+    --secure-port "$TODO_SANDBOX_API_PORT" \
+    --tls-cert-file "$sandbox_pki/apiserver.crt" \
+    --tls-private-key-file "$sandbox_pki/apiserver.key" \
+    --client-ca-file "$sandbox_pki/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$sandbox_pki/sa.pub" \
+    --service-account-signing-key-file "$sandbox_pki/sa.key" \
+    --service-cluster-ip-range "$service_cidr" \
+    --authorization-mode Node,RBAC \
+    --allow-privileged=true \
+    --kubelet-client-certificate "$sandbox_pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$sandbox_pki/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types InternalIP \
+    --endpoint-reconciler-type none \
+    --enable-priority-and-fairness=false \
+    --profiling=false \
+    --v 1
+  # The API server answers /readyz only once its post-start hooks (RBAC bootstrap
+  # roles among them) have finished.
+  if ! wait_for "$api_ready_timeout" \
+      sandbox_kubectl get --raw /readyz; then
+    require_alive kube-apiserver
+    log::die "kube-apiserver was not ready within ${api_ready_timeout}s; see $sandbox_logs/kube-apiserver.log"
+  fi
+}
+
+start_controller_manager() {
+  start_component kube-controller-manager "$(bin kubernetes kube-controller-manager)" \
+    --kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 \
+    --secure-port "$TODO_SANDBOX_KCM_PORT" \
+    --leader-elect=false \
+    --use-service-account-credentials=true \
+    --service-account-private-key-file "$sandbox_pki/sa.key" \
+    --root-ca-file "$sandbox_pki/ca.crt" \
+    --cluster-signing-cert-file "$sandbox_pki/ca.crt" \
+    --cluster-signing-key-file "$sandbox_pki/ca.key" \
+    --service-cluster-ip-range "$service_cidr" \
+    --enable-hostpath-provisioner=true \
+    --v 1
+}
+
+start_scheduler() {
+  start_component kube-scheduler "$(bin kubernetes kube-scheduler)" \
+    --kubeconfig "$TODO_SANDBOX_DIR/kube-scheduler.kubeconfig" \
+    --authentication-kubeconfig "$TODO_SANDBOX_DIR/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig "$TODO_SANDBOX_DIR/kube-scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 \
+    --secure-port "$TODO_SANDBOX_SCHEDULER_PORT" \
+    --leader-elect=false \
+    --v 1
+}
+
+# kwok reads its stages from one config file: the node stages, and the pod stages that
+# stand in for a kubelet's container lifecycle.
+write_kwok_config() {
+  local stages file="$TODO_SANDBOX_DIR/kwok.yaml" stage
+  stages="$(tool_dir kwok)/kustomize/stage"
+  {
+    echo "apiVersion: config.kwok.x-k8s.io/v1alpha1"
+    echo "kind: KwokConfiguration"
+    echo "options: {}"
+    for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
+        pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+      echo "---"
+      cat "$stages/$stage.yaml"
+    done
+  } >"$file"
+}
+
+start_kwok() {
+  write_kwok_config
+  start_component kwok "$(bin kwok kwok)" \
+    --kubeconfig "$TODO_SANDBOX_DIR/kwok.kubeconfig" \
+    --config "$TODO_SANDBOX_DIR/kwok.yaml" \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --node-ip 127.0.0.1 \
+    --node-port "$TODO_SANDBOX_KUBELET_PORT" \
+    --server-address "127.0.0.1:$TODO_SANDBOX_KUBELET_PORT" \
+    --tls-cert-file "$sandbox_pki/kubelet.crt" \
+    --tls-private-key-file "$sandbox_pki/kubelet.key" \
+    --cidr "$pod_cidr" \
+    --node-lease-duration-seconds 40 \
+    --enable-crds PortForward,ClusterPortForward,Logs,ClusterLogs,Exec,ClusterExec
+}
+
+start_injector() {
+  start_component dapr-injector node --import tsx "$script_dir/dapr-injector.ts" \
+    --port "$TODO_SANDBOX_INJECTOR_PORT" \
+    --cert "$sandbox_pki/dapr-injector.crt" \
+    --key "$sandbox_pki/dapr-injector.key" \
+    --trust-anchors "$sandbox_pki/ca.crt" \
+    --dapr-version "${DAPR_VERSION#v}"
+  if ! wait_for 30 curl -fsS --cacert "$sandbox_pki/ca.crt" \
+      "https://127.0.0.1:$TODO_SANDBOX_INJECTOR_PORT/healthz"; then
+    require_alive dapr-injector
+    log::die "the Dapr injector stand-in did not answer within 30 s; see $sandbox_logs/dapr-injector.log"
+  fi
+}
+
+# --- cluster objects ----------------------------------------------------------------------------
+
+apply_cluster_objects() {
+  log::step "applying the node, storage class, kwok and Dapr CRDs, and the injector webhook"
+  local ca_bundle
+  ca_bundle=$(base64 -w0 <"$sandbox_pki/ca.crt")
+  local cpus memory_kib
+  cpus=$(nproc)
+  memory_kib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+  # Only the CRDs of the kwok features enabled above.
+  local crd crds=()
+  for crd in portforwards clusterportforwards logs clusterlogs execs clusterexecs; do
+    crds+=(-f "$(tool_dir kwok)/kustomize/crd/bases/kwok.x-k8s.io_$crd.yaml")
+  done
+  sandbox_kubectl apply --server-side --force-conflicts "${crds[@]}" >/dev/null
+  sandbox_kubectl apply --server-side --force-conflicts -f "$(tool_dir daprd)/crds" >/dev/null
+  sandbox_kubectl apply --server-side --force-conflicts -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $sandbox_node_name
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/arch: amd64
+    kubernetes.io/hostname: $sandbox_node_name
+    kubernetes.io/os: linux
+    node-role.kubernetes.io/sandbox: ""
+    topology.kubernetes.io/zone: sandbox
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: dapr-system
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: dapr-sidecar-injector
+  labels:
+    app.kubernetes.io/part-of: todo-sandbox
+webhooks:
+- name: sidecar-injector.dapr.io
+  admissionReviewVersions: ["v1"]
+  sideEffects: None
+  # Dapr's own injector is registered with failurePolicy Ignore, so a missing injector
+  # shows up as pods without sidecars, not as pods that cannot be created.
+  failurePolicy: Ignore
+  reinvocationPolicy: IfNeeded
+  timeoutSeconds: 10
+  clientConfig:
+    url: https://127.0.0.1:$TODO_SANDBOX_INJECTOR_PORT/mutate
+    caBundle: $ca_bundle
+  namespaceSelector:
+    matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: NotIn
+      values: [kube-system, dapr-system]
+  rules:
+  - apiGroups: [""]
+    apiVersions: ["v1"]
+    operations: ["CREATE"]
+    resources: ["pods"]
+EOF
+  # The node's capacity is this machine's, so scheduling sees the same limits it would.
+  sandbox_kubectl patch node "$sandbox_node_name" --subresource=status --type=merge \
+    -p "{\"status\":{\"capacity\":{\"cpu\":\"$cpus\",\"memory\":\"${memory_kib}Ki\",\"pods\":\"110\"},\"allocatable\":{\"cpu\":\"$cpus\",\"memory\":\"${memory_kib}Ki\",\"pods\":\"110\"}}}" >/dev/null
+}
+
+wait_for_node() {
+  if ! wait_for "$node_ready_timeout" \
+      sandbox_kubectl wait --for=condition=Ready "node/$sandbox_node_name" --timeout=5s; then
+    require_alive kwok
+    log::die "node $sandbox_node_name was not Ready within ${node_ready_timeout}s; see $sandbox_logs/kwok.log"
+  fi
+  # Namespaces get their `default` ServiceAccount from the controller manager; wait for it
+  # so that the first pod a user creates is not refused.
+  wait_for 30 sandbox_kubectl -n default get serviceaccount default ||
+    log::die "the controller manager created no default ServiceAccount within 30 s; see $sandbox_logs/kube-controller-manager.log"
+}
+
+# --- driver -------------------------------------------------------------------------------
+
+# state_of_sandbox: "up" when every component runs, "down" when none has state, else
+# "stale" (a crash or a kill left some of it behind).
+state_of_sandbox() {
+  local running=0 recorded=0 name
+  for name in "${sandbox_components[@]}"; do
+    [[ -f "$sandbox_pids/$name.pid" ]] && recorded=$((recorded + 1))
+    component_pid "$name" >/dev/null && running=$((running + 1))
+  done
+  if ((running == ${#sandbox_components[@]})); then
+    echo up
+  elif ((recorded == 0 && running == 0)) && [[ ! -d "$TODO_SANDBOX_DIR/etcd" ]]; then
+    echo down
+  else
+    echo stale
+  fi
+}
+
+check_ports_free() {
+  local name port
+  for name in "${sandbox_components[@]}"; do
+    port=$(component_port "$name")
+    if port_in_use "$port"; then
+      log::die "port $port on 127.0.0.1 (for $name) is already in use by another program; stop it or set $(component_port_variable "$name") to a free port" 4
+    fi
+  done
+  if port_in_use "$TODO_SANDBOX_ETCD_PEER_PORT"; then
+    log::die "port $TODO_SANDBOX_ETCD_PEER_PORT on 127.0.0.1 (for etcd peers) is already in use; stop that program or set TODO_SANDBOX_ETCD_PEER_PORT to a free port" 4
+  fi
+}
+
+ensure_node_modules() {
+  [[ -d "$sandbox_repo_root/node_modules/tsx" ]] && return
+  log::step "installing npm dependencies (npm ci)"
+  (cd "$sandbox_repo_root" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+main() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      -h|--help) usage; return ;;
+      *) log::die "unknown argument '$1' (see --help)" 2 ;;
+    esac
+  done
+
+  case "$(state_of_sandbox)" in
+    up)
+      log::info "the sandbox is already up; kubeconfig: $sandbox_kubeconfig"
+      return ;;
+    stale)
+      log::die "$TODO_SANDBOX_DIR holds a sandbox that is partly stopped (a crash or a kill?); run 'npm run sandbox:down' to clear it, then 'npm run sandbox:up'" 5 ;;
+  esac
+
+  local started=$SECONDS
+  log::step "checking tools"
+  bash "$script_dir/install-tools.sh" --only kubernetes,kwok,daprd,helm
+  ensure_node_modules
+  check_ports_free
+
+  mkdir -p "$TODO_SANDBOX_DIR" "$sandbox_logs"
+  make_pki
+  write_kubeconfig "$sandbox_kubeconfig" admin "$sandbox_context"
+  write_kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" kube-controller-manager kube-controller-manager
+  write_kubeconfig "$TODO_SANDBOX_DIR/kube-scheduler.kubeconfig" kube-scheduler kube-scheduler
+  write_kubeconfig "$TODO_SANDBOX_DIR/kwok.kubeconfig" kwok kwok
+
+  log::step "starting etcd on 127.0.0.1:$TODO_SANDBOX_ETCD_PORT"
+  start_etcd
+  log::step "starting kube-apiserver on https://127.0.0.1:$TODO_SANDBOX_API_PORT"
+  start_apiserver
+  log::info "API healthy after $((SECONDS - started)) s"
+  log::step "starting kube-controller-manager, kube-scheduler and the Dapr injector stand-in"
+  start_controller_manager
+  start_scheduler
+  start_injector
+  apply_cluster_objects
+  log::step "starting kwok (node $sandbox_node_name, kubelet API on 127.0.0.1:$TODO_SANDBOX_KUBELET_PORT)"
+  start_kwok
+  wait_for_node
+  local name
+  for name in "${sandbox_components[@]}"; do require_alive "$name"; done
+  log::info "sandbox up in $((SECONDS - started)) s"
+  log::info "use it with: export KUBECONFIG=$sandbox_kubeconfig"
+}
+
+main "$@"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for the project's commands: Debian packages, the npm
+# dependencies, and the sandbox's tools. Each part is skipped when already present, and
+# says what it is doing while it runs.
+#
+# Usage: scripts/setup.sh [--help]
+#
+# Environment:
+#   TODO_SANDBOX_HOME  tool cache (default: ~/.cache/todo-sandbox)
+#   CI, NO_COLOR       plain output
+set -o errexit -o nounset -o pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/.." && pwd)
+# shellcheck source=scripts/lib/log.sh
+source "$script_dir/lib/log.sh"
+
+readonly debian_packages=(openssl curl shellcheck ca-certificates)
+
+usage() {
+  cat <<EOF
+Usage: scripts/setup.sh [--help]
+
+Installs missing Debian packages (${debian_packages[*]}), runs npm ci when node_modules is
+missing or older than package-lock.json, and builds the sandbox's tools.
+EOF
+}
+
+install_debian_packages() {
+  local missing=() package
+  for package in "${debian_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  ((${#missing[@]} == 0)) && return
+  [[ $(id -u) -eq 0 ]] || log::die "missing Debian packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" 3
+  log::step "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_npm_dependencies() {
+  local marker="$repo_root/node_modules/.package-lock.json"
+  if [[ -f "$marker" && "$marker" -nt "$repo_root/package-lock.json" ]]; then
+    return
+  fi
+  log::step "installing npm dependencies (npm ci)"
+  (cd "$repo_root" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+main() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      -h|--help) usage; return ;;
+      *) log::die "unknown argument '$1' (see --help)" 2 ;;
+    esac
+  done
+  install_debian_packages
+  install_npm_dependencies
+  bash "$script_dir/sandbox/install-tools.sh"
+}
+
+main "$@"

@@ -1,0 +1,134 @@
+// The sandbox's own lifecycle: `up` is idempotent, `down` stops exactly what `up` started
+// and can run twice, and user mistakes get one clear line. Runs last in `npm run check`:
+// it takes the shared sandbox down.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, sandboxDir } from '../support/sandbox.js';
+
+interface Run { status: number | null; stdout: string; stderr: string; ms: number }
+
+function script(name: string, env: Record<string, string> = {}): Run {
+  const started = Date.now();
+  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox', name)], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };
+}
+
+function recordedProcesses(dir: string): { name: string; pid: number; start: string }[] {
+  const pids = join(dir, 'pids');
+  if (!existsSync(pids)) return [];
+  return readdirSync(pids).map((file) => {
+    const [pid, start] = readFileSync(join(pids, file), 'utf8').trim().split(' ');
+    return { name: file.replace(/\.pid$/, ''), pid: Number(pid), start: start ?? '' };
+  });
+}
+
+function stillRunning(pid: number, start: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === start;
+  } catch {
+    return false;
+  }
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'sandbox-lifecycle-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('sandbox lifecycle', () => {
+  it('up on a running sandbox changes nothing', () => {
+    const first = script('up.sh');
+    expect(first.status, first.stderr).toBe(0);
+    const before = recordedProcesses(sandboxDir);
+    const again = script('up.sh');
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('already up');
+    expect(recordedProcesses(sandboxDir)).toEqual(before);
+  });
+
+  it('status lists every component as running with its memory', () => {
+    const status = script('status.sh');
+    expect(status.status, status.stdout + status.stderr).toBe(0);
+    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'dapr-injector']) {
+      expect(status.stdout).toMatch(new RegExp(`^${name}\\s+running`, 'm'));
+    }
+    console.log(status.stdout.match(/^Memory of the sandbox.*$/m)?.[0]);
+  });
+
+  it('refuses a busy port with one line naming the port and the variable to change', async () => {
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const run = script('up.sh', {
+        TODO_SANDBOX_DIR: join(scratch, 'busy'),
+        TODO_SANDBOX_ETCD_PORT: String(port),
+      });
+      expect(run.status).toBe(4);
+      const errors = run.stderr.trim().split('\n');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`port ${port} on 127.0.0.1 (for etcd) is already in use`);
+      expect(errors[0]).toContain('TODO_SANDBOX_ETCD_PORT');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('says how to clear a stale sandbox left by a crash', () => {
+    const stale = join(scratch, 'stale');
+    mkdirSync(join(stale, 'pids'), { recursive: true });
+    mkdirSync(join(stale, 'etcd'));
+    writeFileSync(join(stale, 'pids/etcd.pid'), '999999999 1\n');
+    const run = script('up.sh', { TODO_SANDBOX_DIR: stale });
+    expect(run.status).toBe(5);
+    expect(run.stderr).toContain("run 'npm run sandbox:down' to clear it");
+    const cleared = script('down.sh', { TODO_SANDBOX_DIR: stale });
+    expect(cleared.status).toBe(0);
+    expect(readdirSync(stale)).toEqual([]);
+  });
+
+  it('names the missing toolchain when tools cannot be built', () => {
+    const run = script('up.sh', {
+      TODO_SANDBOX_HOME: join(scratch, 'empty-cache'),
+      TODO_SANDBOX_DIR: join(scratch, 'no-tools'),
+      PATH: '/usr/bin:/bin',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('go is not on PATH');
+  });
+
+  it('down stops every process up started, and is safe to run twice', () => {
+    const processes = recordedProcesses(sandboxDir);
+    expect(processes.map((entry) => entry.name).sort()).toEqual(
+      ['dapr-injector', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'],
+    );
+    const down = script('down.sh');
+    expect(down.status, down.stderr).toBe(0);
+    for (const entry of processes) {
+      expect(stillRunning(entry.pid, entry.start), `${entry.name} (pid ${entry.pid}) still runs`).toBe(false);
+    }
+    expect(readdirSync(sandboxDir)).toEqual(['logs']);
+    const again = script('down.sh');
+    expect(again.status, again.stderr).toBe(0);
+    const status = script('status.sh');
+    expect(status.status).toBe(1);
+    expect(status.stdout).toContain('The sandbox is down');
+  });
+
+  it('comes up again from nothing, then goes down clean', () => {
+    const up = script('up.sh');
+    expect(up.status, up.stderr).toBe(0);
+    console.log(`sandbox up (warm tools) took ${up.ms} ms; ${up.stdout.match(/API healthy after \d+ s/)?.[0]}`);
+    const processes = recordedProcesses(sandboxDir);
+    const down = script('down.sh');
+    expect(down.status, down.stderr).toBe(0);
+    expect(processes.filter((entry) => stillRunning(entry.pid, entry.start))).toEqual([]);
+  });
+});

@@ -1,0 +1,251 @@
+// The sandbox behaves like a cluster where the charts, scripts and suite can tell:
+// Deployments roll out, Services get endpoints, admission webhooks mutate pods, Helm keeps
+// release history, and port-forward goes through the real API server.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensureSandbox,
+  kubeConfig,
+  kubectl,
+  repoRoot,
+  runTool,
+  toolPath,
+  uniqueName,
+  waitFor,
+} from '../support/sandbox.js';
+
+const readyTimeoutMs = 60_000;
+
+let core: k8s.CoreV1Api;
+let apps: k8s.AppsV1Api;
+let discovery: k8s.DiscoveryV1Api;
+let custom: k8s.CustomObjectsApi;
+const namespace = uniqueName('sandbox-test');
+
+function deployment(name: string, replicas: number, image: string, annotations: Record<string, string> = {}): k8s.V1Deployment {
+  return {
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: { app: name }, annotations },
+        spec: {
+          containers: [{
+            name: 'app',
+            image,
+            ports: [{ name: 'http', containerPort: 8080 }],
+            resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+          }],
+        },
+      },
+    },
+  };
+}
+
+async function rolledOut(name: string, replicas: number): Promise<k8s.V1Deployment | undefined> {
+  const current = await apps.readNamespacedDeployment({ name, namespace });
+  const status = current.status ?? {};
+  const done = (status.observedGeneration ?? 0) >= (current.metadata?.generation ?? 1) &&
+    status.updatedReplicas === replicas &&
+    status.readyReplicas === replicas &&
+    status.availableReplicas === replicas &&
+    (status.replicas ?? 0) === replicas;
+  if (!done) throw new Error(`status: ${JSON.stringify(status)}`);
+  return current;
+}
+
+beforeAll(async () => {
+  ensureSandbox();
+  const config = kubeConfig();
+  core = config.makeApiClient(k8s.CoreV1Api);
+  apps = config.makeApiClient(k8s.AppsV1Api);
+  discovery = config.makeApiClient(k8s.DiscoveryV1Api);
+  custom = config.makeApiClient(k8s.CustomObjectsApi);
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await waitFor('the default ServiceAccount', async () =>
+    core.readNamespacedServiceAccount({ name: 'default', namespace }), 30_000);
+});
+
+afterAll(async () => {
+  await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+});
+
+describe('sandbox cluster', () => {
+  it('reports the pinned Kubernetes version and a Ready node with this machine\'s capacity', async () => {
+    const { stdout } = await kubectl(['version', '-o', 'json']);
+    const version = JSON.parse(stdout) as { serverVersion: { gitVersion: string } };
+    expect(version.serverVersion.gitVersion).toMatch(/^v1\.\d+\.\d+$/);
+    const nodes = await core.listNode();
+    expect(nodes.items).toHaveLength(1);
+    const node = nodes.items[0]!;
+    const ready = node.status?.conditions?.find((condition) => condition.type === 'Ready');
+    expect(ready?.status).toBe('True');
+    expect(node.status?.capacity?.pods).toBe('110');
+  });
+
+  it('brings a 2-replica Deployment to 2/2 Ready and gives its Service endpoints', async () => {
+    const started = Date.now();
+    await apps.createNamespacedDeployment({ namespace, body: deployment('web', 2, 'registry.example/web:1') });
+    await core.createNamespacedService({
+      namespace,
+      body: {
+        metadata: { name: 'web' },
+        spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+      },
+    });
+    await waitFor('deployment web 2/2 Ready', () => rolledOut('web', 2), readyTimeoutMs);
+    console.log(`2-replica Deployment Ready in ${Date.now() - started} ms`);
+
+    const slices = await waitFor('2 ready endpoints of Service web', async () => {
+      const list = await discovery.listNamespacedEndpointSlice({
+        namespace,
+        labelSelector: 'kubernetes.io/service-name=web',
+      });
+      const ready = list.items.flatMap((slice) => slice.endpoints ?? [])
+        .filter((endpoint) => endpoint.conditions?.ready);
+      if (ready.length !== 2) throw new Error(`ready endpoints: ${ready.length}`);
+      return list.items;
+    }, readyTimeoutMs);
+    expect(slices[0]?.ports?.[0]?.port).toBe(8080);
+  });
+
+  it('completes a rolling update to a new image', async () => {
+    await waitFor('deployment web 2/2 Ready', () => rolledOut('web', 2), readyTimeoutMs);
+    await apps.patchNamespacedDeployment(
+      {
+        name: 'web',
+        namespace,
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example/web:2' }] } } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    );
+    await waitFor('rolling update of web to :2', async () => {
+      await rolledOut('web', 2);
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
+      const images = pods.items
+        .filter((pod) => !pod.metadata?.deletionTimestamp)
+        .map((pod) => pod.spec?.containers[0]?.image);
+      if (images.length !== 2 || images.some((image) => image !== 'registry.example/web:2')) {
+        throw new Error(`pod images: ${images.join(', ')}`);
+      }
+      return true;
+    }, readyTimeoutMs);
+    const replicaSets = await apps.listNamespacedReplicaSet({ namespace, labelSelector: 'app=web' });
+    expect(replicaSets.items).toHaveLength(2);
+  });
+
+  it('injects daprd into a pod annotated dapr.io/enabled, with the annotated app-id and app-port', async () => {
+    await apps.createNamespacedDeployment({
+      namespace,
+      body: deployment('daprized', 1, 'registry.example/api:1', {
+        'dapr.io/enabled': 'true',
+        'dapr.io/app-id': 'orders',
+        'dapr.io/app-port': '8080',
+      }),
+    });
+    await apps.createNamespacedDeployment({ namespace, body: deployment('plain', 1, 'registry.example/api:1') });
+    const pod = await waitFor('the daprized pod', async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=daprized' });
+      return pods.items[0];
+    }, readyTimeoutMs);
+    const names = pod.spec?.containers.map((container) => container.name);
+    expect(names).toEqual(['app', 'daprd']);
+    const sidecar = pod.spec!.containers[1]!;
+    expect(sidecar.image).toMatch(/^ghcr\.io\/dapr\/daprd:1\.16\./);
+    const args = sidecar.args ?? [];
+    expect(args[0]).toBe('/daprd');
+    expect(args[args.indexOf('--app-id') + 1]).toBe('orders');
+    expect(args[args.indexOf('--app-port') + 1]).toBe('8080');
+    expect(sidecar.ports?.map((port) => `${port.name}:${port.containerPort}`)).toEqual([
+      'dapr-http:3500', 'dapr-grpc:50001', 'dapr-internal:50002', 'dapr-metrics:9090',
+    ]);
+    expect(sidecar.readinessProbe?.httpGet?.path).toBe('/v1.0/healthz');
+    expect(pod.metadata?.labels?.['dapr.io/app-id']).toBe('orders');
+    expect(pod.spec!.containers[0]!.env?.find((variable) => variable.name === 'DAPR_HTTP_PORT')?.value).toBe('3500');
+
+    const plain = await waitFor('the plain pod', async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=plain' });
+      return pods.items[0];
+    }, readyTimeoutMs);
+    expect(plain.spec?.containers.map((container) => container.name)).toEqual(['app']);
+  });
+
+  it('opens kubectl port-forward to a pod through the API server and kwok\'s kubelet API', async () => {
+    // Until a host runtime runs the pod's process, a server on this host stands in for it.
+    const target: Server = createServer((_request, response) => response.end('reached the target'));
+    await new Promise<void>((done) => target.listen(0, '127.0.0.1', done));
+    const targetPort = (target.address() as AddressInfo).port;
+    let forward: ChildProcess | undefined;
+    try {
+      const pod = await waitFor('a web pod', async () => {
+        const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
+        return pods.items.find((item) => item.status?.phase === 'Running' && !item.metadata?.deletionTimestamp);
+      }, readyTimeoutMs);
+      const podName = pod.metadata!.name!;
+      await custom.createNamespacedCustomObject({
+        group: 'kwok.x-k8s.io',
+        version: 'v1alpha1',
+        namespace,
+        plural: 'portforwards',
+        body: {
+          apiVersion: 'kwok.x-k8s.io/v1alpha1',
+          kind: 'PortForward',
+          metadata: { name: podName, namespace },
+          spec: { forwards: [{ ports: [8080], target: { address: '127.0.0.1', port: targetPort } }] },
+        },
+      });
+      forward = spawn(toolPath('kubectl'), ['-n', namespace, 'port-forward', `pod/${podName}`, ':8080'], {
+        env: { ...process.env, KUBECONFIG: ensureSandbox().kubeconfig },
+      });
+      const localPort = await new Promise<number>((done, fail) => {
+        let output = '';
+        const timer = setTimeout(() => fail(new Error(`port-forward did not start: ${output}`)), 20_000);
+        forward!.stdout!.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /127\.0\.0\.1:(\d+) ->/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            done(Number(match[1]));
+          }
+        });
+        forward!.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+      });
+      const body = await waitFor('an answer through the port-forward', async () => {
+        const response = await fetch(`http://127.0.0.1:${localPort}/`, { signal: AbortSignal.timeout(5_000) });
+        return response.text();
+      }, 20_000);
+      expect(body).toBe('reached the target');
+    } finally {
+      forward?.kill();
+      target.close();
+    }
+  });
+
+  it('installs, upgrades and rolls back a Helm release, and the history shows it', async () => {
+    const release = uniqueName('hello');
+    const chart = join(repoRoot, 'fixtures/charts/hello');
+    const helm = (args: string[]) => runTool('helm', [...args, '--namespace', namespace], 180_000);
+    const started = Date.now();
+    await helm(['install', release, chart, '--wait', '--timeout', '2m']);
+    console.log(`helm install --wait took ${Date.now() - started} ms`);
+    await helm(['upgrade', release, chart, '--set', 'message=changed', '--wait', '--timeout', '2m']);
+    const configMap = await core.readNamespacedConfigMap({ name: `${release}-hello`, namespace });
+    expect(configMap.data?.message).toBe('changed');
+    await helm(['rollback', release, '1', '--wait', '--timeout', '2m']);
+    const restored = await core.readNamespacedConfigMap({ name: `${release}-hello`, namespace });
+    expect(restored.data?.message).toBe('hello');
+
+    const { stdout } = await helm(['history', release, '-o', 'json']);
+    const history = JSON.parse(stdout) as { revision: number; status: string; description: string }[];
+    expect(history.map((entry) => entry.revision)).toEqual([1, 2, 3]);
+    expect(history[2]).toMatchObject({ status: 'deployed', description: 'Rollback to 1' });
+    expect(history.slice(0, 2).every((entry) => entry.status === 'superseded')).toBe(true);
+    await helm(['uninstall', release, '--wait']);
+  });
+});

@@ -1,0 +1,101 @@
+// Shared access to the sandbox cluster for the project's own tests: bring it up once,
+// find its tools, and build Kubernetes clients for it.
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+
+const execFileAsync = promisify(execFile);
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const sandboxHome = process.env.TODO_SANDBOX_HOME ?? join(homedir(), '.cache/todo-sandbox');
+export const sandboxDir = process.env.TODO_SANDBOX_DIR ?? join(repoRoot, '.sandbox');
+export const sandboxKubeconfig = join(sandboxDir, 'kubeconfig');
+export const toolBin = join(sandboxHome, 'bin');
+
+export function toolPath(name: string): string {
+  const path = join(toolBin, name);
+  if (!existsSync(path)) {
+    throw new Error(`${name} is not in ${toolBin}; run: bash scripts/sandbox/install-tools.sh`);
+  }
+  return path;
+}
+
+export interface Sandbox {
+  kubeconfig: string;
+}
+
+let ensured: Sandbox | undefined;
+
+/** Bring the sandbox up unless it already runs (`up.sh` is idempotent) and return it. */
+export function ensureSandbox(): Sandbox {
+  if (ensured) return ensured;
+  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox/up.sh')], {
+    encoding: 'utf8',
+    env: process.env,
+  });
+  if (result.status !== 0) {
+    throw new Error(`sandbox up failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+  ensured = { kubeconfig: sandboxKubeconfig };
+  return ensured;
+}
+
+export function kubeConfig(): k8s.KubeConfig {
+  const config = new k8s.KubeConfig();
+  config.loadFromFile(ensureSandbox().kubeconfig);
+  return config;
+}
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a sandbox tool (kubectl, helm, ...) against the sandbox; throws with its output. */
+export async function runTool(name: string, args: string[], timeoutMs = 120_000): Promise<CommandResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(toolPath(name), args, {
+      env: { ...process.env, KUBECONFIG: ensureSandbox().kubeconfig },
+      timeout: timeoutMs,
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    return { stdout, stderr };
+  } catch (error) {
+    const failure = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${name} ${args.join(' ')} failed: ${failure.stderr || failure.message}`);
+  }
+}
+
+export const kubectl = (args: string[], timeoutMs?: number) => runTool('kubectl', args, timeoutMs);
+
+/** A name unique to this test run, valid as a Kubernetes namespace or object name. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Poll `probe` until it returns a value, or fail after `timeoutMs` with what it last saw. */
+export async function waitFor<T>(
+  description: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastSeen = 'nothing yet';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastSeen = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}; last error: ${lastSeen}`);
+    }
+    await new Promise((done) => setTimeout(done, intervalMs));
+  }
+}
