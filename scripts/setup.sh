@@ -15,7 +15,7 @@ repo_root=$(cd "$script_dir/.." && pwd)
 # shellcheck source=scripts/lib/log.sh
 source "$script_dir/lib/log.sh"
 
-readonly debian_packages=(openssl curl shellcheck ca-certificates)
+readonly debian_packages=(openssl curl wget shellcheck ca-certificates)
 
 usage() {
   cat <<EOF

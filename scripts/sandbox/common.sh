@@ -13,6 +13,7 @@ TODO_SANDBOX_KCM_PORT=${TODO_SANDBOX_KCM_PORT:-20257}
 TODO_SANDBOX_SCHEDULER_PORT=${TODO_SANDBOX_SCHEDULER_PORT:-20259}
 TODO_SANDBOX_KUBELET_PORT=${TODO_SANDBOX_KUBELET_PORT:-20250}
 TODO_SANDBOX_INJECTOR_PORT=${TODO_SANDBOX_INJECTOR_PORT:-19443}
+TODO_SANDBOX_POSTGRES_PORT=${TODO_SANDBOX_POSTGRES_PORT:-25432}
 
 readonly sandbox_node_name=sandbox-node
 readonly sandbox_context=todo-sandbox
@@ -21,8 +22,9 @@ readonly sandbox_pids="$TODO_SANDBOX_DIR/pids"
 readonly sandbox_logs="$TODO_SANDBOX_DIR/logs"
 readonly sandbox_kubeconfig="$TODO_SANDBOX_DIR/kubeconfig"
 
-# The processes the sandbox runs, in start order; down stops them in reverse.
-readonly sandbox_components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok dapr-injector)
+# The processes the sandbox runs, in start order; down stops them in reverse. The host
+# runtime records each pod process it starts in pids/ as pod-*.pid.
+readonly sandbox_components=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler dapr-injector kwok host-runtime)
 
 component_port() {
   case "$1" in
@@ -32,6 +34,7 @@ component_port() {
     kube-scheduler) echo "$TODO_SANDBOX_SCHEDULER_PORT" ;;
     kwok) echo "$TODO_SANDBOX_KUBELET_PORT" ;;
     dapr-injector) echo "$TODO_SANDBOX_INJECTOR_PORT" ;;
+    postgresql) echo "$TODO_SANDBOX_POSTGRES_PORT" ;;
   esac
 }
 
@@ -43,6 +46,7 @@ component_port_variable() {
     kube-scheduler) echo TODO_SANDBOX_SCHEDULER_PORT ;;
     kwok) echo TODO_SANDBOX_KUBELET_PORT ;;
     dapr-injector) echo TODO_SANDBOX_INJECTOR_PORT ;;
+    postgresql) echo TODO_SANDBOX_POSTGRES_PORT ;;
   esac
 }
 

@@ -42,16 +42,16 @@ main() {
     return
   fi
 
-  # Processes of later layers (recorded under pids/ by other names) stop first, then the
-  # control plane in reverse start order.
-  local order=() name index
+  # The host runtime first (it stops the pod processes it started, with their grace
+  # periods), then any pod process still recorded, then the rest in reverse start order.
+  local order=(host-runtime) name index
   for name in "$sandbox_pids"/*.pid; do
     [[ -e "$name" ]] || continue
     name=$(basename "$name" .pid)
     [[ " ${sandbox_components[*]} " == *" $name "* ]] || order+=("$name")
   done
   for ((index = ${#sandbox_components[@]} - 1; index >= 0; index--)); do
-    order+=("${sandbox_components[index]}")
+    [[ "${sandbox_components[index]}" == host-runtime ]] || order+=("${sandbox_components[index]}")
   done
 
   local stopped=0
@@ -60,7 +60,8 @@ main() {
       log::info "stopping $name"
       stopped=$((stopped + 1))
     fi
-    stop_component "$name"
+    # The host runtime waits up to 10 s for each pod to stop.
+    if [[ "$name" == host-runtime ]]; then stop_component "$name" 20; else stop_component "$name"; fi
   done
 
   # Keep the logs for a post-mortem; everything else goes.

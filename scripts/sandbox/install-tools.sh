@@ -145,12 +145,21 @@ build_daprd() {
   rm -rf "$work"; mkdir -p "$(dirname "$work")"
   step cp -r "$module_dir" "$work"
   step chmod -R u+w "$work"
-  local keep='^(pubsub_kafka|state_postgresql|bindings_cron|secretstores_local_file|secretstores_local_env|secretstores_kubernetes|nameresolution_mdns)\.go$'
-  local file
+  local file kept=0
   for file in "$work"/cmd/daprd/components/*.go; do
-    local base; base=$(basename "$file")
-    [[ "$base" =~ $keep ]] || rm -f "$file"
+    local base; base=$(basename "$file" .go)
+    if [[ " $DAPRD_COMPONENTS " == *" $base "* ]]; then
+      kept=$((kept + 1))
+    else
+      rm -f "$file"
+    fi
   done
+  local wanted
+  read -r -a wanted <<<"$DAPRD_COMPONENTS"
+  if ((kept != ${#wanted[@]})); then
+    log::error "installing $current_tool failed: of the components '$DAPRD_COMPONENTS', only $kept exist in cmd/daprd/components"
+    exit 1
+  fi
   local version="${DAPR_VERSION#v}"
   step bash -c "cd '$work' && go build -trimpath -tags stablecomponents \
     -ldflags '$go_ldflags_base -X github.com/dapr/dapr/pkg/buildinfo.version=$version -X github.com/dapr/dapr/pkg/buildinfo.gitversion=$DAPR_VERSION' \
@@ -176,7 +185,7 @@ build_kafka() {
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
     <!-- Kafka's POM brings no logging backend. -->
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>$LOG4J_SLF4J_BINDING</artifactId><version>$LOG4J_VERSION</version></dependency>
   </dependencies>
 </project>
 EOF
@@ -244,6 +253,7 @@ install_tool() {
   "build_${tool//-/_}"
   date -u +%Y-%m-%dT%H:%M:%SZ >"$dest/.installed"
   rm -rf "$final"; mv "$dest" "$final"
+  link_tool_bins
   log::info "$tool $version: installed in $((SECONDS - started)) s"
 }
 

@@ -10,8 +10,8 @@ tool_version() {
     helm4) echo "$HELM4_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     kubernetes) echo "$KUBERNETES_VERSION-etcd-$ETCD_VERSION" ;;
-    daprd) echo "$DAPR_VERSION" ;;
-    kafka) echo "$KAFKA_VERSION-log4j-$LOG4J_VERSION" ;;
+    daprd) echo "$DAPR_VERSION-$(cksum <<<"$DAPRD_COMPONENTS" | cut -d' ' -f1)" ;;
+    kafka) echo "$KAFKA_VERSION-log4j-$LOG4J_VERSION-$LOG4J_SLF4J_BINDING" ;;
     postgresql) echo "$POSTGRESQL_MAJOR" ;;
     chromium) echo "debian" ;;
     *) return 1 ;;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Brings up the sandbox: a real Kubernetes control plane (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler) on this machine, kwok standing in for the node's
-# kubelet, Dapr's CRDs and a stand-in for Dapr's sidecar injector. Safe to run again: a
-# sandbox that is already up is left as it is.
+# kubelet API, the host runtime that runs each pod's containers as host processes, Dapr's
+# CRDs, a stand-in for Dapr's sidecar injector, and a PostgreSQL server standing in for
+# the managed database. Safe to run again: a sandbox that is already up is left as it is.
 #
 # Usage: scripts/sandbox/up.sh [--help]
 #
@@ -10,7 +11,8 @@
 #   TODO_SANDBOX_HOME   tool cache (default: ~/.cache/todo-sandbox)
 #   TODO_SANDBOX_DIR    state, certificates, kubeconfig and logs (default: <repo>/.sandbox)
 #   TODO_SANDBOX_*_PORT ports on 127.0.0.1: ETCD (23790), ETCD_PEER (23800), API (16443),
-#                       KCM (20257), SCHEDULER (20259), KUBELET (20250), INJECTOR (19443)
+#                       KCM (20257), SCHEDULER (20259), KUBELET (20250), INJECTOR (19443),
+#                       POSTGRES (25432)
 #   CI, NO_COLOR        plain output
 set -o errexit -o nounset -o pipefail
 
@@ -211,17 +213,13 @@ start_scheduler() {
     --v 1
 }
 
-# kwok reads its stages from one config file: the node stages, and the pod stages that
-# stand in for a kubelet's container lifecycle.
+# kwok reads its stages from one config file. Only the node's: pods belong to the host
+# runtime, which runs their processes and reports their status.
 write_kwok_config() {
   local stages file="$TODO_SANDBOX_DIR/kwok.yaml" stage
   stages="$(tool_dir kwok)/kustomize/stage"
   {
-    echo "apiVersion: config.kwok.x-k8s.io/v1alpha1"
-    echo "kind: KwokConfiguration"
-    echo "options: {}"
-    for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
-        pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+    for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease; do
       echo "---"
       cat "$stages/$stage.yaml"
     done
@@ -242,6 +240,64 @@ start_kwok() {
     --cidr "$pod_cidr" \
     --node-lease-duration-seconds 40 \
     --enable-crds PortForward,ClusterPortForward,Logs,ClusterLogs,Exec,ClusterExec
+}
+
+start_host_runtime() {
+  start_component host-runtime node --import tsx "$script_dir/host-runtime.ts" \
+    --kubeconfig "$TODO_SANDBOX_DIR/host-runtime.kubeconfig" \
+    --state-dir "$TODO_SANDBOX_DIR/runtime" \
+    --pids-dir "$sandbox_pids" \
+    --node "$sandbox_node_name" \
+    --catalogue "$sandbox_repo_root/fixtures/sandbox/images.yaml" \
+    --repo "$sandbox_repo_root" \
+    --tools "$TODO_SANDBOX_HOME" \
+    --daprd "$(bin daprd daprd)"
+  if ! wait_for 30 grep -q '"host runtime ready"' "$sandbox_logs/host-runtime.log"; then
+    require_alive host-runtime
+    log::die "the host runtime did not start within 30 s; see $sandbox_logs/host-runtime.log"
+  fi
+}
+
+# PostgreSQL refuses to run as root, so as root the server runs as Debian's `postgres` user,
+# from the binaries' real location (that user cannot enter root's tool cache).
+pg_bin() { readlink -f "$(bin postgresql "$1")"; }
+
+as_postgres() {
+  if [[ $(id -u) -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start_postgresql() {
+  local data="$TODO_SANDBOX_DIR/postgres" password_file="$TODO_SANDBOX_DIR/postgres-password"
+  if [[ ! -f "$data/PG_VERSION" ]]; then
+    mkdir -p "$data"
+    [[ $(id -u) -eq 0 ]] && chown postgres: "$data"
+    head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$password_file"
+    chmod 600 "$password_file"
+    as_postgres "$(pg_bin initdb)" -D "$data" -U postgres --auth-local=trust \
+      --auth-host=scram-sha-256 >"$sandbox_logs/postgresql-initdb.log" 2>&1 ||
+      log::die "initdb failed; see $sandbox_logs/postgresql-initdb.log"
+  fi
+  local as_user=()
+  [[ $(id -u) -eq 0 ]] && as_user=(runuser -u postgres --)
+  start_component postgresql "${as_user[@]}" "$(pg_bin postgres)" -D "$data" \
+    -p "$TODO_SANDBOX_POSTGRES_PORT" -c listen_addresses=127.0.0.1 -k "$data" -c fsync=off
+  if ! wait_for 30 "$(bin postgresql pg_isready)" -h 127.0.0.1 -p "$TODO_SANDBOX_POSTGRES_PORT"; then
+    require_alive postgresql
+    log::die "PostgreSQL did not accept connections within 30 s; see $sandbox_logs/postgresql.log"
+  fi
+  # The application's role and database; the password never leaves the sandbox directory.
+  local password; password=$(<"$password_file")
+  as_postgres "$(pg_bin psql)" -h "$data" -p "$TODO_SANDBOX_POSTGRES_PORT" -U postgres -q -v ON_ERROR_STOP=1 \
+    -v password="$password" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE todo LOGIN PASSWORD %L', :'password') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'todo')\gexec
+SELECT 'CREATE DATABASE todo OWNER todo' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'todo')\gexec
+SQL
+  echo "postgresql://todo:$password@127.0.0.1:$TODO_SANDBOX_POSTGRES_PORT/todo?sslmode=disable" >"$TODO_SANDBOX_DIR/database-url"
+  chmod 600 "$TODO_SANDBOX_DIR/database-url"
 }
 
 start_injector() {
@@ -373,7 +429,7 @@ check_ports_free() {
   local name port
   for name in "${sandbox_components[@]}"; do
     port=$(component_port "$name")
-    if port_in_use "$port"; then
+    if [[ -n "$port" ]] && port_in_use "$port"; then
       log::die "port $port on 127.0.0.1 (for $name) is already in use by another program; stop it or set $(component_port_variable "$name") to a free port" 4
     fi
   done
@@ -406,7 +462,7 @@ main() {
 
   local started=$SECONDS
   log::step "checking tools"
-  bash "$script_dir/install-tools.sh" --only kubernetes,kwok,daprd,helm
+  bash "$script_dir/install-tools.sh" --only postgresql,kafka,kubernetes,kwok,daprd,helm
   ensure_node_modules
   check_ports_free
 
@@ -416,6 +472,10 @@ main() {
   write_kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" kube-controller-manager kube-controller-manager
   write_kubeconfig "$TODO_SANDBOX_DIR/kube-scheduler.kubeconfig" kube-scheduler kube-scheduler
   write_kubeconfig "$TODO_SANDBOX_DIR/kwok.kubeconfig" kwok kwok
+  write_kubeconfig "$TODO_SANDBOX_DIR/host-runtime.kubeconfig" kwok host-runtime
+
+  log::step "starting PostgreSQL on 127.0.0.1:$TODO_SANDBOX_POSTGRES_PORT"
+  start_postgresql
 
   log::step "starting etcd on 127.0.0.1:$TODO_SANDBOX_ETCD_PORT"
   start_etcd
@@ -430,6 +490,8 @@ main() {
   log::step "starting kwok (node $sandbox_node_name, kubelet API on 127.0.0.1:$TODO_SANDBOX_KUBELET_PORT)"
   start_kwok
   wait_for_node
+  log::step "starting the host runtime (runs each pod's containers as host processes)"
+  start_host_runtime
   local name
   for name in "${sandbox_components[@]}"; do require_alive "$name"; done
   log::info "sandbox up in $((SECONDS - started)) s"

@@ -1,19 +1,17 @@
 // The sandbox behaves like a cluster where the charts, scripts and suite can tell:
 // Deployments roll out, Services get endpoints, admission webhooks mutate pods, Helm keeps
-// release history, and port-forward goes through the real API server.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// release history, and port-forward goes through the real API server to the pod's process.
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ensureSandbox,
+  fetchText,
   kubeConfig,
   kubectl,
+  portForward,
   repoRoot,
   runTool,
-  toolPath,
   uniqueName,
   waitFor,
 } from '../support/sandbox.js';
@@ -23,8 +21,9 @@ const readyTimeoutMs = 60_000;
 let core: k8s.CoreV1Api;
 let apps: k8s.AppsV1Api;
 let discovery: k8s.DiscoveryV1Api;
-let custom: k8s.CustomObjectsApi;
 const namespace = uniqueName('sandbox-test');
+
+const echoImage = (tag: string) => `sandbox.local/echo:${tag}`;
 
 function deployment(name: string, replicas: number, image: string, annotations: Record<string, string> = {}): k8s.V1Deployment {
   return {
@@ -40,6 +39,8 @@ function deployment(name: string, replicas: number, image: string, annotations: 
             name: 'app',
             image,
             ports: [{ name: 'http', containerPort: 8080 }],
+            env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+            readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
             resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
           }],
         },
@@ -66,7 +67,6 @@ beforeAll(async () => {
   core = config.makeApiClient(k8s.CoreV1Api);
   apps = config.makeApiClient(k8s.AppsV1Api);
   discovery = config.makeApiClient(k8s.DiscoveryV1Api);
-  custom = config.makeApiClient(k8s.CustomObjectsApi);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   await waitFor('the default ServiceAccount', async () =>
     core.readNamespacedServiceAccount({ name: 'default', namespace }), 30_000);
@@ -91,7 +91,7 @@ describe('sandbox cluster', () => {
 
   it('brings a 2-replica Deployment to 2/2 Ready and gives its Service endpoints', async () => {
     const started = Date.now();
-    await apps.createNamespacedDeployment({ namespace, body: deployment('web', 2, 'registry.example/web:1') });
+    await apps.createNamespacedDeployment({ namespace, body: deployment('web', 2, echoImage('1')) });
     await core.createNamespacedService({
       namespace,
       body: {
@@ -121,7 +121,7 @@ describe('sandbox cluster', () => {
       {
         name: 'web',
         namespace,
-        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example/web:2' }] } } } },
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: echoImage('2') }] } } } },
       },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
     );
@@ -131,7 +131,7 @@ describe('sandbox cluster', () => {
       const images = pods.items
         .filter((pod) => !pod.metadata?.deletionTimestamp)
         .map((pod) => pod.spec?.containers[0]?.image);
-      if (images.length !== 2 || images.some((image) => image !== 'registry.example/web:2')) {
+      if (images.length !== 2 || images.some((image) => image !== echoImage('2'))) {
         throw new Error(`pod images: ${images.join(', ')}`);
       }
       return true;
@@ -143,13 +143,13 @@ describe('sandbox cluster', () => {
   it('injects daprd into a pod annotated dapr.io/enabled, with the annotated app-id and app-port', async () => {
     await apps.createNamespacedDeployment({
       namespace,
-      body: deployment('daprized', 1, 'registry.example/api:1', {
+      body: deployment('daprized', 1, echoImage('1'), {
         'dapr.io/enabled': 'true',
         'dapr.io/app-id': 'orders',
         'dapr.io/app-port': '8080',
       }),
     });
-    await apps.createNamespacedDeployment({ namespace, body: deployment('plain', 1, 'registry.example/api:1') });
+    await apps.createNamespacedDeployment({ namespace, body: deployment('plain', 1, echoImage('1')) });
     const pod = await waitFor('the daprized pod', async () => {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=daprized' });
       return pods.items[0];
@@ -176,54 +176,19 @@ describe('sandbox cluster', () => {
     expect(plain.spec?.containers.map((container) => container.name)).toEqual(['app']);
   });
 
-  it('opens kubectl port-forward to a pod through the API server and kwok\'s kubelet API', async () => {
-    // Until a host runtime runs the pod's process, a server on this host stands in for it.
-    const target: Server = createServer((_request, response) => response.end('reached the target'));
-    await new Promise<void>((done) => target.listen(0, '127.0.0.1', done));
-    const targetPort = (target.address() as AddressInfo).port;
-    let forward: ChildProcess | undefined;
+  it('opens kubectl port-forward through the API server and kwok to the pod\'s own process', async () => {
+    const pod = await waitFor('a ready web pod', async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
+      return pods.items.find((item) => !item.metadata?.deletionTimestamp &&
+        item.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'));
+    }, readyTimeoutMs);
+    const podName = pod.metadata!.name!;
+    const forward = await portForward(namespace, `pod/${podName}`, 8080);
     try {
-      const pod = await waitFor('a web pod', async () => {
-        const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
-        return pods.items.find((item) => item.status?.phase === 'Running' && !item.metadata?.deletionTimestamp);
-      }, readyTimeoutMs);
-      const podName = pod.metadata!.name!;
-      await custom.createNamespacedCustomObject({
-        group: 'kwok.x-k8s.io',
-        version: 'v1alpha1',
-        namespace,
-        plural: 'portforwards',
-        body: {
-          apiVersion: 'kwok.x-k8s.io/v1alpha1',
-          kind: 'PortForward',
-          metadata: { name: podName, namespace },
-          spec: { forwards: [{ ports: [8080], target: { address: '127.0.0.1', port: targetPort } }] },
-        },
-      });
-      forward = spawn(toolPath('kubectl'), ['-n', namespace, 'port-forward', `pod/${podName}`, ':8080'], {
-        env: { ...process.env, KUBECONFIG: ensureSandbox().kubeconfig },
-      });
-      const localPort = await new Promise<number>((done, fail) => {
-        let output = '';
-        const timer = setTimeout(() => fail(new Error(`port-forward did not start: ${output}`)), 20_000);
-        forward!.stdout!.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          const match = /127\.0\.0\.1:(\d+) ->/.exec(output);
-          if (match) {
-            clearTimeout(timer);
-            done(Number(match[1]));
-          }
-        });
-        forward!.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-      });
-      const body = await waitFor('an answer through the port-forward', async () => {
-        const response = await fetch(`http://127.0.0.1:${localPort}/`, { signal: AbortSignal.timeout(5_000) });
-        return response.text();
-      }, 20_000);
-      expect(body).toBe('reached the target');
+      const answer = await waitFor('an answer through the port-forward', () => fetchText(forward.localPort, '/'), 20_000);
+      expect(answer.body.trim()).toBe(podName);
     } finally {
-      forward?.kill();
-      target.close();
+      forward.close();
     }
   });
 

@@ -1,6 +1,6 @@
 // Shared access to the sandbox cluster for the project's own tests: bring it up once,
 // find its tools, and build Kubernetes clients for it.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -98,4 +98,44 @@ export async function waitFor<T>(
     }
     await new Promise((done) => setTimeout(done, intervalMs));
   }
+}
+
+export interface PortForwardHandle {
+  localPort: number;
+  close(): void;
+}
+
+/** `kubectl port-forward` to a pod's port, as a user runs it; resolves once it listens. */
+export async function portForward(namespace: string, target: string, port: number): Promise<PortForwardHandle> {
+  const child = spawn(toolPath('kubectl'), ['-n', namespace, 'port-forward', target, `:${port}`], {
+    env: { ...process.env, KUBECONFIG: ensureSandbox().kubeconfig },
+  });
+  const localPort = await new Promise<number>((done, fail) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      fail(new Error(`kubectl port-forward ${target} did not start within 20 s: ${output}`));
+    }, 20_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /127\.0\.0\.1:(\d+) ->/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        done(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`kubectl port-forward ${target} exited (${code}): ${output}`));
+    });
+  });
+  return { localPort, close: () => child.kill() };
+}
+
+/** GET through a port-forward; the body as text. */
+export async function fetchText(localPort: number, path: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://127.0.0.1:${localPort}${path}`, { signal: AbortSignal.timeout(5_000) });
+  return { status: response.status, body: await response.text() };
 }
