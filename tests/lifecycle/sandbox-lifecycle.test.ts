@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot, sandboxDir } from '../support/sandbox.js';
+import { kubectl, repoRoot, sandboxDir, waitFor } from '../support/sandbox.js';
 
 interface Run { status: number | null; stdout: string; stderr: string; ms: number }
 
@@ -39,6 +39,10 @@ function stillRunning(pid: number, start: string): boolean {
   }
 }
 
+const components = [
+  'postgresql', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'dapr-injector', 'kwok', 'host-runtime',
+];
+
 const scratch = mkdtempSync(join(tmpdir(), 'sandbox-lifecycle-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -56,7 +60,7 @@ describe('sandbox lifecycle', () => {
   it('status lists every component as running with its memory', () => {
     const status = script('status.sh');
     expect(status.status, status.stdout + status.stderr).toBe(0);
-    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'dapr-injector']) {
+    for (const name of components) {
       expect(status.stdout).toMatch(new RegExp(`^${name}\\s+running`, 'm'));
     }
     console.log(status.stdout.match(/^Memory of the sandbox.*$/m)?.[0]);
@@ -104,11 +108,12 @@ describe('sandbox lifecycle', () => {
     expect(run.stderr).toContain('go is not on PATH');
   });
 
-  it('down stops every process up started, and is safe to run twice', () => {
+  it('down stops every process up started, pod processes included, and is safe to run twice', async () => {
+    await kubectl(['create', 'deployment', 'lifecycle-echo', '--image=sandbox.local/echo:1', '--port=8080', '--replicas=2']);
+    await waitFor('2 pod processes recorded', async () =>
+      (recordedProcesses(sandboxDir).filter((entry) => entry.name.startsWith('pod-')).length >= 2 ? true : undefined), 60_000);
     const processes = recordedProcesses(sandboxDir);
-    expect(processes.map((entry) => entry.name).sort()).toEqual(
-      ['dapr-injector', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'],
-    );
+    expect(processes.map((entry) => entry.name).filter((name) => !name.startsWith('pod-')).sort()).toEqual([...components].sort());
     const down = script('down.sh');
     expect(down.status, down.stderr).toBe(0);
     for (const entry of processes) {
