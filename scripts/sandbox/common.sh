@@ -14,6 +14,7 @@ TODO_SANDBOX_SCHEDULER_PORT=${TODO_SANDBOX_SCHEDULER_PORT:-20259}
 TODO_SANDBOX_KUBELET_PORT=${TODO_SANDBOX_KUBELET_PORT:-20250}
 TODO_SANDBOX_INJECTOR_PORT=${TODO_SANDBOX_INJECTOR_PORT:-19443}
 TODO_SANDBOX_POSTGRES_PORT=${TODO_SANDBOX_POSTGRES_PORT:-25432}
+TODO_SANDBOX_METRICS_PORT=${TODO_SANDBOX_METRICS_PORT:-20444}
 
 readonly sandbox_node_name=sandbox-node
 readonly sandbox_context=todo-sandbox
@@ -35,6 +36,7 @@ component_port() {
     kwok) echo "$TODO_SANDBOX_KUBELET_PORT" ;;
     dapr-injector) echo "$TODO_SANDBOX_INJECTOR_PORT" ;;
     postgresql) echo "$TODO_SANDBOX_POSTGRES_PORT" ;;
+    host-runtime) echo "$TODO_SANDBOX_METRICS_PORT" ;;
   esac
 }
 
@@ -47,6 +49,7 @@ component_port_variable() {
     kwok) echo TODO_SANDBOX_KUBELET_PORT ;;
     dapr-injector) echo TODO_SANDBOX_INJECTOR_PORT ;;
     postgresql) echo TODO_SANDBOX_POSTGRES_PORT ;;
+    host-runtime) echo TODO_SANDBOX_METRICS_PORT ;;
   esac
 }
 

@@ -5,6 +5,7 @@
 //
 // Usage: node --import tsx scripts/sandbox/host-runtime.ts --kubeconfig FILE --state-dir DIR
 //          --pids-dir DIR --node NAME --catalogue FILE --repo DIR --tools DIR --daprd FILE
+//          --metrics-port N --cert FILE --key FILE
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { DaprResource, DaprSources } from './runtime/dapr.js';
 import type { EnvSources } from './runtime/env.js';
 import { loadCatalogue } from './runtime/images.js';
+import { MetricsSampler, startMetricsServer, type PodProcesses } from './runtime/metrics.js';
 import { PodWorker, type WorkerContext } from './runtime/pod-worker.js';
 import { ServiceProxy } from './runtime/service-proxy.js';
 
@@ -26,11 +28,14 @@ const options = parseArgs({
     repo: { type: 'string' },
     tools: { type: 'string' },
     daprd: { type: 'string' },
+    'metrics-port': { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
   },
   strict: true,
 }).values;
 
-for (const name of ['kubeconfig', 'state-dir', 'pids-dir', 'node', 'catalogue', 'repo', 'tools', 'daprd'] as const) {
+for (const name of ['kubeconfig', 'state-dir', 'pids-dir', 'node', 'catalogue', 'repo', 'tools', 'daprd', 'metrics-port', 'cert', 'key'] as const) {
   if (!options[name]) {
     console.error(`host-runtime: --${name} is required`);
     process.exit(2);
@@ -346,6 +351,22 @@ async function main(): Promise<void> {
   for (const informer of informers) await informer.start();
   const pods = watch<k8s.V1Pod>('/api/v1/pods', () => core.listPodForAllNamespaces(), { upsert: onPod, remove: onPodGone });
   await pods.start();
+  const podProcesses = (): PodProcesses[] => [...workers.values()].map((worker) => ({
+    namespace: worker.spec.metadata!.namespace!,
+    name: worker.spec.metadata!.name!,
+    labels: worker.spec.metadata?.labels ?? {},
+    containers: worker.processes(),
+  }));
+  const sampler = new MetricsSampler(podProcesses);
+  sampler.start();
+  const metrics = startMetricsServer({
+    port: Number(options['metrics-port']),
+    cert: readFileSync(options.cert!),
+    key: readFileSync(options.key!),
+    nodeName,
+    pods: podProcesses,
+    sampler,
+  });
   log('host runtime ready', { node: nodeName });
 
   let stopping = false;
@@ -356,6 +377,8 @@ async function main(): Promise<void> {
     for (const informer of [...informers, pods]) await informer.stop();
     await Promise.all([...workers.values()].map((worker) => worker.stopProcesses(shutdownGraceMs)));
     proxy.close();
+    sampler.stop();
+    metrics.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown());

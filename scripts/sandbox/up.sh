@@ -12,7 +12,7 @@
 #   TODO_SANDBOX_DIR    state, certificates, kubeconfig and logs (default: <repo>/.sandbox)
 #   TODO_SANDBOX_*_PORT ports on 127.0.0.1: ETCD (23790), ETCD_PEER (23800), API (16443),
 #                       KCM (20257), SCHEDULER (20259), KUBELET (20250), INJECTOR (19443),
-#                       POSTGRES (25432)
+#                       POSTGRES (25432), METRICS (20444)
 #   CI, NO_COLOR        plain output
 set -o errexit -o nounset -o pipefail
 
@@ -80,6 +80,8 @@ make_pki() {
   issue_cert kube-scheduler "/CN=system:kube-scheduler"
   issue_cert kwok "/O=system:masters/CN=kwok-controller"
   issue_cert kubelet "/CN=system:node:$sandbox_node_name" "IP:127.0.0.1,DNS:localhost,DNS:$sandbox_node_name"
+  issue_cert front-proxy-client "/CN=front-proxy-client"
+  issue_cert metrics "/CN=sandbox-metrics" "IP:127.0.0.1,DNS:localhost,DNS:metrics-server.kube-system.svc"
   issue_cert dapr-injector "/CN=dapr-sidecar-injector" \
     "IP:127.0.0.1,DNS:localhost,DNS:dapr-sidecar-injector.dapr-system.svc"
   openssl genrsa -out "$sandbox_pki/sa.key" 2048 2>/dev/null
@@ -171,6 +173,13 @@ start_apiserver() {
     --kubelet-client-certificate "$sandbox_pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$sandbox_pki/apiserver-kubelet-client.key" \
     --kubelet-preferred-address-types InternalIP \
+    --requestheader-client-ca-file "$sandbox_pki/ca.crt" \
+    --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User \
+    --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$sandbox_pki/front-proxy-client.crt" \
+    --proxy-client-key-file "$sandbox_pki/front-proxy-client.key" \
     --endpoint-reconciler-type none \
     --enable-priority-and-fairness=false \
     --profiling=false \
@@ -251,7 +260,10 @@ start_host_runtime() {
     --catalogue "$sandbox_repo_root/fixtures/sandbox/images.yaml" \
     --repo "$sandbox_repo_root" \
     --tools "$TODO_SANDBOX_HOME" \
-    --daprd "$(bin daprd daprd)"
+    --daprd "$(bin daprd daprd)" \
+    --metrics-port "$TODO_SANDBOX_METRICS_PORT" \
+    --cert "$sandbox_pki/metrics.crt" \
+    --key "$sandbox_pki/metrics.key"
   if ! wait_for 30 grep -q '"host runtime ready"' "$sandbox_logs/host-runtime.log"; then
     require_alive host-runtime
     log::die "the host runtime did not start within 30 s; see $sandbox_logs/host-runtime.log"
@@ -359,6 +371,35 @@ apiVersion: v1
 kind: Namespace
 metadata:
   name: dapr-system
+---
+# metrics.k8s.io, served by the host runtime from the pods' real processes. The API
+# server's aggregator reaches it through this ExternalName Service on 127.0.0.1.
+apiVersion: v1
+kind: Service
+metadata:
+  name: metrics-server
+  namespace: kube-system
+spec:
+  type: ExternalName
+  externalName: 127.0.0.1
+  ports:
+  - name: https
+    port: $TODO_SANDBOX_METRICS_PORT
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v1beta1.metrics.k8s.io
+spec:
+  group: metrics.k8s.io
+  version: v1beta1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  caBundle: $ca_bundle
+  service:
+    name: metrics-server
+    namespace: kube-system
+    port: $TODO_SANDBOX_METRICS_PORT
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration

@@ -213,6 +213,22 @@ describe('host runtime', () => {
     expect(Math.min(...recreate)).toBe(0);
   });
 
+  it('serves the real memory and CPU of a pod\'s process through metrics.k8s.io', async () => {
+    const [pod] = await waitForReady('replaced', 1);
+    const name = pod!.metadata!.name!;
+    const metrics = await waitFor('metrics for the pod', async () =>
+      custom.getNamespacedCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', namespace, plural: 'pods', name }), 30_000) as {
+      containers: { name: string; usage: { cpu: string; memory: string } }[];
+    };
+    const usage = metrics.containers.find((container) => container.name === 'echo')!.usage;
+    const statm = readFileSync(`/proc/${pidOf(pod!)}/statm`, 'utf8').split(' ');
+    const rssKi = (Number(statm[1]) * 4096) / 1024;
+    const reportedKi = Number(usage.memory.replace(/Ki$/, ''));
+    expect(reportedKi).toBeGreaterThan(10 * 1024);
+    expect(Math.abs(reportedKi - rssKi) / rssKi).toBeLessThan(0.2);
+    expect(usage.cpu).toMatch(/^\d+n$/);
+  });
+
   it('reports ErrImagePull, then ImagePullBackOff, for an image the sandbox does not have', async () => {
     await apps.createNamespacedDeployment({ namespace, body: echoDeployment('unpullable', { image: 'registry.example/does-not-exist:1.0.0' }) });
     const waiting = await waitFor('ImagePullBackOff', async () => {

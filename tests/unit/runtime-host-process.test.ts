@@ -1,10 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { criLines, criTimestamp, HostProcess } from '../../scripts/sandbox/runtime/host-process.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'host-process-'));
+
+/** Wait until the process has written `text`: its signal handlers are set by then. */
+async function waitForLog(file: string, text: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(existsSync(file) && readFileSync(file, 'utf8').includes(text))) {
+    if (Date.now() > deadline) throw new Error(`${file} never showed '${text}'`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+}
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('CRI log format', () => {
@@ -44,7 +53,7 @@ describe('a host process', () => {
       logFile: join(scratch, 'graceful.log'),
     });
     await process.start();
-    await new Promise((done) => setTimeout(done, 200));
+    await waitForLog(join(scratch, 'graceful.log'), 'ready');
     expect(await process.stop(5_000)).toEqual({ code: 0, signal: null });
     expect(readFileSync(join(scratch, 'graceful.log'), 'utf8')).toContain('stdout F draining');
   });
@@ -52,11 +61,12 @@ describe('a host process', () => {
   it('kills a process that ignores SIGTERM once the grace period ends', async () => {
     const process = new HostProcess({
       command: 'bash',
-      args: ['-c', 'trap "" TERM; while true; do sleep 0.05; done'],
+      args: ['-c', 'trap "" TERM; echo ignoring; while true; do sleep 0.05; done'],
       env: { PATH: '/usr/bin:/bin' },
       logFile: join(scratch, 'stubborn.log'),
     });
     await process.start();
+    await waitForLog(join(scratch, 'stubborn.log'), 'ignoring');
     const started = Date.now();
     const status = await process.stop(300);
     expect(status.signal).toBe('SIGKILL');

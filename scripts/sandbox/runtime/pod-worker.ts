@@ -93,6 +93,13 @@ export class PodWorker {
     return this.hostPorts.get(number);
   }
 
+  /** The running containers' process ids (for the metrics API). */
+  processes(): { container: string; pid: number }[] {
+    return [...this.records.values()]
+      .filter((record) => !record.init && record.process?.pid !== undefined)
+      .map((record) => ({ container: record.spec.name, pid: record.process!.pid! }));
+  }
+
   /** Whether the container that owns `containerPort` is ready (for Service endpoints). */
   get ready(): boolean {
     return [...this.records.values()].filter((record) => !record.init).every((record) => record.ready);
