@@ -39,10 +39,12 @@ stage_seconds=()
 stage() {
   local name=$1; shift
   log::step "$name"
-  local started=$SECONDS
-  "$@"
+  local started=$SECONDS rc=0
+  "$@" || rc=$?
   stage_names+=("$name")
   stage_seconds+=($((SECONDS - started)))
+  if ((rc != 0)); then log::error "stage failed: $name"; fi
+  return "$rc"
 }
 
 static_checks() {
@@ -51,13 +53,15 @@ static_checks() {
   (cd "$repo_root" && shellcheck -x "${scripts[@]}")
   log::info "shellcheck: ${#scripts[@]} scripts clean"
   (cd "$repo_root" && npx tsc --noEmit -p .)
-  log::info "tsc: no type errors"
+  npm run --prefix "$repo_root/fixtures/todo-stack" --silent typecheck
+  log::info "tsc: no type errors (project and reference stack)"
 }
 
-# vitest_stage NAME [ENV=VALUE...]: one vitest run, results kept as JSON for the summary.
+# vitest_stage NAME DIR [ENV=VALUE...]: one vitest run in DIR, its results kept as JSON
+# for the summary.
 vitest_stage() {
-  local name=$1; shift
-  (cd "$repo_root" && env "$@" npx vitest run --reporter=default \
+  local name=$1 dir=$2; shift 2
+  (cd "$dir" && env "$@" npx vitest run --reporter=default \
     --reporter=json --outputFile.json="$results_dir/$name.json")
 }
 
@@ -100,10 +104,12 @@ main() {
   rm -rf "$results_dir"; mkdir -p "$results_dir"
   local status=0
   stage "set-up (tools, dependencies)" bash "$script_dir/setup.sh"
+  stage "reference stack build" bash "$script_dir/build-stack.sh"
   stage "static checks (shellcheck, tsc)" static_checks
   stage "sandbox up" sandbox_up
-  stage "unit, chart and sandbox tests" vitest_stage main || status=1
-  stage "sandbox lifecycle" vitest_stage lifecycle TODO_CHECK_STAGE=lifecycle || status=1
+  stage "unit, chart, suite and sandbox tests" vitest_stage main "$repo_root" || status=1
+  stage "reference stack tests" vitest_stage todo-stack "$repo_root/fixtures/todo-stack" || status=1
+  stage "sandbox lifecycle" vitest_stage lifecycle "$repo_root" TODO_CHECK_STAGE=lifecycle || status=1
 
   local index
   echo

@@ -19,6 +19,7 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$script_dir/lib/log.sh"
 
 readonly min_secret_length=32
+values=''
 
 usage() {
   cat <<'EOF'
@@ -102,7 +103,6 @@ main() {
   command -v "$kubectl" >/dev/null || log::die "kubectl not found; install it or set KUBECTL" 3
 
   # The values reach kubectl through a private file, never through arguments.
-  local values
   values=$(mktemp)
   chmod 600 "$values"
   trap 'rm -f "$values"' EXIT

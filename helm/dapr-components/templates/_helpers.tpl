@@ -1,0 +1,115 @@
+{{- define "dapr-components.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Labels. Components select nothing, so there are no selector labels; names are fixed by the
+contract because the services refer to them.
+*/}}
+{{- define "dapr-components.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: dapr
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: todo-app
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ include "dapr-components.chart" . }}
+{{- end -}}
+
+{{/*
+Broker list: a managed Kafka's brokers when set, else the kafka chart's Service, whose name
+comes from the same `global.kafka.serviceName` value the kafka chart uses. Never a
+hard-coded release name.
+*/}}
+{{- define "dapr-components.kafkaBrokers" -}}
+{{- $kafka := .Values.global.kafka -}}
+{{- if $kafka.brokers -}}
+{{- $kafka.brokers -}}
+{{- else -}}
+{{- printf "%s:%d" ($kafka.serviceName | default "kafka") (int ($kafka.port | default 9092)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "dapr-components.appSecretName" -}}
+{{- .Values.global.appSecrets.name | default "app-secrets" -}}
+{{- end -}}
+
+{{/*
+scopes: the component's own list, else the chart-wide one.
+*/}}
+{{- define "dapr-components.scopes" -}}
+scopes:
+{{- range (.own | default .root.Values.scopes) }}
+  - {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Kafka pub/sub component body, rendered under two names.
+*/}}
+{{- define "dapr-components.pubsub" -}}
+{{- $v := .root.Values.pubsub -}}
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: {{ .name }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "dapr-components.labels" .root | nindent 4 }}
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+    - name: brokers
+      value: {{ include "dapr-components.kafkaBrokers" .root | quote }}
+    - name: consumerGroup
+      value: {{ $v.consumerGroup | quote }}
+    - name: clientID
+      value: "{appID}"
+    - name: initialOffset
+      value: {{ $v.initialOffset | quote }}
+    - name: version
+      value: {{ $v.version | quote }}
+    - name: authType
+      value: {{ $v.authType | quote }}
+    {{- if eq $v.authType "password" }}
+    - name: saslUsername
+      secretKeyRef:
+        name: {{ $v.sasl.secretName }}
+        key: {{ $v.sasl.usernameKey }}
+    - name: saslPassword
+      secretKeyRef:
+        name: {{ $v.sasl.secretName }}
+        key: {{ $v.sasl.passwordKey }}
+    - name: saslMechanism
+      value: {{ $v.sasl.mechanism | quote }}
+    - name: disableTls
+      value: {{ $v.disableTls | quote }}
+    {{- else }}
+    - name: disableTls
+      value: "true"
+    {{- end }}
+    {{- with $v.extraMetadata }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{ include "dapr-components.scopes" (dict "own" $v.scopes "root" .root) }}
+auth:
+  secretStore: kubernetes
+{{- end -}}
+
+{{- define "dapr-components.validateValues" -}}
+{{- $errors := list -}}
+{{- $v := .Values.pubsub -}}
+{{- if and (eq $v.authType "password") (not $v.sasl.secretName) -}}
+{{- $errors = append $errors "pubsub.sasl.secretName must name the Secret with the SASL credentials when pubsub.authType is password" -}}
+{{- end -}}
+{{- if and $v.alias.enabled (eq $v.alias.name $v.name) -}}
+{{- $errors = append $errors "pubsub.alias.name must differ from pubsub.name" -}}
+{{- end -}}
+{{- if not .Values.scopes -}}
+{{- $errors = append $errors "scopes must list at least one app id: every component is scoped" -}}
+{{- end -}}
+{{- if $errors -}}
+{{- fail (printf "\n\nVALUES VALIDATION (dapr-components):\n  - %s" (join "\n  - " $errors)) -}}
+{{- end -}}
+{{- end -}}
