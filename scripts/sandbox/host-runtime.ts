@@ -385,6 +385,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
 }
 
+// A failed call to the API server must cost one retry, not the whole node.
+process.on('unhandledRejection', (error: unknown) => {
+  log('unhandled failure', { error: String(error) });
+});
+
 main().catch((error: unknown) => {
   log('host runtime failed', { error: String(error) });
   process.exit(1);

@@ -342,6 +342,9 @@ apply_cluster_objects() {
   done
   sandbox_kubectl apply --server-side --force-conflicts "${crds[@]}" >/dev/null
   sandbox_kubectl apply --server-side --force-conflicts -f "$(tool_dir daprd)/crds" >/dev/null
+  # Custom resources can be stored only once their CRDs are established.
+  sandbox_kubectl wait --for condition=established --timeout=60s crd --all >/dev/null ||
+    log::die "the kwok and Dapr CRDs were not established within 60 s; see $sandbox_logs/kube-apiserver.log"
   sandbox_kubectl apply --server-side --force-conflicts -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Node

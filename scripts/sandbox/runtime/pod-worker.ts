@@ -318,7 +318,14 @@ export class PodWorker {
   /** Start the container's process, or put it in the waiting state the kubelet would. */
   private async launch(record: ContainerRecord): Promise<HostProcess | undefined> {
     if (this.terminating) return undefined;
-    const built = await this.buildCommand(record);
+    let built: Awaited<ReturnType<PodWorker['buildCommand']>>;
+    try {
+      built = await this.buildCommand(record);
+    } catch (error) {
+      // The API server was unavailable or refused (a kubelet retries in its next sync).
+      this.context.log('could not prepare container; retrying', { pod: this.name, container: record.spec.name, error: String(error) });
+      built = { reason: 'CreateContainerError', message: String(error) };
+    }
     if ('reason' in built) {
       const retryMs = built.reason === 'ErrImagePull' ? imagePullRetryMs : configRetryMs;
       record.state = { kind: 'waiting', reason: built.reason, message: built.message };
