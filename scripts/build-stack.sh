@@ -59,7 +59,8 @@ main() {
   fi
   log::step "building the reference stack (services and Next.js frontend)"
   local started=$SECONDS
-  npm run --prefix "$stack_dir" --silent build
+  # Next.js would otherwise report telemetry over the network.
+  NEXT_TELEMETRY_DISABLED=1 npm run --prefix "$stack_dir" --silent build
   touch "$build_stamp"
   log::info "reference stack built in $((SECONDS - started)) s"
 }

@@ -385,9 +385,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
 }
 
-// A failed call to the API server must cost one retry, not the whole node.
+// A failed call to the API server, or one pod's broken stream, must not take every pod on
+// the node down with the runtime: log it and carry on.
 process.on('unhandledRejection', (error: unknown) => {
   log('unhandled failure', { error: String(error) });
+});
+process.on('uncaughtException', (error: Error) => {
+  log('uncaught exception', { error: String(error), stack: error.stack });
 });
 
 main().catch((error: unknown) => {

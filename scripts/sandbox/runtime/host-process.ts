@@ -15,6 +15,8 @@ export interface ProcessSpec {
   logFile: string;
 }
 
+const logFlushMs = 2_000;
+
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -39,6 +41,7 @@ export class HostProcess {
   private child: ChildProcess | undefined;
   private log: WriteStream | undefined;
   private exited: Promise<ExitStatus> | undefined;
+  private logClosed: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly spec: ProcessSpec) {}
 
@@ -53,7 +56,11 @@ export class HostProcess {
   /** Start the process; resolves once it has been spawned (or rejects if it cannot be). */
   async start(): Promise<void> {
     mkdirSync(dirname(this.spec.logFile), { recursive: true });
-    this.log = createWriteStream(this.spec.logFile, { flags: 'a' });
+    const log = createWriteStream(this.spec.logFile, { flags: 'a' });
+    // A full disk or a removed pod directory costs log lines, never the runtime.
+    log.on('error', () => undefined);
+    this.log = log;
+    this.logClosed = new Promise<void>((resolve) => log.once('close', () => resolve()));
     const child = spawn(this.spec.command, this.spec.args, {
       cwd: this.spec.cwd,
       env: this.spec.env,
@@ -62,8 +69,15 @@ export class HostProcess {
       detached: true,
     });
     this.child = child;
-    this.pipe('stdout', child.stdout!);
-    this.pipe('stderr', child.stderr!);
+    // The log is closed once both streams have ended, which can be after the process
+    // exits: what it wrote last may still be in the pipe.
+    let open = 2;
+    const ended = () => {
+      open -= 1;
+      if (open === 0) log.end();
+    };
+    this.pipe('stdout', child.stdout!, ended);
+    this.pipe('stderr', child.stderr!, ended);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', () => resolve({ code: 128, signal: null }));
@@ -74,7 +88,7 @@ export class HostProcess {
     });
   }
 
-  private pipe(name: 'stdout' | 'stderr', stream: Readable): void {
+  private pipe(name: 'stdout' | 'stderr', stream: Readable, ended: () => void): void {
     let pending = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
@@ -82,8 +96,10 @@ export class HostProcess {
       pending = formatted.pending;
       if (formatted.lines) this.log?.write(formatted.lines);
     });
-    stream.on('end', () => {
+    stream.on('close', () => {
       if (pending) this.log?.write(`${criTimestamp()} ${name} F ${pending}\n`);
+      pending = '';
+      ended();
     });
   }
 
@@ -119,8 +135,8 @@ export class HostProcess {
         clearTimeout(timer);
       }
     }
-    const status = await this.exited;
-    await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
-    return status;
+    // Its last lines are flushed to the log unless a descendant still holds the pipe.
+    await Promise.race([this.logClosed, new Promise((resolve) => setTimeout(resolve, logFlushMs).unref())]);
+    return this.exited;
   }
 }
