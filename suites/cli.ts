@@ -1,0 +1,49 @@
+// `npm test`: validate a deployed Todo stack and exit 0 only when every check passed.
+import { allChecks } from './checks/index.js';
+import { resolveConfig, usage } from './lib/config.js';
+import { ExitCode, InputError, oneLine } from './lib/errors.js';
+import { runSuite } from './lib/suite.js';
+
+const mark = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
+
+async function main(argv: string[]): Promise<number> {
+  const config = resolveConfig({ argv, env: process.env, cwd: process.cwd() });
+  if (config.help) {
+    process.stdout.write(`${usage}\n`);
+    return ExitCode.ok;
+  }
+  if (config.list) {
+    for (const check of allChecks) process.stdout.write(`${check.id.padEnd(38)} ${check.group.padEnd(12)} ${check.title}\n`);
+    return ExitCode.ok;
+  }
+  process.stdout.write(`validating release ${config.release} in namespace ${config.namespace}${config.context ? ` (context ${config.context})` : ''}\n`);
+  const { report, files } = await runSuite(config, {
+    checks: allChecks,
+    onResult: (result, redactor) => {
+      process.stdout.write(redactor.scrub(`${mark[result.verdict]} ${result.id} (${(result.durationMs / 1000).toFixed(1)} s): ${result.reason}\n`));
+    },
+  });
+  const t = report.totals;
+  process.stdout.write(`\n${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped in ${(report.durationMs / 1000).toFixed(1)} s\n`);
+  for (const result of report.results.filter((r) => r.verdict === 'fail')) {
+    process.stdout.write(`  ${result.id}: ${result.reason}${result.diagnostics ? `\n    diagnostics: ${files.dir}/${result.diagnostics}` : ''}\n`);
+  }
+  process.stdout.write(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)\n`);
+  return report.exitCode;
+}
+
+// Exit explicitly once the output is flushed: a client library's keep-alive timer must not
+// hold a CI job open after the verdict.
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  if (error instanceof InputError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    exit(error.exitCode);
+  } else {
+    process.stderr.write(`internal error: ${oneLine(error)}\n`);
+    exit(ExitCode.internal);
+  }
+});

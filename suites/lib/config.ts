@@ -1,0 +1,342 @@
+// The suite's configuration from flags, environment and an optional config file, in that
+// order of precedence, over documented defaults. Pure: everything it reads is passed in, so
+// the precedence rules are unit-tested without touching the process.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { InputError } from './errors.js';
+
+export type AccessMode = 'auto' | 'port-forward' | 'url' | 'in-cluster';
+const accessModes: readonly AccessMode[] = ['auto', 'port-forward', 'url', 'in-cluster'];
+
+/** Limits and sizes that checks compare against; every one can be overridden. */
+export interface Limits {
+  /** Seconds within which a hopeless pod state (unschedulable, image pull, crash loop) must fail the check. */
+  failFastSeconds: number;
+  /** Seconds to wait for pods that are still progressing normally to become Ready. */
+  podReadySeconds: number;
+  /** Container restarts tolerated per container. */
+  maxRestarts: number;
+  /** Seconds within which the next occurrence of a completed recurring task must be visible. */
+  nextTaskSeconds: number;
+  /** How many times the recurring-task flow is repeated for p50/p95. */
+  eventFlowIterations: number;
+  /** Seconds to wait for a due reminder to reach the notification service (the cron runs every minute). */
+  reminderSeconds: number;
+  /** p95 of API CRUD calls, in milliseconds. */
+  crudP95Ms: number;
+  /** CRUD rounds (create, read, update, complete, delete) measured. */
+  crudIterations: number;
+  /** Frontend load time (the load event), in milliseconds. */
+  frontendLoadMs: number;
+  /** Page loads measured in Chromium. */
+  frontendLoads: number;
+  /** Highest CPU and memory usage, as a percentage of the limit. */
+  usagePercent: number;
+  /** Timeout of one HTTP request, in milliseconds. */
+  httpTimeoutMs: number;
+  /** Timeout of one check, in seconds. */
+  checkSeconds: number;
+}
+
+export const defaultLimits: Limits = {
+  failFastSeconds: 15,
+  podReadySeconds: 120,
+  maxRestarts: 3,
+  nextTaskSeconds: 5,
+  eventFlowIterations: 20,
+  reminderSeconds: 150,
+  crudP95Ms: 2000,
+  crudIterations: 20,
+  frontendLoadMs: 3000,
+  frontendLoads: 5,
+  usagePercent: 80,
+  httpTimeoutMs: 10_000,
+  checkSeconds: 300,
+};
+
+export interface SuiteConfig {
+  /** Kubeconfig file; undefined means in-cluster credentials. */
+  kubeconfig: string | undefined;
+  /** Context name; undefined means the kubeconfig's current context. */
+  context: string | undefined;
+  namespace: string;
+  release: string;
+  /** The frontend's public address; found from the cluster when not given. */
+  frontendUrl: string | undefined;
+  /** Explicit base URLs by Service name (backend, recurring-task-service, notification-service, frontend, daprd of a service as `<service>-dapr`). */
+  serviceUrls: Record<string, string>;
+  /** Explicit Kafka bootstrap brokers (host:port); found through a port-forward when not given. */
+  kafkaBrokers: string[] | undefined;
+  access: AccessMode;
+  reportDir: string;
+  runId: string | undefined;
+  /** Only these checks (ids or groups), when given. */
+  only: string[];
+  /** Checks (ids or groups) left out. */
+  skip: string[];
+  /** The Secret the pods take their credentials from. */
+  secretName: string;
+  /** Keys that Secret must hold. */
+  secretKeys: string[];
+  /** Topics that must exist. */
+  topics: string[];
+  /** Namespace of Dapr's control plane. */
+  daprNamespace: string;
+  /** Dapr Components each sidecar must report loaded. */
+  daprComponents: string[];
+  /** Where to look for the `helm` binary for status and history in diagnostics. */
+  helmBinary: string | undefined;
+  limits: Limits;
+  help: boolean;
+  /** Where the config file came from, for the report. */
+  configFile: string | undefined;
+}
+
+export interface ConfigSources {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  cwd: string;
+  home?: string;
+  readFile?: (path: string) => string;
+  exists?: (path: string) => boolean;
+}
+
+export const usage = `Usage: npm test -- [options]   (or: tsx suites/cli.ts [options])
+
+Validates a deployed Todo stack against every success criterion and writes reports.
+
+Targeting (flag / environment variable / config-file key; default):
+  --kubeconfig FILE        TODO_SUITE_KUBECONFIG, then KUBECONFIG / kubeconfig;
+                           default ~/.kube/config, or in-cluster credentials inside a pod
+  --context NAME           TODO_SUITE_CONTEXT / context; default the current context
+  -n, --namespace NAME     TODO_SUITE_NAMESPACE / namespace; default todo-app
+  --release NAME           TODO_SUITE_RELEASE / release; default todo-app
+  --frontend-url URL       TODO_SUITE_FRONTEND_URL / frontendUrl; default found from the
+                           frontend Service (LoadBalancer, NodePort) or an Ingress
+  --service-url NAME=URL   TODO_SUITE_SERVICE_URLS (comma list) / serviceUrls (map);
+                           repeatable; base URL of a Service, e.g. backend=http://127.0.0.1:8000
+  --kafka-brokers LIST     TODO_SUITE_KAFKA_BROKERS / kafkaBrokers; default a port-forward
+                           to the broker pod's external listener
+  --access MODE            TODO_SUITE_ACCESS / access; auto (default), port-forward, url,
+                           in-cluster. auto: in-cluster DNS inside a pod, else an explicit
+                           URL when given, else a port-forward through the API server
+Checks:
+  --only IDS               TODO_SUITE_ONLY / only; comma list of check ids or groups
+  --skip IDS               TODO_SUITE_SKIP / skip; comma list of check ids or groups
+  --limit KEY=VALUE        TODO_SUITE_LIMITS (comma list) / limits (map); repeatable
+  --list                   print the checks and exit
+Reports:
+  --report-dir DIR         TODO_SUITE_REPORT_DIR / reportDir; default reports
+  --run-id ID              TODO_SUITE_RUN_ID; default a timestamp
+  --config FILE            TODO_SUITE_CONFIG; YAML or JSON with the keys above
+  -h, --help               this text
+
+Limits (KEY=default): ${Object.entries(defaultLimits)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(', ')}
+
+Exit codes: 0 all checks passed (skips allowed), 1 a check failed, 2 bad usage,
+3 kubeconfig missing, 4 context invalid, 5 cluster unreachable, 6 namespace missing,
+7 Helm release missing, 8 RBAC forbids a needed call, 9 internal error.`;
+
+const limitKeys = Object.keys(defaultLimits) as (keyof Limits)[];
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function parsePairs(items: string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new InputError('usage', `${what} must be NAME=VALUE, got "${item}"`);
+    out[item.slice(0, at).trim()] = item.slice(at + 1).trim();
+  }
+  return out;
+}
+
+function parseLimits(pairs: Record<string, unknown>, origin: string): Partial<Limits> {
+  const out: Partial<Limits> = {};
+  for (const [key, raw] of Object.entries(pairs)) {
+    if (!limitKeys.includes(key as keyof Limits)) {
+      throw new InputError('usage', `unknown limit "${key}" in ${origin}; known: ${limitKeys.join(', ')}`);
+    }
+    const value = typeof raw === 'number' ? raw : Number(String(raw));
+    if (!Number.isFinite(value) || value < 0) {
+      throw new InputError('usage', `limit ${key} in ${origin} must be a non-negative number, got "${String(raw)}"`);
+    }
+    out[key as keyof Limits] = value;
+  }
+  return out;
+}
+
+interface FileConfig {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  release?: string;
+  frontendUrl?: string;
+  serviceUrls?: Record<string, string>;
+  kafkaBrokers?: string[] | string;
+  access?: string;
+  reportDir?: string;
+  only?: string[] | string;
+  skip?: string[] | string;
+  secretName?: string;
+  secretKeys?: string[];
+  topics?: string[];
+  daprNamespace?: string;
+  daprComponents?: string[];
+  limits?: Record<string, unknown>;
+}
+
+const fileKeys: readonly string[] = [
+  'kubeconfig', 'context', 'namespace', 'release', 'frontendUrl', 'serviceUrls', 'kafkaBrokers',
+  'access', 'reportDir', 'only', 'skip', 'secretName', 'secretKeys', 'topics', 'daprNamespace',
+  'daprComponents', 'limits',
+];
+
+function readConfigFile(path: string, sources: ConfigSources): FileConfig {
+  const read = sources.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
+  let text: string;
+  try {
+    text = read(path);
+  } catch {
+    throw new InputError('usage', `config file ${path} cannot be read`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new InputError('usage', `config file ${path} is not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InputError('usage', `config file ${path} must hold a mapping`);
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!fileKeys.includes(key)) {
+      throw new InputError('usage', `config file ${path}: unknown key "${key}"; known: ${fileKeys.join(', ')}`);
+    }
+  }
+  return parsed as FileConfig;
+}
+
+const asList = (value: string[] | string | undefined): string[] | undefined =>
+  value === undefined ? undefined : Array.isArray(value) ? value.map(String) : splitList(value);
+
+export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boolean } {
+  const { env } = sources;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: sources.argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        release: { type: 'string' },
+        'frontend-url': { type: 'string' },
+        'service-url': { type: 'string', multiple: true },
+        'kafka-brokers': { type: 'string' },
+        access: { type: 'string' },
+        only: { type: 'string' },
+        skip: { type: 'string' },
+        limit: { type: 'string', multiple: true },
+        'report-dir': { type: 'string' },
+        'run-id': { type: 'string' },
+        config: { type: 'string' },
+        list: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new InputError('usage', `${(error as Error).message.split('\n')[0]} (see --help)`);
+  }
+  const flags = parsed.values;
+  const home = sources.home ?? homedir();
+  const abs = (path: string) => (isAbsolute(path) ? path : resolve(sources.cwd, path));
+
+  const configPath = flags.config ?? env.TODO_SUITE_CONFIG;
+  const file: FileConfig = configPath ? readConfigFile(abs(configPath), sources) : {};
+
+  const pick = <T>(...values: (T | undefined)[]): T | undefined => values.find((value) => value !== undefined && value !== '');
+
+  const access = pick(flags.access, env.TODO_SUITE_ACCESS, file.access) ?? 'auto';
+  if (!accessModes.includes(access as AccessMode)) {
+    throw new InputError('usage', `--access must be one of ${accessModes.join(', ')}, got "${access}"`);
+  }
+
+  const exists = sources.exists ?? (() => true);
+  const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
+  const explicitKubeconfig = pick(flags.kubeconfig, env.TODO_SUITE_KUBECONFIG, env.KUBECONFIG?.split(':')[0], file.kubeconfig);
+  let kubeconfig: string | undefined;
+  if (explicitKubeconfig) {
+    kubeconfig = abs(explicitKubeconfig.replace(/^~(?=\/)/, home));
+  } else {
+    const standard = resolve(home, '.kube/config');
+    kubeconfig = inCluster && !exists(standard) ? undefined : standard;
+  }
+
+  const serviceUrls: Record<string, string> = {
+    ...(file.serviceUrls ?? {}),
+    ...parsePairs(splitList(env.TODO_SUITE_SERVICE_URLS), 'TODO_SUITE_SERVICE_URLS'),
+    ...parsePairs(flags['service-url'] ?? [], '--service-url'),
+  };
+  for (const [name, url] of Object.entries(serviceUrls)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new InputError('usage', `service URL for ${name} is not a URL: "${url}"`);
+    }
+  }
+  const frontendUrl = pick(flags['frontend-url'], env.TODO_SUITE_FRONTEND_URL, file.frontendUrl);
+  if (frontendUrl) {
+    try {
+      new URL(frontendUrl);
+    } catch {
+      throw new InputError('usage', `frontend URL is not a URL: "${frontendUrl}"`);
+    }
+  }
+
+  const limits: Limits = {
+    ...defaultLimits,
+    ...parseLimits(file.limits ?? {}, configPath ?? 'config file'),
+    ...parseLimits(parsePairs(splitList(env.TODO_SUITE_LIMITS), 'TODO_SUITE_LIMITS'), 'TODO_SUITE_LIMITS'),
+    ...parseLimits(parsePairs(flags.limit ?? [], '--limit'), '--limit'),
+  };
+
+  const kafka = pick(flags['kafka-brokers'], env.TODO_SUITE_KAFKA_BROKERS) ?? file.kafkaBrokers;
+  return {
+    kubeconfig,
+    context: pick(flags.context, env.TODO_SUITE_CONTEXT, file.context),
+    namespace: pick(flags.namespace, env.TODO_SUITE_NAMESPACE, file.namespace) ?? 'todo-app',
+    release: pick(flags.release, env.TODO_SUITE_RELEASE, file.release) ?? 'todo-app',
+    frontendUrl,
+    serviceUrls,
+    kafkaBrokers: kafka === undefined ? undefined : asList(kafka),
+    access: access as AccessMode,
+    reportDir: abs(pick(flags['report-dir'], env.TODO_SUITE_REPORT_DIR, file.reportDir) ?? 'reports'),
+    runId: pick(flags['run-id'], env.TODO_SUITE_RUN_ID),
+    only: asList(pick<string | string[]>(flags.only, env.TODO_SUITE_ONLY, file.only)) ?? [],
+    skip: asList(pick<string | string[]>(flags.skip, env.TODO_SUITE_SKIP, file.skip)) ?? [],
+    secretName: file.secretName ?? 'app-secrets',
+    secretKeys: file.secretKeys ?? ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],
+    topics: file.topics ?? ['task-events', 'reminders'],
+    daprNamespace: file.daprNamespace ?? 'dapr-system',
+    daprComponents: file.daprComponents ?? ['kafka-pubsub', 'statestore'],
+    helmBinary: env.TODO_SUITE_HELM,
+    limits,
+    help: flags.help ?? false,
+    list: flags.list ?? false,
+    configFile: configPath ? abs(configPath) : undefined,
+  };
+}

@@ -1,0 +1,57 @@
+// Writes every report of a run into reports/<run-id>/ and points reports/latest at it.
+import { appendFile, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Redactor } from '../redact.js';
+import { renderHtml } from './html.js';
+import { renderJUnit } from './junit.js';
+import { renderMarkdown } from './markdown.js';
+import type { RunReport } from './model.js';
+
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export function runDir(reportDir: string, runId: string): string {
+  return join(reportDir, runId);
+}
+
+export interface WrittenReports {
+  dir: string;
+  junit: string;
+  json: string;
+  html: string;
+  markdown: string;
+}
+
+export async function writeReports(
+  report: RunReport,
+  reportDir: string,
+  redactor: Redactor,
+  env: Record<string, string | undefined> = process.env,
+): Promise<WrittenReports> {
+  const dir = runDir(reportDir, report.runId);
+  await mkdir(dir, { recursive: true });
+  const safe = redactor.scrubDeep(report);
+  const files: WrittenReports = {
+    dir,
+    junit: join(dir, 'junit.xml'),
+    json: join(dir, 'report.json'),
+    html: join(dir, 'report.html'),
+    markdown: join(dir, 'summary.md'),
+  };
+  const markdown = redactor.scrub(renderMarkdown(safe, dir));
+  await Promise.all([
+    writeFile(files.junit, redactor.scrub(renderJUnit(safe))),
+    writeFile(files.json, redactor.scrub(`${JSON.stringify(safe, null, 2)}\n`)),
+    writeFile(files.html, redactor.scrub(renderHtml(safe))),
+    writeFile(files.markdown, markdown),
+  ]);
+  // Replace the link atomically so a reader never sees it missing.
+  const latest = join(reportDir, 'latest');
+  const temp = join(reportDir, `.latest-${report.runId}`);
+  await rm(temp, { force: true });
+  await symlink(report.runId, temp);
+  await rename(temp, latest);
+  if (env.GITHUB_STEP_SUMMARY) await appendFile(env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
+  return files;
+}

@@ -1,0 +1,34 @@
+import type { CheckResult } from '../check.js';
+
+export interface RunReport {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  target: {
+    context: string;
+    server: string;
+    serverVersion: string;
+    namespace: string;
+    release: string;
+    revision: number;
+    releaseStatus: string;
+    access: string;
+  };
+  results: CheckResult[];
+  totals: { total: number; passed: number; failed: number; skipped: number };
+  exitCode: number;
+  /** Notes on what the run could not do, e.g. secret values too short to redact. */
+  notes: string[];
+  /** The test users of the run, so a later run can delete what arrived after this one ended. */
+  testUsers: string[];
+}
+
+export function totals(results: CheckResult[]): RunReport['totals'] {
+  return {
+    total: results.length,
+    passed: results.filter((r) => r.verdict === 'pass').length,
+    failed: results.filter((r) => r.verdict === 'fail').length,
+    skipped: results.filter((r) => r.verdict === 'skip').length,
+  };
+}

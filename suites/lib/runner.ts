@@ -1,0 +1,78 @@
+// Runs checks concurrently, each as soon as the checks it waits for have finished, each
+// under its own deadline; a failing check never stops the others.
+import { CheckFailure, CheckSkip, Recorder, type Check, type CheckContext, type CheckResult } from './check.js';
+import { oneLine } from './errors.js';
+import { withTimeout } from './wait.js';
+
+export function selectChecks(checks: Check[], only: string[], skip: string[]): Check[] {
+  const matches = (check: Check, names: string[]) => names.includes(check.id) || names.includes(check.group);
+  return checks.filter((check) => (only.length === 0 || matches(check, only)) && !matches(check, skip));
+}
+
+export async function runOne(check: Check, ctx: CheckContext, timeoutMs: number): Promise<CheckResult> {
+  const rec = new Recorder();
+  const startedAt = new Date();
+  const started = performance.now();
+  let verdict: CheckResult['verdict'] = 'pass';
+  let reason = '';
+  let expected: string | undefined;
+  let actual: string | undefined;
+  try {
+    await withTimeout(`check ${check.id}`, timeoutMs, () => check.run(ctx, rec));
+    reason = rec.summary || 'passed';
+  } catch (error) {
+    if (error instanceof CheckSkip) {
+      verdict = 'skip';
+      reason = `skipped: ${error.message}`;
+    } else {
+      verdict = 'fail';
+      reason = error instanceof CheckFailure ? error.message : oneLine(error);
+      if (error instanceof CheckFailure) {
+        expected = error.expected;
+        actual = error.actual;
+      }
+    }
+  }
+  const scrub = (text: string | undefined) => (text === undefined ? undefined : ctx.redactor.scrub(text));
+  return {
+    id: check.id,
+    title: check.title,
+    group: check.group,
+    criterion: check.criterion,
+    verdict,
+    reason: ctx.redactor.scrub(reason),
+    expected: scrub(expected),
+    actual: scrub(actual),
+    measurements: rec.measurements,
+    series: rec.series,
+    evidence: rec.evidence.map((line) => ctx.redactor.scrub(line)),
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    pods: [...rec.pods],
+  };
+}
+
+export async function runChecks(
+  checks: Check[],
+  ctx: CheckContext,
+  onResult: (result: CheckResult) => void = () => undefined,
+): Promise<CheckResult[]> {
+  const timeoutMs = ctx.config.limits.checkSeconds * 1000;
+  const running = new Map<string, Promise<CheckResult>>();
+  const ids = new Set(checks.map((check) => check.id));
+  const start = (check: Check): Promise<CheckResult> => {
+    const existing = running.get(check.id);
+    if (existing) return existing;
+    const promise = (async () => {
+      const before = (check.after ?? []).filter((id) => ids.has(id) && id !== check.id);
+      await Promise.allSettled(before.map((id) => start(checks.find((c) => c.id === id) as Check)));
+      const result = await runOne(check, ctx, timeoutMs);
+      onResult(result);
+      return result;
+    })();
+    running.set(check.id, promise);
+    return promise;
+  };
+  const results = await Promise.all(checks.map((check) => start(check)));
+  return results;
+}

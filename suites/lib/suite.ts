@@ -1,0 +1,184 @@
+// One run of the suite: target the cluster, seed the redactor, run the checks, collect
+// diagnostics on failure, write the reports. The CLI and the cluster tests both call this.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
+import { ServiceAccess } from './access.js';
+import { CheckFailure, type Check, type CheckContext, type CheckResult, type Shared } from './check.js';
+import type { SuiteConfig } from './config.js';
+import { ExitCode, InputError, isForbidden, isNotFound, oneLine } from './errors.js';
+import { buildKube, preflight, type Kube } from './kube.js';
+import { Redactor } from './redact.js';
+import { writeDiagnostics } from './report/diagnostics.js';
+import { newRunId, runDir, writeReports, type WrittenReports } from './report/index.js';
+import { totals, type RunReport } from './report/model.js';
+import { runChecks, selectChecks } from './runner.js';
+import { TodoApi, testUserId } from './todo-api.js';
+import { withTimeout } from './wait.js';
+
+/** Names of the Secrets a pod uses, in any of the ways a pod can. */
+export function secretsUsedBy(pod: k8s.V1Pod): string[] {
+  const names = new Set<string>();
+  for (const container of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+    for (const env of container.env ?? []) if (env.valueFrom?.secretKeyRef?.name) names.add(env.valueFrom.secretKeyRef.name);
+    for (const from of container.envFrom ?? []) if (from.secretRef?.name) names.add(from.secretRef.name);
+  }
+  for (const volume of pod.spec?.volumes ?? []) {
+    if (volume.secret?.secretName) names.add(volume.secret.secretName);
+    for (const source of volume.projected?.sources ?? []) if (source.secret?.name) names.add(source.secret.name);
+  }
+  return [...names];
+}
+
+async function seedRedactor(kube: Kube, config: SuiteConfig, pods: k8s.V1Pod[], redactor: Redactor): Promise<Map<string, k8s.V1Secret>> {
+  const names = new Set<string>([config.secretName, ...pods.flatMap(secretsUsedBy)]);
+  const secrets = new Map<string, k8s.V1Secret>();
+  for (const name of names) {
+    try {
+      const secret = await kube.core.readNamespacedSecret({ name, namespace: config.namespace });
+      redactor.addSecretData(secret.data, secret.stringData);
+      secrets.set(name, secret);
+    } catch (error) {
+      if (isNotFound(error)) continue;
+      if (isForbidden(error)) throw new InputError('forbidden', `RBAC forbids get secrets/${name} in namespace ${config.namespace}, needed to redact secret values and sign test tokens`);
+      throw error;
+    }
+  }
+  return secrets;
+}
+
+const sweepRuns = 10;
+const sweepTimeoutMs = 20_000;
+
+/**
+ * Delete tasks that earlier runs' test users still own. Work a consumer did after a run had
+ * ended (an event it was down for, processed once it came back) lands after that run's own
+ * cleanup; this catches it on the next run against the same release.
+ */
+async function sweepEarlierRuns(ctx: CheckContext, checks: Check[]): Promise<string | undefined> {
+  if (!checks.some((check) => check.group === 'events' || check.group === 'performance')) return undefined;
+  let entries: string[];
+  try {
+    entries = (await readdir(ctx.config.reportDir)).filter((name) => name !== 'latest' && !name.startsWith('.')).sort().slice(-sweepRuns);
+  } catch {
+    return undefined;
+  }
+  const users = new Set<string>();
+  for (const entry of entries) {
+    try {
+      const earlier = JSON.parse(await readFile(join(ctx.config.reportDir, entry, 'report.json'), 'utf8')) as Partial<RunReport>;
+      if (earlier.target?.namespace !== ctx.config.namespace || earlier.target?.release !== ctx.config.release) continue;
+      for (const user of earlier.testUsers ?? []) users.add(user);
+    } catch {
+      // A run that wrote no report left no users to sweep.
+    }
+  }
+  if (users.size === 0) return undefined;
+  try {
+    return await withTimeout('sweeping earlier test users', sweepTimeoutMs, async () => {
+      const endpoint = await ctx.access.service('backend', 8000);
+      const secret = await ctx.shared.jwtSecret();
+      let deleted = 0;
+      for (const user of users) {
+        const api = new TodoApi(endpoint, user, secret, ctx.config.limits.httpTimeoutMs);
+        await api.list();
+        const before = api.created.size;
+        const left = await api.cleanup();
+        deleted += before - left.length;
+      }
+      return deleted > 0 ? `deleted ${deleted} task(s) that test users of earlier runs still owned (late work of a consumer)` : undefined;
+    });
+  } catch (error) {
+    return `could not sweep earlier test users: ${oneLine(error)}`;
+  }
+}
+
+export interface SuiteRun {
+  report: RunReport;
+  files: WrittenReports;
+}
+
+export interface SuiteOptions {
+  checks: Check[];
+  env?: Record<string, string | undefined>;
+  /** Called as each check finishes, for live console output. */
+  onResult?: (result: CheckResult, redactor: Redactor) => void;
+}
+
+export async function runSuite(config: SuiteConfig, options: SuiteOptions): Promise<SuiteRun> {
+  const env = options.env ?? process.env;
+  const startedAt = new Date();
+  const runId = config.runId ?? newRunId(startedAt);
+  const kube = buildKube(config);
+  const pre = await preflight(kube, config);
+  const redactor = new Redactor();
+  const labelSelector = `app.kubernetes.io/instance=${config.release}`;
+  const releasePods = async () => (await kube.core.listNamespacedPod({ namespace: config.namespace, labelSelector })).items;
+  const secrets = await seedRedactor(kube, config, await releasePods(), redactor);
+  const access = new ServiceAccess(kube, config, env);
+  const controller = new AbortController();
+  const shared: Shared = {
+    releasePods,
+    testUser: testUserId(runId),
+    users: new Set<string>(),
+    async jwtSecret() {
+      const secret = secrets.get(config.secretName);
+      const encoded = secret?.data?.BETTER_AUTH_SECRET ?? secret?.data?.JWT_SECRET;
+      const plain = secret?.stringData?.BETTER_AUTH_SECRET ?? secret?.stringData?.JWT_SECRET;
+      const value = plain ?? (encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined);
+      if (!value) throw new CheckFailure(`Secret ${config.secretName} holds neither BETTER_AUTH_SECRET nor JWT_SECRET; test tokens cannot be signed`, 'a JWT signing secret', 'none');
+      return value;
+    },
+  };
+  const ctx: CheckContext = { config, kube, access, redactor, preflight: pre, shared, signal: controller.signal, runId };
+  const checks = selectChecks(options.checks, config.only, config.skip);
+  if (checks.length === 0) throw new InputError('usage', `no checks match --only ${config.only.join(',')} / --skip ${config.skip.join(',')} (see --list)`);
+  const notes: string[] = [];
+  let results: CheckResult[];
+  try {
+    const swept = await sweepEarlierRuns(ctx, checks);
+    if (swept) notes.push(swept);
+    results = await runChecks(checks, ctx, (result) => options.onResult?.(result, redactor));
+  } finally {
+    controller.abort();
+    await access.closeAll();
+  }
+  const dir = runDir(config.reportDir, runId);
+  const failed = results.filter((r) => r.verdict === 'fail');
+  if (redactor.tooShort > 0) notes.push(`${redactor.tooShort} secret value(s) shorter than 4 characters cannot be redacted safely; such values are weak anyway.`);
+  if (failed.length > 0) {
+    try {
+      const pages = await writeDiagnostics(
+        { kube, namespace: config.namespace, release: config.release, kubeconfig: config.kubeconfig, context: kube.contextName, helmBinary: config.helmBinary, redactor, runDir: dir },
+        failed,
+      );
+      for (const result of failed) result.diagnostics = pages.get(result.id);
+    } catch (error) {
+      notes.push(`diagnostics could not be collected: ${oneLine(error)}`);
+    }
+  }
+  const finishedAt = new Date();
+  const report: RunReport = {
+    runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    target: {
+      context: kube.contextName,
+      server: kube.server,
+      serverVersion: pre.serverVersion,
+      namespace: config.namespace,
+      release: config.release,
+      revision: pre.release.revision,
+      releaseStatus: pre.release.status,
+      access: access.mode,
+    },
+    results,
+    totals: totals(results),
+    exitCode: failed.length > 0 ? ExitCode.checksFailed : ExitCode.ok,
+    notes,
+    testUsers: [...shared.users],
+  };
+  const files = await writeReports(report, config.reportDir, redactor, env);
+  return { report, files };
+}

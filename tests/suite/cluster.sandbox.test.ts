@@ -1,0 +1,542 @@
+// The cluster-object checks (pods, Dapr sidecar shape, secrets by reference, resources)
+// against the sandbox: green on a small release of our own, and red, naming the cause, for
+// each fault injected into it. A canary secret value is planted and every artifact of a
+// failing run is searched for it.
+//
+// Who plays the kubelet: the pods of this test are bound to a Node object of its own that
+// neither kwok nor the sandbox's host runtime manages, and the test reports their status
+// through the status subresource, as a kubelet would (images under `*.invalid/` stand for
+// an image that cannot be pulled, a crashing process and a failing init container). That
+// keeps this test independent of which processes the sandbox can run, and lets it build
+// the faults a real node would report (ImagePullBackOff, CrashLoopBackOff, a failed init
+// container) without a container runtime. Everything else is real: the scheduler (the
+// unschedulable fault), the Deployment and ReplicaSet controllers, the Dapr injector
+// webhook, Helm's release storage.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allChecks } from '../../suites/checks/index.js';
+import type { CheckResult } from '../../suites/lib/check.js';
+import { resolveConfig } from '../../suites/lib/config.js';
+import { isNotFound } from '../../suites/lib/errors.js';
+import { runSuite, type SuiteRun } from '../../suites/lib/suite.js';
+import { ensureSandbox, toolPath, uniqueName, waitFor } from '../support/sandbox.js';
+
+const execFileAsync = promisify(execFile);
+
+const namespace = uniqueName('suite-ct');
+const nodeName = uniqueName('suite-node');
+const release = 'suite-rel';
+const canary = `canary-${Math.random().toString(36).slice(2, 10)}-do-not-print`;
+const settleTimeoutMs = 60_000;
+const objectChecks = [
+  'pods-ready',
+  'pod-restarts',
+  'replicas-desired',
+  'dapr-sidecar-backend',
+  'dapr-sidecar-recurring-task-service',
+  'dapr-sidecar-notification-service',
+  'dapr-control-plane',
+  'secret-keys',
+  'secret-references',
+  'resources-set',
+  'resource-usage',
+];
+const services = [
+  { name: 'backend', port: 8000, secrets: ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'] },
+  { name: 'recurring-task-service', port: 8001, secrets: ['DATABASE_URL'] },
+  { name: 'notification-service', port: 8002, secrets: ['DATABASE_URL'] },
+] as const;
+
+let kubeconfigPath: string;
+let kc: k8s.KubeConfig;
+let core: k8s.CoreV1Api;
+let apps: k8s.AppsV1Api;
+let coordination: k8s.CoordinationV1Api;
+let workDir: string;
+let kubeletTimer: NodeJS.Timeout | undefined;
+const faultTable: { fault: string; check: string; seconds: number; message: string }[] = [];
+let greenWallMs = 0;
+
+function labels(name: string) {
+  return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': release, 'app.kubernetes.io/part-of': 'todo-app' };
+}
+
+function manifests(): unknown[] {
+  const out: unknown[] = [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app-secrets', labels: labels('app-secrets') },
+      stringData: {
+        DATABASE_URL: `postgresql://todo:${canary}-db@127.0.0.1:5432/todo?sslmode=disable`,
+        BETTER_AUTH_SECRET: canary,
+        JWT_SECRET: canary,
+      },
+    },
+  ];
+  for (const svc of services) {
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: svc.name, labels: labels(svc.name) },
+      spec: { selector: { 'app.kubernetes.io/name': svc.name, 'app.kubernetes.io/instance': release }, ports: [{ name: 'http', port: svc.port, targetPort: 'http' }] },
+    });
+    out.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: svc.name, labels: labels(svc.name) },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { 'app.kubernetes.io/name': svc.name, 'app.kubernetes.io/instance': release } },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: {
+            labels: labels(svc.name),
+            annotations: {
+              'dapr.io/enabled': 'true',
+              'dapr.io/app-id': svc.name,
+              'dapr.io/app-port': String(svc.port),
+              'dapr.io/sidecar-cpu-request': '50m',
+              'dapr.io/sidecar-memory-request': '64Mi',
+              'dapr.io/sidecar-cpu-limit': '300m',
+              'dapr.io/sidecar-memory-limit': '256Mi',
+            },
+          },
+          spec: {
+            nodeName,
+            // The test's node has no heartbeat, so the node controller taints it; the pods stay.
+            tolerations: [{ operator: 'Exists' }],
+            terminationGracePeriodSeconds: 1,
+            initContainers: [{ name: 'migrate', image: `suite.local/${svc.name}:1`, resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } } }],
+            containers: [
+              {
+                name: svc.name,
+                image: `suite.local/${svc.name}:1`,
+                ports: [{ name: 'http', containerPort: svc.port }],
+                env: svc.secrets.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: 'app-secrets', key } } })),
+                resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+              },
+            ],
+          },
+        },
+      },
+    });
+  }
+  return out;
+}
+
+// --- the test's stand-in kubelet for its own node -----------------------------------------
+
+const now = () => new Date();
+const running = (c: k8s.V1Container, ready: boolean): k8s.V1ContainerStatus => ({ name: c.name, image: c.image ?? '', imageID: '', ready, started: true, restartCount: 0, state: { running: { startedAt: now() } } });
+
+function kubeletStatus(pod: k8s.V1Pod): k8s.V1PodStatus {
+  const containers = pod.spec?.containers ?? [];
+  const inits = pod.spec?.initContainers ?? [];
+  const condition = (type: string, ok: boolean, reason?: string): k8s.V1PodCondition => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now(), reason });
+  const failedInit = inits.find((c) => c.image?.startsWith('initfail.invalid/'));
+  if (failedInit) {
+    return {
+      phase: 'Pending',
+      conditions: [condition('PodScheduled', true), condition('Initialized', false, 'ContainersNotInitialized'), condition('Ready', false, 'ContainersNotReady'), condition('ContainersReady', false)],
+      initContainerStatuses: inits.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: c === failedInit ? { terminated: { exitCode: 1, reason: 'Error', message: 'migration failed' } } : { terminated: { exitCode: 0, reason: 'Completed' } } })),
+      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } })),
+    };
+  }
+  const initDone = inits.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: true, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }));
+  const unpullable = containers.find((c) => c.image?.startsWith('unpullable.invalid/'));
+  const crashing = containers.find((c) => c.image?.startsWith('crashing.invalid/'));
+  if (unpullable || crashing) {
+    const statuses = containers.map((c): k8s.V1ContainerStatus => {
+      if (c === unpullable) return { name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } } };
+      if (c === crashing) return { name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 1m20s restarting failed container=${c.name}` } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } };
+      return running(c, true);
+    });
+    return {
+      phase: unpullable ? 'Pending' : 'Running',
+      conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('Ready', false, 'ContainersNotReady'), condition('ContainersReady', false)],
+      initContainerStatuses: initDone,
+      containerStatuses: statuses,
+    };
+  }
+  return {
+    phase: 'Running',
+    startTime: now(),
+    conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('Ready', true), condition('ContainersReady', true)],
+    initContainerStatuses: initDone,
+    containerStatuses: containers.map((c) => running(c, true)),
+  };
+}
+
+const reported = new Set<string>();
+
+async function kubeletTick(): Promise<void> {
+  const pods = await core.listNamespacedPod({ namespace, fieldSelector: `spec.nodeName=${nodeName}` });
+  for (const pod of pods.items) {
+    const name = pod.metadata?.name ?? '';
+    try {
+      if (pod.metadata?.deletionTimestamp) {
+        await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
+        continue;
+      }
+      const uid = pod.metadata?.uid ?? '';
+      if (reported.has(uid)) continue;
+      pod.status = kubeletStatus(pod);
+      await core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+      reported.add(uid);
+    } catch (error) {
+      if (!isNotFound(error)) {
+        // A conflict or a transient error: the next tick tries again, as a kubelet would.
+      }
+    }
+  }
+}
+
+// The node controller marks every pod of a node NotReady once the node stops heartbeating,
+// so the stand-in reports its node Ready and renews the node's Lease, as a kubelet does.
+async function heartbeat(): Promise<void> {
+  const renewTime = new k8s.V1MicroTime();
+  try {
+    const lease = await coordination.readNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' });
+    if (lease.spec) lease.spec.renewTime = renewTime;
+    await coordination.replaceNamespacedLease({ name: nodeName, namespace: 'kube-node-lease', body: lease });
+  } catch (error) {
+    if (!isNotFound(error)) return;
+    await coordination.createNamespacedLease({
+      namespace: 'kube-node-lease',
+      body: { metadata: { name: nodeName }, spec: { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime } },
+    });
+  }
+}
+
+async function reportNodeReady(): Promise<void> {
+  const node = await core.readNode({ name: nodeName });
+  const at = new Date();
+  node.status = {
+    ...(node.status ?? {}),
+    capacity: { cpu: '8', memory: '16Gi', pods: '110' },
+    allocatable: { cpu: '8', memory: '16Gi', pods: '110' },
+    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test stand-in kubelet', lastHeartbeatTime: at, lastTransitionTime: at }],
+  };
+  await core.replaceNodeStatus({ name: nodeName, body: node });
+}
+
+function startKubelet(): void {
+  let busy = false;
+  let beats = 0;
+  kubeletTimer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    beats += 1;
+    const beat = beats % 20 === 1 ? heartbeat().catch(() => undefined) : Promise.resolve();
+    Promise.all([beat, kubeletTick()]).finally(() => {
+      busy = false;
+    });
+  }, 300);
+}
+
+// --- helpers --------------------------------------------------------------------------------
+
+async function helm(args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(toolPath('helm'), args, { env: { ...process.env, KUBECONFIG: kubeconfigPath }, timeout: 120_000 });
+  return stdout;
+}
+
+/** Every Deployment at its desired replicas, all pods Ready, nothing terminating. */
+async function settled(): Promise<true | undefined> {
+  const deployments = await apps.listNamespacedDeployment({ namespace });
+  const pods = (await core.listNamespacedPod({ namespace })).items;
+  let want = 0;
+  for (const d of deployments.items) {
+    const replicas = d.spec?.replicas ?? 1;
+    want += replicas;
+    const s = d.status ?? {};
+    if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 1) || (s.updatedReplicas ?? 0) !== replicas || (s.readyReplicas ?? 0) !== replicas || (s.replicas ?? 0) !== replicas) {
+      throw new Error(`deployment ${d.metadata?.name}: ${JSON.stringify(s)}`);
+    }
+  }
+  if (pods.length !== want) throw new Error(`${pods.length} pods, want ${want}`);
+  return true;
+}
+
+async function runChecks(only: string[] = objectChecks): Promise<{ run: SuiteRun; byId: Map<string, CheckResult>; ms: number }> {
+  const config = resolveConfig({
+    argv: ['--kubeconfig', kubeconfigPath, '-n', namespace, '--release', release, '--only', only.join(','), '--report-dir', join(workDir, 'reports'), '--limit', 'podReadySeconds=30'],
+    env: {},
+    cwd: workDir,
+  });
+  const started = Date.now();
+  const run = await runSuite(config, { checks: allChecks, env: {} });
+  return { run, byId: new Map(run.report.results.map((r) => [r.id, r])), ms: Date.now() - started };
+}
+
+const deploymentsSaved = new Map<string, k8s.V1Deployment>();
+
+async function mutateDeployment(name: string, change: (d: k8s.V1Deployment) => void): Promise<void> {
+  const current = await apps.readNamespacedDeployment({ name, namespace });
+  if (!deploymentsSaved.has(name)) deploymentsSaved.set(name, structuredClone(current));
+  change(current);
+  await apps.replaceNamespacedDeployment({ name, namespace, body: current });
+}
+
+async function restoreDeployments(): Promise<void> {
+  for (const [name, saved] of deploymentsSaved) {
+    const current = await apps.readNamespacedDeployment({ name, namespace });
+    if (current.spec && saved.spec) {
+      current.spec.template = saved.spec.template;
+      current.spec.replicas = saved.spec.replicas;
+    }
+    await apps.replaceNamespacedDeployment({ name, namespace, body: current });
+  }
+  deploymentsSaved.clear();
+  await waitFor('the release to settle after the fault was removed', settled, settleTimeoutMs);
+}
+
+async function allFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await allFiles(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+function expectRed(byId: Map<string, CheckResult>, id: string, pattern: RegExp): CheckResult {
+  const result = byId.get(id);
+  expect(result, `check ${id} ran`).toBeDefined();
+  expect(result?.verdict, `${id}: ${result?.reason}`).toBe('fail');
+  expect(result?.reason).toMatch(pattern);
+  return result as CheckResult;
+}
+
+function expectGreenExcept(byId: Map<string, CheckResult>, red: string[]): void {
+  for (const [id, result] of byId) {
+    if (red.includes(id)) continue;
+    expect(result.verdict, `${id} should not fail: ${result.reason}`).not.toBe('fail');
+  }
+}
+
+// --- the tests --------------------------------------------------------------------------------
+
+beforeAll(async () => {
+  kubeconfigPath = ensureSandbox().kubeconfig;
+  kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  core = kc.makeApiClient(k8s.CoreV1Api);
+  apps = kc.makeApiClient(k8s.AppsV1Api);
+  coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+  workDir = await mkdtemp(join(tmpdir(), 'suite-cluster-'));
+  await core.createNode({ body: { metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'todo.suite/test-node': 'true' } } } });
+  await heartbeat();
+  await reportNodeReady();
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'todo.suite/test': 'true' } } } });
+  startKubelet();
+  const chart = join(workDir, 'chart');
+  await mkdir(join(chart, 'templates'), { recursive: true });
+  await writeFile(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: suite-objects\nversion: 0.1.0\n');
+  await writeFile(join(chart, 'templates', 'objects.yaml'), manifests().map((m) => stringify(m)).join('---\n'));
+  await helm(['install', release, chart, '-n', namespace]);
+  await waitFor('the test release to be Running and Ready', settled, settleTimeoutMs);
+}, 180_000);
+
+afterAll(async () => {
+  if (kubeletTimer) clearInterval(kubeletTimer);
+  await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+  // Pods bound to the test's node are force-deleted so the namespace can go.
+  const pods = await core?.listNamespacedPod({ namespace }).catch(() => undefined);
+  for (const pod of pods?.items ?? []) await core.deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+  await core?.deleteNode({ name: nodeName }).catch(() => undefined);
+  await coordination?.deleteNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' }).catch(() => undefined);
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (faultTable.length > 0) {
+    process.stdout.write(`\nfault table (green object-check run ${greenWallMs} ms):\n${faultTable.map((f) => `  ${f.fault.padEnd(42)} ${f.check.padEnd(36)} ${f.seconds.toFixed(1)} s  ${f.message}`).join('\n')}\n`);
+  }
+}, 120_000);
+
+describe('cluster-object checks against the sandbox', () => {
+  it('are green on the healthy release, with skips saying why', async () => {
+    const { run, byId, ms } = await runChecks();
+    greenWallMs = ms;
+    for (const id of ['pods-ready', 'pod-restarts', 'replicas-desired', 'dapr-sidecar-backend', 'dapr-sidecar-recurring-task-service', 'dapr-sidecar-notification-service', 'secret-keys', 'secret-references', 'resources-set']) {
+      expect(byId.get(id)?.verdict, `${id}: ${byId.get(id)?.reason}`).toBe('pass');
+    }
+    // The sandbox has no in-cluster Dapr control plane and no metrics API: skipped, never passed.
+    expect(byId.get('dapr-control-plane')?.verdict).toBe('skip');
+    expect(byId.get('dapr-control-plane')?.reason).toMatch(/^skipped: .*webhook dapr-sidecar-injector served outside the cluster/);
+    expect(['skip', 'pass']).toContain(byId.get('resource-usage')?.verdict);
+    expect(run.report.exitCode).toBe(0);
+    expect(run.report.target.revision).toBe(1);
+    expect((await stat(run.files.junit)).size).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('pods-ready turns red at once on an image that cannot be pulled', async () => {
+    const applied = Date.now();
+    await mutateDeployment('backend', (d) => {
+      const c = d.spec?.template.spec?.containers[0];
+      if (c) c.image = 'unpullable.invalid/todo-backend:missing';
+    });
+    const { byId } = await runChecks(['pods-ready']);
+    const seconds = (Date.now() - applied) / 1000;
+    const result = expectRed(byId, 'pods-ready', /container backend: ImagePullBackOff: Back-off pulling image "unpullable\.invalid\/todo-backend:missing"/);
+    expect(seconds).toBeLessThan(15);
+    faultTable.push({ fault: 'image that cannot be pulled (backend)', check: 'pods-ready', seconds, message: result.reason });
+    await restoreDeployments();
+  }, 120_000);
+
+  it('pods-ready and pod-restarts turn red on a crash loop', async () => {
+    const applied = Date.now();
+    await mutateDeployment('notification-service', (d) => {
+      const c = d.spec?.template.spec?.containers[0];
+      if (c) c.image = 'crashing.invalid/todo-notification:1';
+    });
+    await waitFor('the crashing pod', async () => ((await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=notification-service' })).items.some((p) => p.status?.containerStatuses?.some((s) => s.restartCount > 0)) ? true : undefined), 20_000);
+    const { byId } = await runChecks(['pods-ready', 'pod-restarts']);
+    const seconds = (Date.now() - applied) / 1000;
+    const ready = expectRed(byId, 'pods-ready', /container notification-service: CrashLoopBackOff/);
+    const restarts = expectRed(byId, 'pod-restarts', /container notification-service: 5 restarts \(last exit 1 Error\)/);
+    faultTable.push({ fault: 'crash loop (notification-service)', check: 'pods-ready', seconds, message: ready.reason });
+    faultTable.push({ fault: 'crash loop (notification-service)', check: 'pod-restarts', seconds, message: restarts.reason });
+    await restoreDeployments();
+  }, 120_000);
+
+  it('pods-ready turns red on a failed init container', async () => {
+    const applied = Date.now();
+    await mutateDeployment('recurring-task-service', (d) => {
+      const c = d.spec?.template.spec?.initContainers?.[0];
+      if (c) c.image = 'initfail.invalid/migrate:1';
+    });
+    const { byId } = await runChecks(['pods-ready']);
+    const seconds = (Date.now() - applied) / 1000;
+    const result = expectRed(byId, 'pods-ready', /init container migrate failed: exit 1 \(Error\): migration failed/);
+    expect(seconds).toBeLessThan(15);
+    faultTable.push({ fault: 'failed init container (recurring-task-service)', check: 'pods-ready', seconds, message: result.reason });
+    await restoreDeployments();
+  }, 120_000);
+
+  it('pods-ready turns red on an unschedulable pod (real scheduler)', async () => {
+    const applied = Date.now();
+    await mutateDeployment('backend', (d) => {
+      const spec = d.spec?.template.spec;
+      if (spec) {
+        delete spec.nodeName;
+        spec.nodeSelector = { 'todo.suite/no-such-node': 'true' };
+      }
+    });
+    const { byId } = await runChecks(['pods-ready']);
+    const seconds = (Date.now() - applied) / 1000;
+    const result = expectRed(byId, 'pods-ready', /is unschedulable: 0\/\d+ nodes are available/);
+    expect(seconds).toBeLessThan(15);
+    faultTable.push({ fault: 'unschedulable (node selector matches no node)', check: 'pods-ready', seconds, message: result.reason });
+    await restoreDeployments();
+  }, 120_000);
+
+  it('dapr-sidecar turns red when the Dapr annotation is removed, the others stay green', async () => {
+    const applied = Date.now();
+    await mutateDeployment('backend', (d) => {
+      const annotations = d.spec?.template.metadata?.annotations ?? {};
+      delete annotations['dapr.io/enabled'];
+    });
+    await waitFor('the backend rollout without a sidecar', settled, settleTimeoutMs);
+    const { byId } = await runChecks();
+    const seconds = (Date.now() - applied) / 1000;
+    const result = expectRed(byId, 'dapr-sidecar-backend', /lacks annotation dapr\.io\/enabled: "true"; pod backend-\S+ has no daprd container/);
+    expectGreenExcept(byId, ['dapr-sidecar-backend']);
+    faultTable.push({ fault: 'Dapr annotation removed (backend)', check: 'dapr-sidecar-backend', seconds, message: result.reason });
+    await restoreDeployments();
+  }, 120_000);
+
+  it('replicas-desired and the sidecar check turn red when recurring-task-service is scaled to 0', async () => {
+    const applied = Date.now();
+    await mutateDeployment('recurring-task-service', (d) => {
+      if (d.spec) d.spec.replicas = 0;
+    });
+    await waitFor('recurring-task-service to scale to 0', settled, settleTimeoutMs);
+    const { byId } = await runChecks();
+    const seconds = (Date.now() - applied) / 1000;
+    const replicas = expectRed(byId, 'replicas-desired', /deployment\/recurring-task-service is scaled to 0/);
+    expectRed(byId, 'dapr-sidecar-recurring-task-service', /no pods behind Service recurring-task-service/);
+    expectGreenExcept(byId, ['replicas-desired', 'dapr-sidecar-recurring-task-service', 'secret-references']);
+    faultTable.push({ fault: 'recurring-task-service scaled to 0', check: 'replicas-desired', seconds, message: replicas.reason });
+    await restoreDeployments();
+  }, 120_000);
+
+  it('resources-set turns red when a limit is removed, the others stay green', async () => {
+    const applied = Date.now();
+    await mutateDeployment('notification-service', (d) => {
+      const c = d.spec?.template.spec?.containers[0];
+      if (c?.resources) delete c.resources.limits;
+    });
+    await waitFor('the notification-service rollout', settled, settleTimeoutMs);
+    const { byId } = await runChecks();
+    const seconds = (Date.now() - applied) / 1000;
+    const result = expectRed(byId, 'resources-set', /container notification-service has no limits\.cpu, limits\.memory/);
+    expectGreenExcept(byId, ['resources-set']);
+    faultTable.push({ fault: 'limits removed (notification-service)', check: 'resources-set', seconds, message: result.reason });
+    await restoreDeployments();
+  }, 120_000);
+
+  it('secret-references turns red on a broken secret key reference and on an inlined secret', async () => {
+    const applied = Date.now();
+    await mutateDeployment('backend', (d) => {
+      const env = d.spec?.template.spec?.containers[0]?.env ?? [];
+      const db = env.find((e) => e.name === 'DATABASE_URL');
+      if (db?.valueFrom?.secretKeyRef) db.valueFrom.secretKeyRef.key = 'DATABASE_URL_TYPO';
+      const jwt = env.find((e) => e.name === 'JWT_SECRET');
+      // The canary in the pod spec also proves that describe dumps are redacted.
+      if (jwt) {
+        delete jwt.valueFrom;
+        jwt.value = canary;
+      }
+    });
+    await waitFor('the backend rollout', settled, settleTimeoutMs);
+    const { run, byId } = await runChecks();
+    const seconds = (Date.now() - applied) / 1000;
+    const result = expectRed(byId, 'secret-references', /DATABASE_URL references key DATABASE_URL_TYPO, which Secret app-secrets does not hold/);
+    expect(result.reason).toMatch(/JWT_SECRET is written into the pod spec, not taken from Secret app-secrets/);
+    expectGreenExcept(byId, ['secret-references']);
+    faultTable.push({ fault: 'secret key reference broken (backend)', check: 'secret-references', seconds, message: result.reason });
+
+    // Redaction: the canary is in the Secret and in a failing pod's spec; no artifact holds it.
+    const files = await allFiles(run.files.dir);
+    expect(files.some((f) => f.includes(`${join('diagnostics', 'pods')}`))).toBe(true);
+    expect(result.diagnostics).toMatch(/^diagnostics\/checks\/secret-references\.md$/);
+    const backendPod = files.find((f) => /diagnostics\/pods\/backend-/.test(f));
+    expect(backendPod).toBeDefined();
+    expect(await readFile(backendPod as string, 'utf8')).toContain('[REDACTED]');
+    for (const file of files) expect(await readFile(file, 'utf8'), file).not.toContain(canary);
+    expect(files.some((f) => f.endsWith('helm-history.txt'))).toBe(true);
+    await restoreDeployments();
+  }, 120_000);
+
+  it('secret-keys turns red when the Secret loses a key', async () => {
+    const applied = Date.now();
+    const secret = await core.readNamespacedSecret({ name: 'app-secrets', namespace });
+    const saved = structuredClone(secret);
+    if (secret.data) delete secret.data.BETTER_AUTH_SECRET;
+    await core.replaceNamespacedSecret({ name: 'app-secrets', namespace, body: secret });
+    try {
+      const { byId } = await runChecks();
+      const seconds = (Date.now() - applied) / 1000;
+      const result = expectRed(byId, 'secret-keys', /Secret app-secrets lacks key\(s\) BETTER_AUTH_SECRET/);
+      expectRed(byId, 'secret-references', /BETTER_AUTH_SECRET references key BETTER_AUTH_SECRET, which Secret app-secrets does not hold/);
+      expectGreenExcept(byId, ['secret-keys', 'secret-references']);
+      faultTable.push({ fault: 'Secret key removed (BETTER_AUTH_SECRET)', check: 'secret-keys', seconds, message: result.reason });
+    } finally {
+      const current = await core.readNamespacedSecret({ name: 'app-secrets', namespace });
+      current.data = saved.data;
+      await core.replaceNamespacedSecret({ name: 'app-secrets', namespace, body: current });
+    }
+  }, 120_000);
+
+  it('the release is green again after every fault was removed', async () => {
+    const { byId } = await runChecks();
+    expectGreenExcept(byId, []);
+  }, 120_000);
+});

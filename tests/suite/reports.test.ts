@@ -1,0 +1,135 @@
+import { lstat, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { validateXML } from 'xmllint-wasm';
+import type { CheckResult } from '../../suites/lib/check.js';
+import { Redactor } from '../../suites/lib/redact.js';
+import { latencyChart, renderHtml } from '../../suites/lib/report/html.js';
+import { writeReports } from '../../suites/lib/report/index.js';
+import { renderJUnit } from '../../suites/lib/report/junit.js';
+import { renderMarkdown } from '../../suites/lib/report/markdown.js';
+import { totals, type RunReport } from '../../suites/lib/report/model.js';
+
+const xsdPath = new URL('./fixtures/junit.xsd', import.meta.url);
+const canary = 'canary-secret-9b1e7d';
+
+function result(over: Partial<CheckResult>): CheckResult {
+  return {
+    id: 'x',
+    title: 'X',
+    group: 'pods',
+    criterion: '1',
+    verdict: 'pass',
+    reason: 'ok',
+    measurements: [],
+    series: [],
+    evidence: [],
+    startedAt: '2026-01-01T00:00:00.000Z',
+    durationMs: 1234,
+    pods: [],
+    ...over,
+  };
+}
+
+function sampleReport(): RunReport {
+  const results = [
+    result({ id: 'pods-ready', reason: '3 pods Running and Ready', evidence: ['a: Ready'] }),
+    result({
+      id: 'api-crud-latency',
+      group: 'performance',
+      verdict: 'fail',
+      reason: `p95 2500 ms is over 2000 ms <&> "quoted" with ${canary}`,
+      expected: 'p95 < 2000 ms',
+      actual: '2500 ms',
+      measurements: [{ name: 'p95', value: 2500, unit: 'ms', limit: 2000, comparator: '<=' }],
+      series: [{ name: 'CRUD call latency', unit: 'ms', values: [100, 2500, 300], limit: 2000 }],
+      evidence: [`control char \u0001 and secret ${canary}`],
+      diagnostics: 'diagnostics/checks/api-crud-latency.md',
+    }),
+    result({ id: 'frontend-public', group: 'frontend', verdict: 'skip', reason: 'skipped: no load balancer' }),
+  ];
+  return {
+    runId: 'run-1',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:05.000Z',
+    durationMs: 5000,
+    target: { context: 'ctx', server: 'https://127.0.0.1:6443', serverVersion: 'v1.34.4', namespace: 'todo-app', release: 'todo-app', revision: 2, releaseStatus: 'deployed', access: 'port-forward' },
+    results,
+    totals: totals(results),
+    exitCode: 1,
+    notes: [],
+    testUsers: ['suite-run-1-abc-rec'],
+  };
+}
+
+async function validateJUnit(xml: string) {
+  const schema = await readFile(xsdPath, 'utf8');
+  return validateXML({ xml: [{ fileName: 'junit.xml', contents: xml }], schema: [{ fileName: 'junit.xsd', contents: schema }] });
+}
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+describe('JUnit writer', () => {
+  it('writes one testcase per check and validates against the XSD', async () => {
+    const xml = renderJUnit(sampleReport());
+    const validation = await validateJUnit(xml);
+    expect(validation.errors).toEqual([]);
+    expect(validation.valid).toBe(true);
+    expect(xml.match(/<testcase /g)).toHaveLength(3);
+    expect(xml).toContain('<failure message="p95 2500 ms is over 2000 ms &lt;&amp;&gt; &quot;quoted&quot;');
+    expect(xml).toContain('expected: p95 &lt; 2000 ms\nactual: 2500 ms');
+    expect(xml).toContain('<skipped message="skipped: no load balancer"/>');
+    expect(xml).not.toContain('\u0001');
+  });
+
+  it('is a real validation: the XSD rejects a testcase without a name', async () => {
+    const broken = renderJUnit(sampleReport()).replace(/<testcase name="[^"]*"/, '<testcase');
+    const validation = await validateJUnit(broken);
+    expect(validation.valid).toBe(false);
+  });
+});
+
+describe('HTML, Markdown and the report directory', () => {
+  it('renders a self-contained HTML report with inline SVG charts', () => {
+    const html = renderHtml(sampleReport());
+    expect(html).toContain('<svg');
+    expect(html).toContain('limit 2000 ms');
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).not.toMatch(/<script|<link /);
+    expect(html).toContain('href="diagnostics/checks/api-crud-latency.md"');
+    expect(latencyChart({ name: 'n', unit: 'ms', values: [] })).toContain('0 samples');
+  });
+
+  it('summarises in Markdown with the failures, expected and actual', () => {
+    const md = renderMarkdown(sampleReport(), '/r/run-1');
+    expect(md).toContain('❌ 1 of 3 checks failed');
+    expect(md).toContain('- expected: p95 < 2000 ms');
+    expect(md).toContain('| `frontend-public` X | ⏭️ skip |');
+  });
+
+  it('writes every report into reports/<run-id>/, points latest at it, appends to the step summary, and redacts secrets from all of them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'suite-reports-'));
+    dirs.push(dir);
+    const summary = join(dir, 'step-summary.md');
+    const redactor = new Redactor();
+    redactor.add(canary);
+    const files = await writeReports(sampleReport(), dir, redactor, { GITHUB_STEP_SUMMARY: summary });
+    expect(files.dir).toBe(join(dir, 'run-1'));
+    expect((await lstat(join(dir, 'latest'))).isSymbolicLink()).toBe(true);
+    expect(await readlink(join(dir, 'latest'))).toBe('run-1');
+    const names = (await readdir(files.dir)).sort();
+    expect(names).toEqual(['junit.xml', 'report.html', 'report.json', 'summary.md']);
+    for (const name of names) expect(await readFile(join(files.dir, name), 'utf8')).not.toContain(canary);
+    const json = JSON.parse(await readFile(files.json, 'utf8')) as RunReport;
+    expect(json.results[1]?.reason).toContain('[REDACTED]');
+    expect(await readFile(summary, 'utf8')).toContain('Todo stack validation');
+    expect((await validateJUnit(await readFile(files.junit, 'utf8'))).valid).toBe(true);
+    // A second run moves latest.
+    await writeReports({ ...sampleReport(), runId: 'run-2' }, dir, redactor, {});
+    expect(await readlink(join(dir, 'latest'))).toBe('run-2');
+  });
+});

@@ -1,0 +1,214 @@
+// The whole suite against the real stack in the sandbox: the umbrella chart (helm/todo-app)
+// installed into a namespace of this test, its processes run by the sandbox's host runtime.
+// Green first, then one fault per behaviour the cluster-object test cannot reach (a deleted
+// topic, a consumer scaled to 0, a frontend that is gone, a backend without its sidecar),
+// each turning its check red with a message naming the cause. A canary secret value is
+// planted and every artifact is searched for it.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allChecks } from '../../suites/checks/index.js';
+import type { CheckResult } from '../../suites/lib/check.js';
+import { ServiceAccess } from '../../suites/lib/access.js';
+import { resolveConfig } from '../../suites/lib/config.js';
+import { createTopic, deleteTopic } from '../../suites/lib/kafka.js';
+import { buildKube } from '../../suites/lib/kube.js';
+import { runSuite, type SuiteRun } from '../../suites/lib/suite.js';
+import { ensureSandbox, repoRoot, runTool, sandboxDir, uniqueName, waitFor } from '../support/sandbox.js';
+
+const namespace = uniqueName('suite-stack');
+const release = 'todo-app';
+const chart = join(repoRoot, 'helm/todo-app');
+const databaseUrlFile = join(sandboxDir, 'database-url');
+// At least 32 characters, as the stack's secret script demands of BETTER_AUTH_SECRET.
+const canary = `canary-${Math.random().toString(36).slice(2, 10)}-0123456789abcdef0123456789`;
+const installTimeout = '8m';
+const rolloutTimeoutMs = 180_000;
+
+let kubeconfigPath: string;
+let apps: k8s.AppsV1Api;
+let core: k8s.CoreV1Api;
+let workDir: string;
+const faultTable: { fault: string; check: string; seconds: number; message: string }[] = [];
+let greenWallMs = 0;
+
+const runnable = existsSync(join(chart, 'Chart.yaml'));
+
+async function runChecks(extra: string[] = []): Promise<{ run: SuiteRun; byId: Map<string, CheckResult>; ms: number }> {
+  const config = resolveConfig({
+    argv: ['--kubeconfig', kubeconfigPath, '-n', namespace, '--release', release, '--report-dir', join(workDir, 'reports'), ...extra],
+    env: {},
+    cwd: workDir,
+  });
+  const started = Date.now();
+  const run = await runSuite(config, { checks: allChecks, env: {} });
+  return { run, byId: new Map(run.report.results.map((r) => [r.id, r])), ms: Date.now() - started };
+}
+
+async function rolledOut(name: string, replicas: number): Promise<true | undefined> {
+  const d = await apps.readNamespacedDeployment({ name, namespace });
+  const s = d.status ?? {};
+  const pods = await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/name=${name}` });
+  const done = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && (s.updatedReplicas ?? 0) === replicas && (s.readyReplicas ?? 0) === replicas && (s.replicas ?? 0) === replicas && pods.items.length === replicas;
+  if (!done) throw new Error(`deployment ${name}: ${JSON.stringify(s)}, ${pods.items.length} pods`);
+  return true;
+}
+
+async function scale(name: string, replicas: number): Promise<void> {
+  const d = await apps.readNamespacedDeployment({ name, namespace });
+  if (d.spec) d.spec.replicas = replicas;
+  await apps.replaceNamespacedDeployment({ name, namespace, body: d });
+  await waitFor(`${name} at ${replicas} replicas`, () => rolledOut(name, replicas), rolloutTimeoutMs);
+}
+
+async function setDaprEnabled(name: string, enabled: boolean): Promise<void> {
+  const d = await apps.readNamespacedDeployment({ name, namespace });
+  const meta = d.spec?.template.metadata;
+  if (meta) meta.annotations = { ...(meta.annotations ?? {}), 'dapr.io/enabled': String(enabled) };
+  await apps.replaceNamespacedDeployment({ name, namespace, body: d });
+  await waitFor(`${name} rolled out with dapr.io/enabled=${enabled}`, () => rolledOut(name, 1), rolloutTimeoutMs);
+}
+
+async function withBroker<T>(work: (brokers: string[]) => Promise<T>): Promise<T> {
+  const kube = buildKube({ kubeconfig: kubeconfigPath, context: undefined });
+  const access = new ServiceAccess(kube, { namespace, serviceUrls: {}, access: 'port-forward' }, {});
+  try {
+    const forward = await access.forwardPod('kafka-0', 9094, 9094);
+    return await work([`127.0.0.1:${forward.port}`]);
+  } finally {
+    await access.closeAll();
+  }
+}
+
+function expectRed(byId: Map<string, CheckResult>, id: string, pattern: RegExp): CheckResult {
+  const result = byId.get(id);
+  expect(result?.verdict, `${id}: ${result?.reason}`).toBe('fail');
+  expect(result?.reason).toMatch(pattern);
+  return result as CheckResult;
+}
+
+function expectGreenExcept(byId: Map<string, CheckResult>, red: string[]): void {
+  for (const [id, result] of byId) {
+    if (!red.includes(id)) expect(result.verdict, `${id} should not fail: ${result.reason}`).not.toBe('fail');
+  }
+}
+
+async function allFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await allFiles(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  if (!runnable) return;
+  kubeconfigPath = ensureSandbox().kubeconfig;
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  apps = kc.makeApiClient(k8s.AppsV1Api);
+  core = kc.makeApiClient(k8s.CoreV1Api);
+  workDir = await mkdtemp(join(tmpdir(), 'suite-stack-'));
+  const databaseUrl = (await readFile(databaseUrlFile, 'utf8')).trim();
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'todo.suite/test': 'true' } } } });
+  await runTool('helm', [
+    'install', release, chart, '-n', namespace, '--wait', '--timeout', installTimeout,
+    '--set', 'global.appSecrets.create=true',
+    '--set-string', `global.appSecrets.databaseUrl=${databaseUrl}`,
+    '--set-string', `global.appSecrets.betterAuthSecret=${canary}`,
+    '--set-string', `global.appSecrets.jwtSecret=${canary}`,
+  ], 600_000);
+}, 660_000);
+
+afterAll(async () => {
+  if (!runnable) return;
+  await runTool('helm', ['uninstall', release, '-n', namespace, '--wait', '--timeout', '2m'], 180_000).catch(() => undefined);
+  await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (faultTable.length > 0) {
+    process.stdout.write(`\nstack fault table (green full run ${greenWallMs} ms):\n${faultTable.map((f) => `  ${f.fault.padEnd(36)} ${f.check.padEnd(32)} ${f.seconds.toFixed(1)} s  ${f.message.slice(0, 200)}`).join('\n')}\n`);
+  }
+}, 240_000);
+
+describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', () => {
+  it('is green on the deployed stack; what the sandbox cannot show is skipped with the reason', async () => {
+    const { run, byId, ms } = await runChecks();
+    greenWallMs = ms;
+    expectGreenExcept(byId, []);
+    expect(byId.get('dapr-control-plane')?.verdict).toBe('skip');
+    for (const id of ['pods-ready', 'dapr-components', 'health-backend', 'kafka-topics', 'recurring-next-task', 'reminder-delivered', 'database-connected', 'api-crud-latency', 'auth-enforced', 'frontend-load', 'secret-references', 'resources-set']) {
+      expect(byId.get(id)?.verdict, `${id}: ${byId.get(id)?.reason}`).toBe('pass');
+    }
+    expect(run.report.exitCode).toBe(0);
+    const next = byId.get('recurring-next-task');
+    expect(next?.measurements.find((m) => m.name === 'p95')?.value).toBeLessThan(5000);
+    expect(next?.series[0]?.values).toHaveLength(20);
+  }, 400_000);
+
+  it('kafka-topics turns red when a topic is deleted', async () => {
+    const applied = Date.now();
+    await withBroker((brokers) => deleteTopic(brokers, 'reminders'));
+    try {
+      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load']);
+      const seconds = (Date.now() - applied) / 1000;
+      const result = expectRed(byId, 'kafka-topics', /topic\(s\) missing or unavailable: reminders/);
+      expectGreenExcept(byId, ['kafka-topics']);
+      faultTable.push({ fault: 'topic reminders deleted', check: 'kafka-topics', seconds, message: result.reason });
+    } finally {
+      await withBroker((brokers) => createTopic(brokers, 'reminders'));
+    }
+  }, 300_000);
+
+  it('recurring-next-task turns red when the recurring-task-service is scaled to 0', async () => {
+    const applied = Date.now();
+    await scale('recurring-task-service', 0);
+    try {
+      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load']);
+      const seconds = (Date.now() - applied) / 1000;
+      const result = expectRed(byId, 'recurring-next-task', /no next occurrence of task \S+ within 5 s/);
+      expectRed(byId, 'replicas-desired', /deployment\/recurring-task-service is scaled to 0/);
+      expectGreenExcept(byId, ['recurring-next-task', 'replicas-desired', 'health-recurring-task-service', 'dapr-sidecar-recurring-task-service', 'dapr-components', 'secret-references']);
+      faultTable.push({ fault: 'recurring-task-service scaled to 0', check: 'recurring-next-task', seconds, message: result.reason });
+    } finally {
+      await scale('recurring-task-service', 1);
+    }
+  }, 400_000);
+
+  it('frontend-public and frontend-load turn red when the frontend is gone', async () => {
+    const applied = Date.now();
+    await scale('frontend', 0);
+    try {
+      const { byId } = await runChecks(['--skip', 'reminder-delivered']);
+      const seconds = (Date.now() - applied) / 1000;
+      const result = expectRed(byId, 'frontend-public', /GET http:\/\/\S+ \(NodePort \d+ on node \w+ \S+\) failed|answered 5\d\d/);
+      expect(byId.get('frontend-load')?.verdict).toBe('fail');
+      expectGreenExcept(byId, ['frontend-public', 'frontend-load', 'replicas-desired']);
+      faultTable.push({ fault: 'frontend scaled to 0', check: 'frontend-public', seconds, message: result.reason });
+    } finally {
+      await scale('frontend', 1);
+    }
+  }, 400_000);
+
+  it('the backend without its sidecar turns the Dapr checks and the event flow red, and leaks no secret', async () => {
+    const applied = Date.now();
+    await setDaprEnabled('backend', false);
+    try {
+      const { run, byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load']);
+      const seconds = (Date.now() - applied) / 1000;
+      const result = expectRed(byId, 'dapr-sidecar-backend', /pod backend-\S+ lacks annotation dapr\.io\/enabled: "true"; pod backend-\S+ has no daprd container/);
+      expectRed(byId, 'dapr-components', /backend: pod backend-\S+ has no daprd sidecar/);
+      expectRed(byId, 'recurring-next-task', /no next occurrence/);
+      faultTable.push({ fault: 'Dapr annotation off (backend)', check: 'dapr-sidecar-backend', seconds, message: result.reason });
+      const files = await allFiles(run.files.dir);
+      expect(files.some((f) => f.includes('/diagnostics/logs/'))).toBe(true);
+      for (const file of files) expect(await readFile(file, 'utf8'), file).not.toContain(canary);
+    } finally {
+      await setDaprEnabled('backend', true);
+    }
+  }, 500_000);
+});
