@@ -119,9 +119,16 @@ main() {
   local apply=(apply -f -)
   [[ -z "$dry_run" ]] || apply=(apply --dry-run=server -f -)
   if ! "$kubectl" "${kubectl_args[@]}" get namespace "$namespace" >/dev/null 2>&1; then
-    log::info "creating namespace $namespace"
-    "$kubectl" "${kubectl_args[@]}" create namespace "$namespace" --dry-run=client -o yaml |
-      "$kubectl" "${kubectl_args[@]}" "${apply[@]}" >/dev/null
+    if [[ -n "$dry_run" ]]; then
+      # A server-side dry run cannot place the Secret in a namespace that does not exist
+      # yet; the Secret is then checked on the client only.
+      log::info "namespace $namespace does not exist; it would be created (dry run)"
+      apply=(apply --dry-run=client -f -)
+    else
+      log::info "creating namespace $namespace"
+      "$kubectl" "${kubectl_args[@]}" create namespace "$namespace" --dry-run=client -o yaml |
+        "$kubectl" "${kubectl_args[@]}" "${apply[@]}" >/dev/null
+    fi
   fi
   local result
   result=$("$kubectl" "${kubectl_args[@]}" -n "$namespace" create secret generic "$secret_name" \
@@ -129,7 +136,7 @@ main() {
     "$kubectl" "${kubectl_args[@]}" -n "$namespace" "${apply[@]}") ||
     log::die "could not apply Secret $namespace/$secret_name (see the kubectl error above)" 1
   # kubectl prints only the object's name and what happened to it, never its data.
-  log::info "${result}${dry_run:+ (dry run)}; keys: DATABASE_URL BETTER_AUTH_SECRET JWT_SECRET${KAFKA_SASL_USERNAME:+ KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD}"
+  log::info "${result}; keys: DATABASE_URL BETTER_AUTH_SECRET JWT_SECRET${KAFKA_SASL_USERNAME:+ KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD}"
 }
 
 main "$@"

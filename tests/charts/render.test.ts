@@ -28,6 +28,7 @@ import {
   podOwners,
   podTemplate,
   targetFor,
+  type PodTemplate,
   workloads,
   type NetworkPolicy,
   type Source,
@@ -507,6 +508,88 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
           `registry.example.com/todo/todo-${name}:1.0.0`,
         );
       }
+    });
+  });
+
+  describe('in-cluster validation (validation.enabled)', () => {
+    const VALIDATION_OBJECTS = ['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Pod'];
+    interface Rule {
+      apiGroups: string[];
+      resources: string[];
+      verbs: string[];
+    }
+    /** "group/resource verb" for every grant of a Role or ClusterRole. */
+    const grants = (role: K8sObject): string[] =>
+      ((role as unknown as { rules: Rule[] }).rules ?? []).flatMap((rule) =>
+        rule.apiGroups.flatMap((group) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${group || 'core'}/${resource} ${verb}`))),
+      ).sort();
+
+    it('renders nothing for it by default, in every environment', () => {
+      for (const environment of ENVIRONMENTS) {
+        const objects = objectsOf(environment);
+        expect(objects.filter((object) => object.metadata.name.startsWith('todo-validation')), environment).toEqual([]);
+        expect(objects.some((object) => object.kind === 'ClusterRole' || object.kind === 'ClusterRoleBinding'), environment).toBe(false);
+      }
+    });
+
+    it('when enabled, grants get and list on exactly what the suite reads, nothing else', async () => {
+      const { objects } = await umbrella(binary, 'prod', { set: { 'validation.enabled': true } });
+      const validation = objects.filter((object) => object.metadata.labels?.['app.kubernetes.io/component'] === 'validation');
+      expect([...new Set(validation.map((object) => object.kind))].sort()).toEqual([...VALIDATION_OBJECTS].sort());
+      const roles = validation.filter((object) => object.kind === 'Role');
+      const own = roles.find((role) => role.metadata.namespace === NAMESPACE);
+      const dapr = roles.find((role) => role.metadata.namespace === 'dapr-system');
+      expect(grants(own as K8sObject)).toEqual(
+        [
+          'core/pods get', 'core/pods list', 'core/services get', 'core/services list', 'core/secrets get', 'core/secrets list',
+          'core/events list', 'core/pods/log get', 'apps/deployments list', 'apps/statefulsets list', 'apps/replicasets list',
+          'batch/jobs list', 'networking.k8s.io/ingresses list', 'metrics.k8s.io/pods list',
+        ].sort(),
+      );
+      expect(grants(dapr as K8sObject)).toEqual(['apps/deployments list', 'apps/statefulsets list']);
+      expect(grants(findObject(validation, 'ClusterRole', `todo-validation-${NAMESPACE}`))).toEqual(
+        ['core/namespaces get', 'core/nodes list', 'admissionregistration.k8s.io/mutatingwebhookconfigurations list'].sort(),
+      );
+      const everyVerb = [...roles, findObject(validation, 'ClusterRole', `todo-validation-${NAMESPACE}`)].flatMap(grants).map((grant) => grant.split(' ')[1]);
+      expect(new Set(everyVerb)).toEqual(new Set(['get', 'list']));
+      for (const binding of validation.filter((object) => object.kind.endsWith('Binding'))) {
+        expect((binding as unknown as { subjects: unknown[] }).subjects, binding.metadata.name).toEqual([
+          { kind: 'ServiceAccount', name: 'todo-validation', namespace: NAMESPACE },
+        ]);
+      }
+    });
+
+    it('when enabled, runs the suite in-cluster as a helm test hook Pod, restricted like every other pod', async () => {
+      const { objects } = await umbrella(binary, 'default', {
+        set: { 'validation.enabled': true, 'global.imageRegistry': 'registry.example.com/todo' },
+        extraArgs: ['--set-json', 'validation.args=["--skip","frontend-load"]'],
+      });
+      const pod = findObject(objects, 'Pod', 'todo-validation');
+      expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
+      const spec = podTemplate(pod).spec as PodTemplate['spec'] & { serviceAccountName?: string; restartPolicy?: string };
+      expect(spec.serviceAccountName).toBe('todo-validation');
+      expect(spec.restartPolicy).toBe('Never');
+      expect(spec.securityContext?.runAsNonRoot).toBe(true);
+      expect(spec.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
+      const container = spec.containers[0];
+      expect(container?.image).toBe('registry.example.com/todo/todo-validation:1.0.0');
+      expect(container?.command).toEqual(['node', '--import', 'tsx', 'suites/cli.ts']);
+      expect(container?.args).toEqual([
+        '--namespace', NAMESPACE, '--release', 'todo-app', '--access', 'in-cluster', '--report-dir', '/reports', '--skip', 'frontend-load',
+      ]);
+      expect(container?.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      for (const key of ['cpu', 'memory']) {
+        expect(container?.resources?.requests?.[key], key).toBeDefined();
+        expect(container?.resources?.limits?.[key], key).toBeDefined();
+      }
+      const account = findObject(objects, 'ServiceAccount', 'todo-validation') as K8sObject & { automountServiceAccountToken?: boolean };
+      expect(account.automountServiceAccountToken).toBe(false);
+    });
+
+    it('rejects an unknown key under validation', async () => {
+      const result = await helm(binary, templateArgs(UMBRELLA_DIR, { set: { 'validation.enabld': true } }));
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/additional properties 'enabld' not allowed/);
     });
   });
 

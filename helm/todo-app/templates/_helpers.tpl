@@ -54,3 +54,16 @@ Broker list for KAFKA_BROKERS: a managed Kafka's brokers, else the kafka chart's
 {{- fail (printf "\n\nVALUES VALIDATION (todo-app):\n  - %s" (join "\n  - " $errors)) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Labels of the in-cluster validation objects.
+*/}}
+{{- define "todo-app.validationLabels" -}}
+app.kubernetes.io/name: todo-validation
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: validation
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: todo-app
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ include "todo-app.chart" . }}
+{{- end -}}

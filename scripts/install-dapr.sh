@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Installs or upgrades Dapr's control plane at the pinned version (DAPR_VERSION in
+# scripts/sandbox/versions.env) with Dapr's Helm chart, or with the Dapr CLI on request,
+# then waits for it (bounded) and verifies it. Running it again is safe: a control plane
+# already healthy at that version is left alone. On the project's sandbox, whose Dapr
+# injector is a stand-in outside the cluster, it says so and changes nothing.
+#
+# Usage: scripts/install-dapr.sh [--context CTX] [--kubeconfig FILE] [--version VERSION]
+#          [--chart DIR] [--method helm|cli] [--dapr-namespace NS] [--ha] [--timeout DURATION]
+#          [--dry-run] [--yes] [--help]
+#
+# Environment:
+#   KUBECTL, HELM        kubectl and helm to use (default: on PATH, else the sandbox's)
+#   TODO_SANDBOX_HOME    sandbox tool cache, searched for kubectl and helm (default: ~/.cache/todo-sandbox)
+#   KUBECONFIG           kubeconfig when --kubeconfig is not given
+#   DAPR_VERSION         overrides the pinned version (same as --version)
+#   CI, NO_COLOR         plain output
+set -o errexit -o nounset -o pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/log.sh
+source "$script_dir/lib/log.sh"
+# shellcheck source=scripts/lib/kube.sh
+source "$script_dir/lib/kube.sh"
+
+pinned_version=$(sed -n 's/^DAPR_VERSION=//p' "$script_dir/sandbox/versions.env")
+readonly pinned_version
+readonly chart_repo=https://dapr.github.io/helm-charts
+readonly release=dapr
+# What Dapr 1.16's chart runs; each must be ready.
+readonly expected_workloads=(deployment/dapr-operator deployment/dapr-sentry deployment/dapr-sidecar-injector
+  statefulset/dapr-placement-server statefulset/dapr-scheduler-server)
+readonly expected_crds=(components.dapr.io configurations.dapr.io subscriptions.dapr.io resiliencies.dapr.io httpendpoints.dapr.io)
+
+work_dir=''
+
+usage() {
+  cat <<EOF
+Usage: scripts/install-dapr.sh [options]
+
+Installs or upgrades Dapr's control plane at version $pinned_version (pinned in
+scripts/sandbox/versions.env), waits until it is ready (bounded) and verifies it: the
+control-plane workloads ready and running that version, the CRDs, the injector webhook.
+A control plane already healthy at that version is left alone.
+
+  --context CTX          kube context (default: the current one)
+  --kubeconfig FILE      kubeconfig (default: \$KUBECONFIG or ~/.kube/config)
+  --version VERSION      Dapr version (default: $pinned_version)
+  --chart DIR            use Dapr's chart from DIR (charts/dapr of github.com/dapr/dapr at
+                         that version, e.g. from 'go mod download -json
+                         github.com/dapr/dapr@$pinned_version'); default: chart 'dapr'
+                         from $chart_repo
+  --method helm|cli      helm (default): Dapr's Helm chart; cli: the Dapr CLI ('dapr init
+                         -k' / 'dapr upgrade -k'), which acts on the current context only
+  --dapr-namespace NS    control-plane namespace (default: dapr-system)
+  --ha                   high-availability mode (3 replicas of each control-plane service)
+  --timeout DURATION     bound for the install and for the wait (default: 5m)
+  --dry-run              server-side dry run of the chart; changes nothing
+  --yes                  needed unless --context names the current context and does not
+                         look like production (see docs/deployment-guide.md)
+  -h, --help             this text
+
+On the project's sandbox (webhook dapr-sidecar-injector labelled
+app.kubernetes.io/part-of=todo-sandbox) Dapr is already provided: the script says so and
+exits 0.
+Exit codes: 0 ready, 1 install or verification failed, 2 bad usage, 3 tool or kubeconfig
+missing, 4 context unknown or refused, 5 cluster unreachable.
+EOF
+}
+
+cleanup() {
+  [[ -z "$work_dir" ]] || rm -rf "$work_dir"
+}
+
+# sandbox_provided: the sandbox's injector stand-in is registered.
+sandbox_provided() {
+  local found
+  found=$(kube::kubectl get mutatingwebhookconfigurations -l app.kubernetes.io/part-of=todo-sandbox \
+    -o 'jsonpath={.items[*].metadata.name}' 2>/dev/null) || return 1
+  [[ " $found " == *" dapr-sidecar-injector "* ]]
+}
+
+# installed_version NS: the tag of the running dapr-operator image, or nothing.
+installed_version() {
+  local image
+  image=$(kube::kubectl -n "$1" get deployment dapr-operator \
+    -o 'jsonpath={.spec.template.spec.containers[0].image}' 2>/dev/null) || return 0
+  [[ -n "$image" ]] && echo "${image##*:}"
+}
+
+# verify NS VERSION: every control-plane workload ready at VERSION, CRDs, webhook.
+verify() {
+  local namespace=$1 version=$2 problems=() workload ready desired image crd
+  for workload in "${expected_workloads[@]}"; do
+    if ! ready=$(kube::kubectl -n "$namespace" get "$workload" -o 'jsonpath={.status.readyReplicas}/{.spec.replicas}' 2>/dev/null); then
+      problems+=("$workload missing")
+      continue
+    fi
+    desired=${ready#*/}; ready=${ready%/*}
+    [[ "${ready:-0}" == "$desired" && "$desired" != 0 ]] || problems+=("$workload ${ready:-0}/$desired ready")
+    image=$(kube::kubectl -n "$namespace" get "$workload" -o 'jsonpath={.spec.template.spec.containers[0].image}')
+    [[ "${image##*:}" == "$version" ]] || problems+=("$workload runs $image, not $version")
+  done
+  for crd in "${expected_crds[@]}"; do
+    kube::kubectl get crd "$crd" -o name >/dev/null 2>&1 || problems+=("CRD $crd missing")
+  done
+  kube::kubectl get mutatingwebhookconfiguration dapr-sidecar-injector -o name >/dev/null 2>&1 ||
+    problems+=("MutatingWebhookConfiguration dapr-sidecar-injector missing")
+  if ((${#problems[@]} > 0)); then
+    printf '%s\n' "${problems[@]}"
+    return 1
+  fi
+}
+
+# wait_ready NS TIMEOUT_SECONDS: rollout status of every workload within one budget.
+wait_ready() {
+  local namespace=$1 budget=$2 deadline workload remaining
+  deadline=$((SECONDS + budget))
+  for workload in "${expected_workloads[@]}"; do
+    remaining=$((deadline - SECONDS))
+    ((remaining > 0)) || log::die "Dapr's control plane was not ready within ${budget} s (waiting for $workload); see: kubectl -n $namespace get pods" 1
+    kube::kubectl -n "$namespace" rollout status "$workload" --timeout="${remaining}s" >/dev/null 2>&1 ||
+      log::die "$workload in $namespace was not ready within ${budget} s; see: kubectl -n $namespace describe $workload; kubectl -n $namespace get events" 1
+  done
+}
+
+# seconds_of DURATION: 90s, 5m, 1h -> seconds.
+seconds_of() {
+  local value=$1
+  case "$value" in
+    *h) echo $((${value%h} * 3600)) ;;
+    *m) echo $((${value%m} * 60)) ;;
+    *s) echo "${value%s}" ;;
+    *) echo "$value" ;;
+  esac
+}
+
+# chart_dir VERSION CHART: a local copy of the chart (CRDs are applied from it).
+chart_dir() {
+  local version=$1 chart=$2
+  if [[ -n "$chart" ]]; then
+    echo "$chart"
+    return
+  fi
+  work_dir=$(mktemp -d)
+  log::run "$kube_helm" pull dapr --repo "$chart_repo" --version "${version#v}" --untar --untardir "$work_dir" >&2 ||
+    log::die "cannot download chart dapr ${version#v} from $chart_repo; pass --chart DIR with a local copy" 1
+  echo "$work_dir/dapr"
+}
+
+install_with_helm() {
+  local namespace=$1 version=$2 chart=$3 ha=$4 timeout=$5 dry_run=$6
+  local dir
+  dir=$(chart_dir "$version" "$chart")
+  [[ -f "$dir/Chart.yaml" && -d "$dir/crds" ]] || log::die "$dir is not Dapr's chart (no Chart.yaml and crds/)" 2
+  local values=(--set "global.tag=${version#v}")
+  [[ -z "$ha" ]] || values+=(--set global.ha.enabled=true)
+  if [[ -n "$dry_run" ]]; then
+    local objects
+    objects=$(kube::helm upgrade --install "$release" "$dir" -n "$namespace" "${values[@]}" \
+      --dry-run=server --hide-secret 2>&1) || { echo "$objects" >&2; log::die "the server-side dry run of Dapr's chart failed" 1; }
+    log::info "dry run: Dapr $version would be installed in $namespace ($(grep -c '^kind:' <<<"$objects") objects); nothing changed"
+    return
+  fi
+  # Helm installs a chart's CRDs only on first install; apply them every time so an
+  # upgrade gets the new versions too.
+  kube::run_quiet "${kube_kubectl_cmd[@]}" apply --server-side --force-conflicts -f "$dir/crds"
+  kube::run_quiet "${kube_helm_cmd[@]}" upgrade --install "$release" "$dir" -n "$namespace" --create-namespace \
+    "${values[@]}" --wait --timeout "$timeout"
+}
+
+install_with_cli() {
+  local namespace=$1 version=$2 ha=$3 timeout=$4 dry_run=$5 installed=$6
+  kube::require_command dapr "install it from https://docs.dapr.io/getting-started/install-dapr-cli/ or use --method helm"
+  if [[ -n "$kube_context" && "$kube_context" != "$kube_current_context" ]]; then
+    log::die "the Dapr CLI acts on the current context ('$kube_current_context'), not '$kube_context': switch with kubectl config use-context, or use --method helm" 2
+  fi
+  local command=(dapr init -k --runtime-version "${version#v}" -n "$namespace" --wait --timeout "$(seconds_of "$timeout")")
+  [[ -z "$installed" ]] || command=(dapr upgrade -k --runtime-version "${version#v}")
+  [[ -z "$ha" ]] || command+=(--enable-ha)
+  if [[ -n "$dry_run" ]]; then
+    log::info "dry run: would run: ${command[*]}"
+    return
+  fi
+  KUBECONFIG=${kube_kubeconfig:-${KUBECONFIG:-}} log::run "${command[@]}"
+}
+
+main() {
+  local context='' kubeconfig='' version=${DAPR_VERSION:-$pinned_version} chart='' method=helm
+  local namespace=dapr-system ha='' timeout=5m dry_run='' yes=''
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --context|--kubeconfig|--version|--chart|--method|--dapr-namespace|--timeout)
+        [[ $# -ge 2 && -n "$2" ]] || log::die "$1 needs a value (see --help)" 2 ;;&
+      --context) context=$2; shift 2 ;;
+      --kubeconfig) kubeconfig=$2; shift 2 ;;
+      --version) version=$2; shift 2 ;;
+      --chart) chart=$2; shift 2 ;;
+      --method) method=$2; shift 2 ;;
+      --dapr-namespace) namespace=$2; shift 2 ;;
+      --timeout) timeout=$2; shift 2 ;;
+      --ha) ha=1; shift ;;
+      --dry-run) dry_run=1; shift ;;
+      --yes) yes=1; shift ;;
+      -h|--help) usage; return ;;
+      *) log::die "unknown argument '$1' (see --help)" 2 ;;
+    esac
+  done
+  [[ "$version" =~ ^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$ ]] || log::die "--version '$version' is not a version like $pinned_version" 2
+  version=v${version#v}
+  [[ "$method" == helm || "$method" == cli ]] || log::die "--method must be helm or cli, not '$method'" 2
+  [[ "$timeout" =~ ^[0-9]+[smh]$ ]] || log::die "--timeout must look like 90s, 5m or 1h, not '$timeout'" 2
+  [[ -z "$chart" || -d "$chart" ]] || log::die "--chart $chart is not a directory" 2
+
+  trap cleanup EXIT
+  local need=need-helm
+  [[ "$method" == helm ]] || need=''
+  kube::setup "$kubeconfig" "$context" "$need"
+  kube::check_reachable
+
+  if sandbox_provided; then
+    local crd missing=()
+    for crd in "${expected_crds[@]:0:3}"; do
+      kube::kubectl get crd "$crd" -o name >/dev/null 2>&1 || missing+=("$crd")
+    done
+    ((${#missing[@]} == 0)) || log::die "sandbox detected but Dapr's CRDs are missing (${missing[*]}); restart it with: npm run sandbox:up" 1
+    log::info "Dapr is already provided by the sandbox: its sidecar injector stand-in (MutatingWebhookConfiguration dapr-sidecar-injector, part-of todo-sandbox) and Dapr's CRDs; nothing to install"
+    return
+  fi
+
+  local installed
+  installed=$(installed_version "$namespace")
+  if [[ "$installed" == "${version#v}" || "$installed" == "$version" ]] && verify "$namespace" "${version#v}" >/dev/null; then
+    log::info "Dapr $version is already installed in $namespace and healthy; nothing to do"
+    return
+  fi
+  [[ -n "$dry_run" ]] || kube::confirm_target "install Dapr $version" "$yes"
+  local started=$SECONDS
+  log::step "${installed:+upgrading Dapr $installed to}${installed:-installing Dapr} $version in $namespace (method: $method)"
+  if [[ "$method" == helm ]]; then
+    install_with_helm "$namespace" "$version" "$chart" "$ha" "$timeout" "$dry_run"
+  else
+    install_with_cli "$namespace" "$version" "$ha" "$timeout" "$dry_run" "$installed"
+  fi
+  [[ -z "$dry_run" ]] || return 0
+
+  log::step "waiting for Dapr's control plane (at most $timeout)"
+  wait_ready "$namespace" "$(seconds_of "$timeout")"
+  local problems
+  if ! problems=$(verify "$namespace" "${version#v}"); then
+    log::die "Dapr's control plane is not as expected: $(tr '\n' ';' <<<"$problems" | sed 's/;$//; s/;/; /g')" 1
+  fi
+  log::info "Dapr $version ready in $namespace in $(kube::duration $((SECONDS - started))): ${expected_workloads[*]}; CRDs and injector webhook present"
+}
+
+main "$@"

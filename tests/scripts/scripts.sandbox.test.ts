@@ -1,0 +1,295 @@
+/**
+ * The deployment scripts run for real against the sandbox, on ONE deploy reused by every
+ * step: the context rule, create-secrets twice, deploy-to-cloud (fresh, then again in place),
+ * validate-deployment, the validation Pod's RBAC and command line, rollback, and rollback's
+ * refusal of a release stuck in pending-upgrade. The auth secret is generated for this run
+ * and must never appear in any output.
+ *
+ * Sandbox-only parts, named as such: the database is the sandbox's PostgreSQL (the `todo`
+ * database, shared; the stack migrates safely and the suite's users are unique per run);
+ * Dapr is the sandbox's injector stand-in, which install-dapr.sh detects; the validation
+ * Pod's in-cluster network access (Service DNS, pod IPs) cannot be exercised here, so its
+ * command line runs on the host with the ServiceAccount's token and only the checks that
+ * read the API.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, run, type CommandResult } from '../support/helm.js';
+import { ensureSandbox, kubectl, runTool, sandboxDir, toolPath, uniqueName } from '../support/sandbox.js';
+
+/** Bounds, as the scripts are given them, plus a margin for the process. */
+const DEPLOY_TIMEOUT_MS = 10 * 60_000;
+const VALIDATE_TIMEOUT_MS = 5 * 60_000;
+const ROLLBACK_TIMEOUT_MS = 6 * 60_000;
+const QUICK_TIMEOUT_MS = 60_000;
+const CLEANUP_TIMEOUT_MS = 5 * 60_000;
+const CONTEXT = 'todo-sandbox';
+/** Checks that read only the Kubernetes API, so they mean something outside the cluster too. */
+const API_ONLY_CHECKS = 'pods,secret-keys,secret-references,resources-set,dapr-sidecar-backend,dapr-sidecar-recurring-task-service,dapr-sidecar-notification-service';
+
+interface HistoryEntry {
+  revision: number;
+  status: string;
+  description: string;
+}
+
+describe('deployment scripts on the sandbox', () => {
+  const namespace = uniqueName('scripts');
+  const authSecret = randomBytes(32).toString('hex');
+  let databaseUrl = '';
+  let kubeconfig = '';
+  let workDir = '';
+  let deployed = false;
+  const outputs: string[] = [];
+
+  const scriptEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    ...process.env,
+    NO_COLOR: '1',
+    KUBECONFIG: kubeconfig,
+    KUBECTL: toolPath('kubectl'),
+    HELM: toolPath('helm'),
+    ...extra,
+  });
+
+  const script = async (name: string, args: string[], timeoutMs: number, extra?: NodeJS.ProcessEnv): Promise<CommandResult> => {
+    const result = await run('bash', [join(REPO_ROOT, 'scripts', name), ...args], { env: scriptEnv(extra), timeoutMs });
+    outputs.push(result.stdout, result.stderr);
+    return result;
+  };
+
+  const secretEnv = () => ({ DATABASE_URL: databaseUrl, BETTER_AUTH_SECRET: authSecret });
+  const target = () => ['--kubeconfig', kubeconfig, '--context', CONTEXT, '--namespace', namespace];
+
+  const history = async (): Promise<HistoryEntry[]> => {
+    const { stdout } = await runTool('helm', ['history', 'todo-app', '-n', namespace, '-o', 'json']);
+    return JSON.parse(stdout) as HistoryEntry[];
+  };
+
+  const expectOk = (result: CommandResult, what: string) => {
+    expect(result.code, `${what} exited ${result.code}\n--- stdout ---\n${result.stdout.slice(-6000)}\n--- stderr ---\n${result.stderr.slice(-4000)}`).toBe(0);
+  };
+
+  beforeAll(() => {
+    kubeconfig = ensureSandbox().kubeconfig;
+    databaseUrl = readFileSync(join(sandboxDir, 'database-url'), 'utf8').trim();
+    workDir = mkdtempSync(join(tmpdir(), 'scripts-sandbox-'));
+  }, 30 * 60_000);
+
+  afterAll(async () => {
+    if (kubeconfig) {
+      if (deployed) {
+        await runTool('helm', ['uninstall', 'todo-app', '-n', namespace, '--wait', '--timeout', '3m'], CLEANUP_TIMEOUT_MS).catch(() => undefined);
+      }
+      await kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found'], CLEANUP_TIMEOUT_MS).catch(() => undefined);
+    }
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  }, CLEANUP_TIMEOUT_MS * 2);
+
+  it('deploy-to-cloud.sh refuses, before any change, a target not named with --context, a prod environment, a context that is not the current one', async () => {
+    const result = await script('deploy-to-cloud.sh', ['--kubeconfig', kubeconfig, '--namespace', namespace], QUICK_TIMEOUT_MS, secretEnv());
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/refusing to deploy .*no --context was given .*re-run with --yes/);
+    const prod = await script('deploy-to-cloud.sh', [...target(), '--env', 'prod'], QUICK_TIMEOUT_MS, secretEnv());
+    expect(prod.code).toBe(4);
+    expect(prod.stderr).toMatch(/refusing to deploy .*: --env prod; check the target and re-run with --yes/);
+    // The same cluster under a second context that is the current one: naming the other
+    // context is a mismatch.
+    const { stdout: minified } = await kubectl(['config', 'view', '--raw', '--minify', '--flatten', '-o', 'json']);
+    const config = JSON.parse(minified) as { contexts: { name: string; context: Record<string, string> }[]; 'current-context': string };
+    const first = config.contexts[0];
+    if (!first) throw new Error('the sandbox kubeconfig has no context');
+    config.contexts.push({ name: 'other', context: { ...first.context } });
+    config['current-context'] = 'other';
+    const twoContexts = join(workDir, 'two-contexts.kubeconfig');
+    writeFileSync(twoContexts, JSON.stringify(config), { mode: 0o600 });
+    const mismatch = await script('deploy-to-cloud.sh', ['--kubeconfig', twoContexts, '--context', CONTEXT, '--namespace', namespace], QUICK_TIMEOUT_MS, secretEnv());
+    expect(mismatch.code).toBe(4);
+    expect(mismatch.stderr).toMatch(/context 'todo-sandbox' is not the kubeconfig's current context \('other'\)/);
+    const namespaces = await kubectl(['get', 'namespace', namespace, '--ignore-not-found', '-o', 'name']);
+    expect(namespaces.stdout.trim()).toBe('');
+  }, QUICK_TIMEOUT_MS * 3);
+
+  it('create-secrets.sh applies the Secret twice (created, then unchanged) and never prints a value', async () => {
+    const args = ['--kubeconfig', kubeconfig, '--namespace', namespace];
+    const first = await script('create-secrets.sh', args, QUICK_TIMEOUT_MS, secretEnv());
+    expectOk(first, 'create-secrets (first)');
+    expect(first.stdout).toMatch(/secret\/app-secrets created; keys: DATABASE_URL BETTER_AUTH_SECRET JWT_SECRET/);
+    const second = await script('create-secrets.sh', args, QUICK_TIMEOUT_MS, secretEnv());
+    expectOk(second, 'create-secrets (second)');
+    expect(second.stdout).toMatch(/secret\/app-secrets unchanged/);
+    for (const output of [first, second]) {
+      expect(output.stdout + output.stderr).not.toContain(authSecret);
+      expect(output.stdout + output.stderr).not.toContain(databaseUrl);
+    }
+    const { stdout } = await kubectl(['get', 'secret', 'app-secrets', '-n', namespace, '-o', 'jsonpath={.data.JWT_SECRET}']);
+    expect(Buffer.from(stdout, 'base64').toString('utf8')).toBe(authSecret);
+  }, QUICK_TIMEOUT_MS * 2);
+
+  it('deploy-to-cloud.sh brings the stack up step by step, each with its checkpoint and duration, and validates it', async () => {
+    const result = await script(
+      'deploy-to-cloud.sh',
+      [...target(), '--set', 'validation.enabled=true', '--', '--only', 'pods,secrets'],
+      DEPLOY_TIMEOUT_MS,
+      secretEnv(),
+    );
+    deployed = true;
+    expectOk(result, 'deploy-to-cloud');
+    for (let step = 1; step <= 7; step += 1) expect(result.stdout).toMatch(new RegExp(`checkpoint ${step} passed \\(\\d+`));
+    expect(result.stdout).toMatch(/Dapr is already provided by the sandbox/);
+    expect(result.stdout).toMatch(/statefulset\.apps\/kafka: 1\/1 ready/);
+    expect(result.stdout).toMatch(/Dapr Components: .*kafka-pubsub.*statestore/);
+    expect(result.stdout).toMatch(/daprd injected in every pod of backend recurring-task-service notification-service/);
+    expect(result.stdout).toMatch(/^ {2}6 frontend +(\d+m )?\d+ ?s {2}ok$/m);
+    expect(result.stdout).toMatch(/^ {2}total +(\d+m )?\d+ ?s$/m);
+    expect(result.stdout).toMatch(/validation passed/);
+    const entries = await history();
+    expect(entries.map((entry) => entry.status)).toEqual(['superseded', 'superseded', 'superseded', 'deployed']);
+    expect(entries.slice(0, 3).every((entry) => entry.description.startsWith('partial:'))).toBe(true);
+    expect(entries[3]?.description).toBe('deploy-to-cloud complete (env dev)');
+  }, DEPLOY_TIMEOUT_MS);
+
+  it('validate-deployment.sh passes every check and prints the report path', async () => {
+    const reportDir = join(workDir, 'reports');
+    const result = await script('validate-deployment.sh', [...target(), '--report-dir', reportDir], VALIDATE_TIMEOUT_MS);
+    expectOk(result, 'validate-deployment');
+    const match = /report: (\S+) \(junit: (\S+)\)/.exec(result.stdout);
+    expect(match, result.stdout).not.toBeNull();
+    expect(existsSync(join(match?.[1] ?? '', 'report.json'))).toBe(true);
+    expect(existsSync(match?.[2] ?? '')).toBe(true);
+  }, VALIDATE_TIMEOUT_MS);
+
+  it("validate-deployment.sh passes the suite's exit code through (release missing: 7)", async () => {
+    const result = await script('validate-deployment.sh', [...target(), '--release', 'no-such-release'], QUICK_TIMEOUT_MS);
+    expect(result.code).toBe(7);
+    expect(result.stderr).toMatch(/Helm release "no-such-release" not found/);
+  }, QUICK_TIMEOUT_MS);
+
+  it('the validation ServiceAccount may do exactly what the suite needs', async () => {
+    const as = `--as=system:serviceaccount:${namespace}:todo-validation`;
+    const can = async (...args: string[]) => (await run(toolPath('kubectl'), ['auth', 'can-i', ...args, as], { env: scriptEnv() })).stdout.trim();
+    const inNamespace = ['-n', namespace];
+    for (const [verb, resource] of [
+      ['get', 'pods'], ['list', 'pods'], ['get', 'services'], ['list', 'services'], ['get', 'secrets'], ['list', 'secrets'],
+      ['list', 'events'], ['list', 'deployments.apps'], ['list', 'statefulsets.apps'], ['list', 'replicasets.apps'],
+      ['list', 'jobs.batch'], ['list', 'ingresses.networking.k8s.io'],
+    ] as const) {
+      expect(await can(verb, resource, ...inNamespace), `${verb} ${resource}`).toBe('yes');
+    }
+    expect(await can('get', 'pods', '--subresource=log', ...inNamespace)).toBe('yes');
+    expect(await can('get', 'namespaces')).toBe('yes');
+    expect(await can('list', 'nodes')).toBe('yes');
+    expect(await can('list', 'mutatingwebhookconfigurations.admissionregistration.k8s.io')).toBe('yes');
+    expect(await can('list', 'deployments.apps', '-n', 'dapr-system')).toBe('yes');
+    expect(await can('list', 'statefulsets.apps', '-n', 'dapr-system')).toBe('yes');
+    for (const denied of [
+      ['create', 'pods'], ['delete', 'pods'], ['create', 'pods', '--subresource=portforward'], ['create', 'pods', '--subresource=exec'],
+      ['update', 'secrets'], ['patch', 'deployments.apps'], ['list', 'configmaps'], ['create', 'rolebindings.rbac.authorization.k8s.io'],
+    ]) {
+      expect(await can(...denied, ...inNamespace), denied.join(' ')).toBe('no');
+    }
+    expect(await can('list', 'secrets', '-n', 'default')).toBe('no');
+    expect(await can('list', 'pods', '-n', 'kube-system')).toBe('no');
+    expect(await can('list', 'secrets', '-n', 'dapr-system')).toBe('no');
+    expect(await can('list', 'namespaces')).toBe('no');
+    expect(await can('get', 'nodes')).toBe('no');
+  }, QUICK_TIMEOUT_MS * 2);
+
+  it("the validation Pod's command line runs the suite with the ServiceAccount's token", async () => {
+    const { stdout: hooks } = await runTool('helm', ['get', 'hooks', 'todo-app', '-n', namespace]);
+    const pod = parseAllDocuments(hooks)
+      .map((doc) => doc.toJS() as { kind?: string; metadata?: { name?: string }; spec?: { containers: { command: string[]; args: string[] }[] } })
+      .find((object) => object?.kind === 'Pod' && object.metadata?.name === 'todo-validation');
+    const container = pod?.spec?.containers[0];
+    expect(container?.command).toEqual(['node', '--import', 'tsx', 'suites/cli.ts']);
+    const { stdout: token } = await kubectl(['create', 'token', 'todo-validation', '-n', namespace, '--duration=10m']);
+    const { stdout: server } = await kubectl(['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}']);
+    const ca = readFileSync(join(sandboxDir, 'pki', 'ca.crt')).toString('base64');
+    const tokenConfig = join(workDir, 'validation.kubeconfig');
+    writeFileSync(
+      tokenConfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: sandbox, cluster: {server: "${server}", certificate-authority-data: "${ca}"}}]`,
+        `users: [{name: todo-validation, user: {token: "${token.trim()}"}}]`,
+        'contexts: [{name: todo-validation, context: {cluster: sandbox, user: todo-validation}}]',
+        'current-context: todo-validation',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    // The Pod's own command and arguments; outside a pod there are no in-cluster
+    // credentials, so the token's kubeconfig is added, and the report goes to a temp dir.
+    const args = (container?.args ?? []).map((arg) => (arg === '/reports' ? join(workDir, 'pod-reports') : arg));
+    const [command, ...rest] = container?.command ?? [];
+    const result = await run(command ?? 'node', [...rest, ...args, '--kubeconfig', tokenConfig, '--only', API_ONLY_CHECKS], {
+      env: { ...process.env, NO_COLOR: '1' },
+      timeoutMs: VALIDATE_TIMEOUT_MS,
+    });
+    expect(args).toEqual(expect.arrayContaining(['--namespace', namespace, '--release', 'todo-app', '--access', 'in-cluster']));
+    expectOk(result, 'suite with the validation token');
+    expect(result.stdout).toMatch(/PASS pods-ready/);
+    expect(result.stdout).toMatch(/PASS secret-references/);
+    expect(result.stdout + result.stderr).not.toMatch(/forbid/i);
+  }, VALIDATE_TIMEOUT_MS);
+
+  it('deploy-to-cloud.sh run again upgrades in place with one revision', async () => {
+    const before = (await history()).length;
+    const result = await script('deploy-to-cloud.sh', [...target(), '--set', 'validation.enabled=true', '--skip-validation'], DEPLOY_TIMEOUT_MS);
+    expectOk(result, 'deploy-to-cloud (again)');
+    expect(result.stdout).toMatch(/Secret app-secrets exists; keeping it/);
+    expect(result.stdout).toMatch(/nothing new to enable: already part of the release/);
+    const entries = await history();
+    expect(entries).toHaveLength(before + 1);
+    expect(entries.at(-1)?.description).toBe('deploy-to-cloud complete (env dev)');
+  }, DEPLOY_TIMEOUT_MS);
+
+  it('rollback.sh rolls back to the previous complete revision, validates and reports the time', async () => {
+    const before = await history();
+    const previous = before.at(-2)?.revision;
+    const result = await script('rollback.sh', [...target(), '--', '--only', 'pods,dapr,health'], ROLLBACK_TIMEOUT_MS);
+    expectOk(result, 'rollback');
+    expect(result.stdout).toMatch(/REVISION\s+UPDATED\s+STATUS/);
+    expect(result.stdout).toMatch(new RegExp(`rolled back release todo-app to revision ${previous} in \\d+ s: now revision ${before.length + 1}, deployed`));
+    expect(result.stdout).toMatch(/validation passed/);
+    expect(result.stdout).toMatch(/rollback and validation took \d+ s in total/);
+    expect((await history()).at(-1)?.description).toBe(`Rollback to ${previous}`);
+  }, ROLLBACK_TIMEOUT_MS);
+
+  it('rollback.sh refuses a release stuck in pending-upgrade and says what to do', async () => {
+    // Mark the newest revision pending-upgrade, as an interrupted `helm upgrade` leaves it.
+    const entries = await history();
+    const revision = entries.at(-1)?.revision ?? 0;
+    const name = `sh.helm.release.v1.todo-app.v${revision}`;
+    const { stdout } = await kubectl(['get', 'secret', name, '-n', namespace, '-o', 'jsonpath={.data.release}']);
+    const encode = (status: string) => {
+      const release = JSON.parse(gunzipSync(Buffer.from(Buffer.from(stdout, 'base64').toString('utf8'), 'base64')).toString('utf8')) as { info: { status: string } };
+      release.info.status = status;
+      return Buffer.from(gzipSync(Buffer.from(JSON.stringify(release))).toString('base64')).toString('base64');
+    };
+    const patch = (status: string) =>
+      kubectl(['patch', 'secret', name, '-n', namespace, '--type', 'merge', '-p', JSON.stringify({ data: { release: encode(status) }, metadata: { labels: { status } } })]);
+    await patch('pending-upgrade');
+    try {
+      const result = await script('rollback.sh', [...target(), '--skip-validation'], QUICK_TIMEOUT_MS);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`release todo-app is pending-upgrade at revision ${revision}: another Helm operation is running or was interrupted`));
+      expect(result.stderr).toMatch(/Release stuck in pending/);
+      const deploy = await script('deploy-to-cloud.sh', [...target(), '--skip-validation'], QUICK_TIMEOUT_MS);
+      expect(deploy.code).toBe(1);
+      expect(deploy.stderr).toMatch(/is pending-upgrade at revision/);
+    } finally {
+      await patch('deployed');
+    }
+  }, QUICK_TIMEOUT_MS * 3);
+
+  it('no script printed the auth secret or the database URL', () => {
+    const all = outputs.join('\n');
+    expect(all).not.toContain(authSecret);
+    expect(all).not.toContain(databaseUrl);
+  });
+});
