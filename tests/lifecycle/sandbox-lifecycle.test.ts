@@ -71,15 +71,16 @@ describe('sandbox lifecycle', () => {
     await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
     const port = (blocker.address() as { port: number }).port;
     try {
+      // PostgreSQL's port is the first one checked; the others are the running sandbox's.
       const run = script('up.sh', {
         TODO_SANDBOX_DIR: join(scratch, 'busy'),
-        TODO_SANDBOX_ETCD_PORT: String(port),
+        TODO_SANDBOX_POSTGRES_PORT: String(port),
       });
       expect(run.status).toBe(4);
       const errors = run.stderr.trim().split('\n');
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toContain(`port ${port} on 127.0.0.1 (for etcd) is already in use`);
-      expect(errors[0]).toContain('TODO_SANDBOX_ETCD_PORT');
+      expect(errors[0]).toContain(`port ${port} on 127.0.0.1 (for postgresql) is already in use`);
+      expect(errors[0]).toContain('TODO_SANDBOX_POSTGRES_PORT');
     } finally {
       blocker.close();
     }

@@ -8,6 +8,8 @@ export interface ImageEntry {
   /** The image's own environment (Dockerfile ENV); the container's env overrides it. */
   env?: Record<string, string>;
   portEnv?: string;
+  /** The image's WORKDIR: relative paths in its command resolve against it. */
+  workdir?: string;
   paths?: Record<string, string[]>;
   tags?: string[];
 }
@@ -41,6 +43,7 @@ export function loadCatalogue(file: string, placeholders: Record<string, string>
     images[repository] = {
       ...entry,
       command: fill(entry.command),
+      workdir: entry.workdir ? fill([entry.workdir])[0] : undefined,
       paths: entry.paths
         ? Object.fromEntries(Object.entries(entry.paths).map(([path, command]) => [path, fill(command)]))
         : undefined,

@@ -199,7 +199,7 @@ export class PodWorker {
     return result;
   }
 
-  private async buildCommand(record: ContainerRecord): Promise<{ argv: string[]; env: Record<string, string> } | { reason: string; message: string }> {
+  private async buildCommand(record: ContainerRecord): Promise<{ argv: string[]; env: Record<string, string>; cwd: string } | { reason: string; message: string }> {
     const container = record.spec;
     const namespace = this.pod.metadata!.namespace!;
     let env: Map<string, string>;
@@ -221,6 +221,7 @@ export class PodWorker {
 
     let argv: string[];
     let imageEnv: Record<string, string> = {};
+    let workdir: string | undefined;
     if (isDaprdImage(container.image)) {
       const written = await writeDaprResources(
         this.pod,
@@ -241,6 +242,7 @@ export class PodWorker {
       if ('error' in line) return { reason: 'RunContainerError', message: line.error };
       argv = line;
       imageEnv = pulled.entry.env ?? {};
+      workdir = container.workingDir ? undefined : pulled.entry.workdir;
       const firstPort = container.ports?.[0]?.containerPort;
       if (pulled.entry.portEnv && firstPort !== undefined) {
         resolved[pulled.entry.portEnv] = String(this.hostPorts.get(firstPort));
@@ -267,7 +269,7 @@ export class PodWorker {
         if (/^DAPR_(SCHEDULER_HOST_ADDRESS|CONTROLPLANE_|TRUST_ANCHORS|CERT_CHAIN|CERT_KEY|PLACEMENT)/.test(name)) delete resolved[name];
       }
     }
-    return { argv, env: { ...base, ...imageEnv, ...resolved } };
+    return { argv, env: { ...base, ...imageEnv, ...resolved }, cwd: workdir ?? home };
   }
 
   // --- container lifecycle ------------------------------------------------------------------
@@ -348,7 +350,7 @@ export class PodWorker {
       return record.init ? this.launch(record) : undefined;
     }
     const [program, ...args] = built.argv;
-    const hostProcess = new HostProcess({ command: program!, args, env: built.env, cwd: built.env.HOME, logFile: record.logFile });
+    const hostProcess = new HostProcess({ command: program!, args, env: built.env, cwd: built.cwd, logFile: record.logFile });
     try {
       await hostProcess.start();
     } catch (error) {
