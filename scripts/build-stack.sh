@@ -12,6 +12,8 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 stack_dir=$(cd "$script_dir/../fixtures/todo-stack" && pwd)
 # shellcheck source=scripts/lib/log.sh
 source "$script_dir/lib/log.sh"
+# shellcheck source=scripts/lib/npm.sh
+source "$script_dir/lib/npm.sh"
 
 readonly build_stamp="$stack_dir/dist/.build-stamp"
 
@@ -24,15 +26,6 @@ the services and the frontend when a source file changed since the last build.
 
   --force  build even when nothing changed
 EOF
-}
-
-install_dependencies() {
-  local marker="$stack_dir/node_modules/.package-lock.json"
-  if [[ -f "$marker" && "$marker" -nt "$stack_dir/package-lock.json" ]]; then
-    return
-  fi
-  log::step "installing the reference stack's npm dependencies"
-  npm ci --prefix "$stack_dir" --no-audit --no-fund --loglevel=error
 }
 
 build_needed() {
@@ -52,7 +45,7 @@ main() {
       *) log::die "unknown argument '$1' (see --help)" 2 ;;
     esac
   done
-  install_dependencies
+  npm::ensure_dependencies "$stack_dir" "the reference stack"
   if [[ -z "$force" ]] && ! build_needed; then
     log::info "reference stack is built and up to date"
     return

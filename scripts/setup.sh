@@ -14,6 +14,8 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
 # shellcheck source=scripts/lib/log.sh
 source "$script_dir/lib/log.sh"
+# shellcheck source=scripts/lib/npm.sh
+source "$script_dir/lib/npm.sh"
 
 readonly debian_packages=(openssl curl wget shellcheck ca-certificates)
 
@@ -38,15 +40,6 @@ install_debian_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-install_npm_dependencies() {
-  local marker="$repo_root/node_modules/.package-lock.json"
-  if [[ -f "$marker" && "$marker" -nt "$repo_root/package-lock.json" ]]; then
-    return
-  fi
-  log::step "installing npm dependencies (npm ci)"
-  (cd "$repo_root" && npm ci --no-audit --no-fund --loglevel=error)
-}
-
 main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -55,7 +48,7 @@ main() {
     esac
   done
   install_debian_packages
-  install_npm_dependencies
+  npm::ensure_dependencies "$repo_root" "the project"
   bash "$script_dir/sandbox/install-tools.sh"
 }
 

@@ -25,6 +25,8 @@ source "$script_dir/versions.env"
 source "$script_dir/tools.sh"
 # shellcheck source=scripts/sandbox/common.sh
 source "$script_dir/common.sh"
+# shellcheck source=scripts/lib/npm.sh
+source "$script_dir/../lib/npm.sh"
 
 readonly api_ready_timeout=90
 readonly node_ready_timeout=60
@@ -482,11 +484,6 @@ check_ports_free() {
   fi
 }
 
-ensure_node_modules() {
-  [[ -d "$sandbox_repo_root/node_modules/tsx" ]] && return
-  log::step "installing npm dependencies (npm ci)"
-  (cd "$sandbox_repo_root" && npm ci --no-audit --no-fund --loglevel=error)
-}
 
 main() {
   while [[ $# -gt 0 ]]; do
@@ -507,7 +504,7 @@ main() {
   local started=$SECONDS
   log::step "checking tools"
   bash "$script_dir/install-tools.sh" --only postgresql,kafka,kubernetes,kwok,daprd,helm
-  ensure_node_modules
+  npm::ensure_dependencies "$sandbox_repo_root" "the project"
   check_ports_free
 
   mkdir -p "$TODO_SANDBOX_DIR" "$sandbox_logs"
