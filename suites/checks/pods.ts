@@ -155,7 +155,7 @@ const restarts: Check = {
         if (status.restartCount > limit) {
           rec.involve(pod.metadata?.name);
           const last = status.lastState?.terminated;
-          over.push(`pod ${pod.metadata?.name} container ${status.name}: ${status.restartCount} restarts${last ? ` (last exit ${last.exitCode} ${last.reason ?? ''})` : ''}`);
+          over.push(`pod ${pod.metadata?.name} container ${status.name}: ${status.restartCount} restart${status.restartCount === 1 ? '' : 's'}${last ? ` (last exit ${last.exitCode} ${last.reason ?? ''})` : ''}`);
         }
       }
     }

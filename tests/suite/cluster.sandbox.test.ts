@@ -3,15 +3,12 @@
 // each fault injected into it. A canary secret value is planted and every artifact of a
 // failing run is searched for it.
 //
-// Who plays the kubelet: the pods of this test are bound to a Node object of its own that
-// neither kwok nor the sandbox's host runtime manages, and the test reports their status
-// through the status subresource, as a kubelet would (images under `*.invalid/` stand for
-// an image that cannot be pulled, a crashing process and a failing init container). That
-// keeps this test independent of which processes the sandbox can run, and lets it build
-// the faults a real node would report (ImagePullBackOff, CrashLoopBackOff, a failed init
-// container) without a container runtime. Everything else is real: the scheduler (the
-// unschedulable fault), the Deployment and ReplicaSet controllers, the Dapr injector
-// webhook, Helm's release storage.
+// The pods run for real: the sandbox's host runtime starts each container as a process
+// (`sandbox.local/echo` answers HTTP; `sandbox.local/exit` exits with EXIT_CODE), starts a
+// real daprd beside each Dapr-enabled app, and reports what a kubelet would: ErrImagePull
+// and ImagePullBackOff for an image it does not have, CrashLoopBackOff with real back-off,
+// a failed init container, CreateContainerConfigError for a missing Secret key. The
+// scheduler, the controllers, the Dapr injector webhook and Helm are the real ones too.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,14 +20,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allChecks } from '../../suites/checks/index.js';
 import type { CheckResult } from '../../suites/lib/check.js';
 import { resolveConfig } from '../../suites/lib/config.js';
-import { isNotFound } from '../../suites/lib/errors.js';
 import { runSuite, type SuiteRun } from '../../suites/lib/suite.js';
 import { ensureSandbox, toolPath, uniqueName, waitFor } from '../support/sandbox.js';
 
 const execFileAsync = promisify(execFile);
 
 const namespace = uniqueName('suite-ct');
-const nodeName = uniqueName('suite-node');
 const release = 'suite-rel';
 const canary = `canary-${Math.random().toString(36).slice(2, 10)}-do-not-print`;
 const settleTimeoutMs = 60_000;
@@ -57,9 +52,7 @@ let kubeconfigPath: string;
 let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
 let apps: k8s.AppsV1Api;
-let coordination: k8s.CoordinationV1Api;
 let workDir: string;
-let kubeletTimer: NodeJS.Timeout | undefined;
 const faultTable: { fault: string; check: string; seconds: number; message: string }[] = [];
 let greenWallMs = 0;
 
@@ -109,15 +102,17 @@ function manifests(): unknown[] {
             },
           },
           spec: {
-            nodeName,
-            // The test's node has no heartbeat, so the node controller taints it; the pods stay.
-            tolerations: [{ operator: 'Exists' }],
             terminationGracePeriodSeconds: 1,
-            initContainers: [{ name: 'migrate', image: `suite.local/${svc.name}:1`, resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } } }],
+            initContainers: [{
+              name: 'migrate',
+              image: 'sandbox.local/exit:1',
+              env: [{ name: 'EXIT_CODE', value: '0' }, { name: 'EXIT_MESSAGE', value: 'migrated' }],
+              resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+            }],
             containers: [
               {
                 name: svc.name,
-                image: `suite.local/${svc.name}:1`,
+                image: 'sandbox.local/echo:1',
                 ports: [{ name: 'http', containerPort: svc.port }],
                 env: svc.secrets.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: 'app-secrets', key } } })),
                 resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
@@ -129,116 +124,6 @@ function manifests(): unknown[] {
     });
   }
   return out;
-}
-
-// --- the test's stand-in kubelet for its own node -----------------------------------------
-
-const now = () => new Date();
-const running = (c: k8s.V1Container, ready: boolean): k8s.V1ContainerStatus => ({ name: c.name, image: c.image ?? '', imageID: '', ready, started: true, restartCount: 0, state: { running: { startedAt: now() } } });
-
-function kubeletStatus(pod: k8s.V1Pod): k8s.V1PodStatus {
-  const containers = pod.spec?.containers ?? [];
-  const inits = pod.spec?.initContainers ?? [];
-  const condition = (type: string, ok: boolean, reason?: string): k8s.V1PodCondition => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now(), reason });
-  const failedInit = inits.find((c) => c.image?.startsWith('initfail.invalid/'));
-  if (failedInit) {
-    return {
-      phase: 'Pending',
-      conditions: [condition('PodScheduled', true), condition('Initialized', false, 'ContainersNotInitialized'), condition('Ready', false, 'ContainersNotReady'), condition('ContainersReady', false)],
-      initContainerStatuses: inits.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: c === failedInit ? { terminated: { exitCode: 1, reason: 'Error', message: 'migration failed' } } : { terminated: { exitCode: 0, reason: 'Completed' } } })),
-      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } })),
-    };
-  }
-  const initDone = inits.map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: true, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }));
-  const unpullable = containers.find((c) => c.image?.startsWith('unpullable.invalid/'));
-  const crashing = containers.find((c) => c.image?.startsWith('crashing.invalid/'));
-  if (unpullable || crashing) {
-    const statuses = containers.map((c): k8s.V1ContainerStatus => {
-      if (c === unpullable) return { name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } } };
-      if (c === crashing) return { name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 1m20s restarting failed container=${c.name}` } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } };
-      return running(c, true);
-    });
-    return {
-      phase: unpullable ? 'Pending' : 'Running',
-      conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('Ready', false, 'ContainersNotReady'), condition('ContainersReady', false)],
-      initContainerStatuses: initDone,
-      containerStatuses: statuses,
-    };
-  }
-  return {
-    phase: 'Running',
-    startTime: now(),
-    conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('Ready', true), condition('ContainersReady', true)],
-    initContainerStatuses: initDone,
-    containerStatuses: containers.map((c) => running(c, true)),
-  };
-}
-
-const reported = new Set<string>();
-
-async function kubeletTick(): Promise<void> {
-  const pods = await core.listNamespacedPod({ namespace, fieldSelector: `spec.nodeName=${nodeName}` });
-  for (const pod of pods.items) {
-    const name = pod.metadata?.name ?? '';
-    try {
-      if (pod.metadata?.deletionTimestamp) {
-        await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
-        continue;
-      }
-      const uid = pod.metadata?.uid ?? '';
-      if (reported.has(uid)) continue;
-      pod.status = kubeletStatus(pod);
-      await core.replaceNamespacedPodStatus({ name, namespace, body: pod });
-      reported.add(uid);
-    } catch (error) {
-      if (!isNotFound(error)) {
-        // A conflict or a transient error: the next tick tries again, as a kubelet would.
-      }
-    }
-  }
-}
-
-// The node controller marks every pod of a node NotReady once the node stops heartbeating,
-// so the stand-in reports its node Ready and renews the node's Lease, as a kubelet does.
-async function heartbeat(): Promise<void> {
-  const renewTime = new k8s.V1MicroTime();
-  try {
-    const lease = await coordination.readNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' });
-    if (lease.spec) lease.spec.renewTime = renewTime;
-    await coordination.replaceNamespacedLease({ name: nodeName, namespace: 'kube-node-lease', body: lease });
-  } catch (error) {
-    if (!isNotFound(error)) return;
-    await coordination.createNamespacedLease({
-      namespace: 'kube-node-lease',
-      body: { metadata: { name: nodeName }, spec: { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime } },
-    });
-  }
-}
-
-async function reportNodeReady(): Promise<void> {
-  const node = await core.readNode({ name: nodeName });
-  const at = new Date();
-  node.status = {
-    ...(node.status ?? {}),
-    capacity: { cpu: '8', memory: '16Gi', pods: '110' },
-    allocatable: { cpu: '8', memory: '16Gi', pods: '110' },
-    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test stand-in kubelet', lastHeartbeatTime: at, lastTransitionTime: at }],
-  };
-  await core.replaceNodeStatus({ name: nodeName, body: node });
-}
-
-function startKubelet(): void {
-  let busy = false;
-  let beats = 0;
-  kubeletTimer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    beats += 1;
-    const beat = beats % 20 === 1 ? heartbeat().catch(() => undefined) : Promise.resolve();
-    Promise.all([beat, kubeletTick()]).finally(() => {
-      busy = false;
-    });
-  }, 300);
 }
 
 // --- helpers --------------------------------------------------------------------------------
@@ -265,9 +150,9 @@ async function settled(): Promise<true | undefined> {
   return true;
 }
 
-async function runChecks(only: string[] = objectChecks): Promise<{ run: SuiteRun; byId: Map<string, CheckResult>; ms: number }> {
+async function runChecks(only: string[] = objectChecks, extra: string[] = []): Promise<{ run: SuiteRun; byId: Map<string, CheckResult>; ms: number }> {
   const config = resolveConfig({
-    argv: ['--kubeconfig', kubeconfigPath, '-n', namespace, '--release', release, '--only', only.join(','), '--report-dir', join(workDir, 'reports'), '--limit', 'podReadySeconds=30'],
+    argv: ['--kubeconfig', kubeconfigPath, '-n', namespace, '--release', release, '--only', only.join(','), '--report-dir', join(workDir, 'reports'), '--limit', 'podReadySeconds=30', ...extra],
     env: {},
     cwd: workDir,
   });
@@ -331,13 +216,9 @@ beforeAll(async () => {
   kc.loadFromFile(kubeconfigPath);
   core = kc.makeApiClient(k8s.CoreV1Api);
   apps = kc.makeApiClient(k8s.AppsV1Api);
-  coordination = kc.makeApiClient(k8s.CoordinationV1Api);
   workDir = await mkdtemp(join(tmpdir(), 'suite-cluster-'));
-  await core.createNode({ body: { metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'todo.suite/test-node': 'true' } } } });
-  await heartbeat();
-  await reportNodeReady();
   await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'todo.suite/test': 'true' } } } });
-  startKubelet();
+  await waitFor('the default ServiceAccount', () => core.readNamespacedServiceAccount({ name: 'default', namespace }), 30_000);
   const chart = join(workDir, 'chart');
   await mkdir(join(chart, 'templates'), { recursive: true });
   await writeFile(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: suite-objects\nversion: 0.1.0\n');
@@ -347,13 +228,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (kubeletTimer) clearInterval(kubeletTimer);
   await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
-  // Pods bound to the test's node are force-deleted so the namespace can go.
-  const pods = await core?.listNamespacedPod({ namespace }).catch(() => undefined);
-  for (const pod of pods?.items ?? []) await core.deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
-  await core?.deleteNode({ name: nodeName }).catch(() => undefined);
-  await coordination?.deleteNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' }).catch(() => undefined);
   if (workDir) await rm(workDir, { recursive: true, force: true });
   if (faultTable.length > 0) {
     process.stdout.write(`\nfault table (green object-check run ${greenWallMs} ms):\n${faultTable.map((f) => `  ${f.fault.padEnd(42)} ${f.check.padEnd(36)} ${f.seconds.toFixed(1)} s  ${f.message}`).join('\n')}\n`);
@@ -384,7 +259,7 @@ describe('cluster-object checks against the sandbox', () => {
     });
     const { byId } = await runChecks(['pods-ready']);
     const seconds = (Date.now() - applied) / 1000;
-    const result = expectRed(byId, 'pods-ready', /container backend: ImagePullBackOff: Back-off pulling image "unpullable\.invalid\/todo-backend:missing"/);
+    const result = expectRed(byId, 'pods-ready', /container backend: (ErrImagePull|ImagePullBackOff): .*"unpullable\.invalid\/todo-backend:missing"/);
     expect(seconds).toBeLessThan(15);
     faultTable.push({ fault: 'image that cannot be pulled (backend)', check: 'pods-ready', seconds, message: result.reason });
     await restoreDeployments();
@@ -394,13 +269,17 @@ describe('cluster-object checks against the sandbox', () => {
     const applied = Date.now();
     await mutateDeployment('notification-service', (d) => {
       const c = d.spec?.template.spec?.containers[0];
-      if (c) c.image = 'crashing.invalid/todo-notification:1';
+      if (c) {
+        c.image = 'sandbox.local/exit:1';
+        c.env = [...(c.env ?? []), { name: 'EXIT_CODE', value: '1' }, { name: 'EXIT_MESSAGE', value: 'crashing' }];
+      }
     });
-    await waitFor('the crashing pod', async () => ((await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=notification-service' })).items.some((p) => p.status?.containerStatuses?.some((s) => s.restartCount > 0)) ? true : undefined), 20_000);
-    const { byId } = await runChecks(['pods-ready', 'pod-restarts']);
+    // The first restart comes after the kubelet's 10 s back-off.
+    await waitFor('the crashing pod', async () => ((await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=notification-service' })).items.some((p) => p.status?.containerStatuses?.some((s) => s.restartCount > 0)) ? true : undefined), 30_000);
+    const { byId } = await runChecks(['pods-ready', 'pod-restarts'], ['--limit', 'maxRestarts=0']);
     const seconds = (Date.now() - applied) / 1000;
     const ready = expectRed(byId, 'pods-ready', /container notification-service: CrashLoopBackOff/);
-    const restarts = expectRed(byId, 'pod-restarts', /container notification-service: 5 restarts \(last exit 1 Error\)/);
+    const restarts = expectRed(byId, 'pod-restarts', /container notification-service: \d+ restarts? \(last exit 1 Error\)/);
     faultTable.push({ fault: 'crash loop (notification-service)', check: 'pods-ready', seconds, message: ready.reason });
     faultTable.push({ fault: 'crash loop (notification-service)', check: 'pod-restarts', seconds, message: restarts.reason });
     await restoreDeployments();
@@ -410,11 +289,11 @@ describe('cluster-object checks against the sandbox', () => {
     const applied = Date.now();
     await mutateDeployment('recurring-task-service', (d) => {
       const c = d.spec?.template.spec?.initContainers?.[0];
-      if (c) c.image = 'initfail.invalid/migrate:1';
+      if (c) c.env = [{ name: 'EXIT_CODE', value: '1' }, { name: 'EXIT_MESSAGE', value: 'migration failed' }];
     });
     const { byId } = await runChecks(['pods-ready']);
     const seconds = (Date.now() - applied) / 1000;
-    const result = expectRed(byId, 'pods-ready', /init container migrate failed: exit 1 \(Error\): migration failed/);
+    const result = expectRed(byId, 'pods-ready', /init container migrate failed: (exit 1 \(Error\)|CrashLoopBackOff)/);
     expect(seconds).toBeLessThan(15);
     faultTable.push({ fault: 'failed init container (recurring-task-service)', check: 'pods-ready', seconds, message: result.reason });
     await restoreDeployments();
@@ -424,10 +303,7 @@ describe('cluster-object checks against the sandbox', () => {
     const applied = Date.now();
     await mutateDeployment('backend', (d) => {
       const spec = d.spec?.template.spec;
-      if (spec) {
-        delete spec.nodeName;
-        spec.nodeSelector = { 'todo.suite/no-such-node': 'true' };
-      }
+      if (spec) spec.nodeSelector = { 'todo.suite/no-such-node': 'true' };
     });
     const { byId } = await runChecks(['pods-ready']);
     const seconds = (Date.now() - applied) / 1000;
@@ -495,12 +371,18 @@ describe('cluster-object checks against the sandbox', () => {
         jwt.value = canary;
       }
     });
-    await waitFor('the backend rollout', settled, settleTimeoutMs);
+    // As on a node, the new pod cannot start without the key: CreateContainerConfigError,
+    // and the old pod keeps serving (maxUnavailable 0).
+    await waitFor('the new backend pod to report CreateContainerConfigError', async () =>
+      ((await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=backend' })).items
+        .some((p) => p.status?.containerStatuses?.some((c) => c.state?.waiting?.reason === 'CreateContainerConfigError')) ? true : undefined), 30_000);
     const { run, byId } = await runChecks();
     const seconds = (Date.now() - applied) / 1000;
     const result = expectRed(byId, 'secret-references', /DATABASE_URL references key DATABASE_URL_TYPO, which Secret app-secrets does not hold/);
     expect(result.reason).toMatch(/JWT_SECRET is written into the pod spec, not taken from Secret app-secrets/);
-    expectGreenExcept(byId, ['secret-references']);
+    expectRed(byId, 'pods-ready', /CreateContainerConfigError: couldn't find key DATABASE_URL_TYPO in Secret app-secrets/);
+    // The new pod's sidecar cannot become ready either: daprd waits for the app's port.
+    expectGreenExcept(byId, ['secret-references', 'pods-ready', 'replicas-desired', 'dapr-sidecar-backend', 'dapr-components']);
     faultTable.push({ fault: 'secret key reference broken (backend)', check: 'secret-references', seconds, message: result.reason });
 
     // Redaction: the canary is in the Secret and in a failing pod's spec; no artifact holds it.

@@ -14,9 +14,16 @@ describe('the image catalogue', () => {
     expect(parseImage('apache/kafka:4.1.1@sha256:abc')).toEqual({ repository: 'apache/kafka', tag: '4.1.1' });
   });
 
-  it('finds an image under a registry prefix and fills the placeholders', () => {
-    const pulled = pullImage(catalogue, 'ghcr.io/acme/todo-backend:2.0.0');
+  it('finds an image by repository, Docker Hub spellings alike, and fills the placeholders', () => {
+    const pulled = pullImage(catalogue, 'todo-backend:2.0.0');
     expect(pulled.ok && pulled.entry.command).toEqual(['node', '/repo/fixtures/todo-stack/dist/backend/server.js']);
+    expect(pullImage(catalogue, 'docker.io/apache/kafka:4.1.1').ok).toBe(true);
+    expect(pullImage(catalogue, 'docker.io/library/busybox:1.37').ok).toBe(true);
+  });
+
+  it('treats another registry\'s copy of an image as an image it does not have', () => {
+    expect(pullImage(catalogue, 'unpullable.invalid/todo-backend:1.0.0').ok).toBe(false);
+    expect(pullImage(catalogue, 'ghcr.io/acme/todo-backend:1.0.0').ok).toBe(false);
   });
 
   it('cannot pull an image it does not list', () => {

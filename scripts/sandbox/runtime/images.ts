@@ -56,18 +56,19 @@ export type PullResult =
   | { ok: true; entry: ImageEntry; reference: ImageReference }
   | { ok: false; message: string };
 
+/** Docker Hub's spellings of one repository: `docker.io/library/x` and `x` are the same. */
+export function normalRepository(repository: string): string {
+  return repository.replace(/^(docker\.io|index\.docker\.io)\//, '').replace(/^library\//, '');
+}
+
 /**
- * Find an image the way a pull would: by repository, also under a registry prefix the
- * catalogue does not name (`ghcr.io/acme/todo-backend` finds `todo-backend`), and only
- * with a tag that exists.
+ * Find an image the way a pull would: by its repository (Docker Hub's spellings are one),
+ * and only with a tag that exists. Another registry's copy of an image is another image:
+ * the sandbox has only its own.
  */
 export function pullImage(catalogue: Catalogue, image: string): PullResult {
   const reference = parseImage(image);
-  const segments = reference.repository.split('/');
-  let entry: ImageEntry | undefined;
-  for (let start = 0; start < segments.length && !entry; start++) {
-    entry = catalogue.images[segments.slice(start).join('/')];
-  }
+  const entry = catalogue.images[normalRepository(reference.repository)];
   if (!entry) {
     return { ok: false, message: `Failed to pull image "${image}": repository ${reference.repository} not found in the sandbox's image catalogue` };
   }

@@ -292,10 +292,9 @@ export class PodWorker {
           this.scheduleStatus();
           return;
         }
-        record.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${record.backoffMs / 1000}s restarting failed container=${record.spec.name} pod=${this.pod.metadata!.name}` };
+        const waitMs = this.nextBackoff(record);
         this.scheduleStatus();
-        await new Promise((done) => this.later(record.backoffMs, () => done(undefined)));
-        record.backoffMs = Math.min(record.backoffMs * 2, maxBackoffMs);
+        await new Promise((done) => this.later(waitMs, () => done(undefined)));
       }
     }
     this.initialized = true;
