@@ -24,7 +24,7 @@ import {
   type CommandResult,
   type HelmBinary,
 } from '../support/helm.js';
-import { ensureSandbox, toolPath, uniqueName } from '../support/sandbox.js';
+import { ensureSandbox, fetchText, portForward, toolPath, uniqueName } from '../support/sandbox.js';
 import { startTestDatabase, type TestDatabase } from './postgres.js';
 
 /** Bound for bringing the sandbox up when it is not running yet (it is idempotent). */
@@ -183,16 +183,37 @@ describe('charts in the sandbox cluster', () => {
     expect(pods.stdout.split(' ')).toContain('daprd');
   }, HELM_WAIT_MS);
 
-  it("the topics hook created the stack's topics (helm test describes each through the kafka Service)", async () => {
+  it("passes every chart's helm test: the topics exist and each service answers through its Service", async () => {
     expect(installed, 'the install test must have run').toBe(true);
-    // Only the kafka chart's test pod: the others use busybox, which the sandbox's image
-    // catalogue does not stand in for.
-    const result = await clusterHelm(helm3, [
-      'test', release, '-n', namespace, '--filter', 'name=kafka-test-topics', '--timeout', '4m',
-    ], 5 * 60_000);
-    await expectOk(result, 'helm test (kafka)');
-    expect(result.stdout).toMatch(/TEST SUITE:\s+kafka-test-topics[\s\S]*?Phase:\s+Succeeded/);
+    const result = await clusterHelm(helm3, ['test', release, '-n', namespace, '--timeout', '4m'], 5 * 60_000);
+    await expectOk(result, 'helm test');
+    for (const test of ['kafka-test-topics', 'backend-test-health', 'frontend-test-health', 'recurring-task-service-test-health', 'notification-service-test-health']) {
+      expect(result.stdout).toMatch(new RegExp(`TEST SUITE:\\s+${test}[\\s\\S]*?Phase:\\s+Succeeded`));
+    }
   }, 5 * 60_000);
+
+  it("reaches each pod's own process through kubectl port-forward", async () => {
+    expect(installed, 'the install test must have run').toBe(true);
+    const health: Record<string, { port: number; path: string }> = {
+      backend: { port: 8000, path: '/health' },
+      'recurring-task-service': { port: 8001, path: '/health' },
+      'notification-service': { port: 8002, path: '/health' },
+      frontend: { port: 3000, path: '/' },
+    };
+    for (const [name, { port, path }] of Object.entries(health)) {
+      const pods = await kubectlOk(['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/name=${name}`, '-o', 'jsonpath={.items[*].metadata.name}']);
+      for (const pod of pods.stdout.split(' ').filter(Boolean)) {
+        const forward = await portForward(namespace, `pod/${pod}`, port);
+        try {
+          const answer = await fetchText(forward.localPort, path);
+          expect(answer.status, `${pod} ${path}`).toBe(200);
+          if (path === '/health') expect(JSON.parse(answer.body)).toMatchObject({ service: name });
+        } finally {
+          forward.close();
+        }
+      }
+    }
+  }, 2 * 60_000);
 
   it('upgrades with helm 4 (rolling the pods on a config change), rolls back with helm 3, and keeps the history', async () => {
     expect(installed, 'the install test must have run').toBe(true);
