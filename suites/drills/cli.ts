@@ -1,0 +1,142 @@
+// npm run drill:rollback / npm run drill:upgrade: opt-in drills against a live release.
+// Exit 0 when every verdict passed, 1 when one failed, 2 on bad usage, 9 when the drill
+// could not run.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../lib/config.js';
+import { oneLine } from '../lib/errors.js';
+import { buildKube } from '../lib/kube.js';
+import { locateHelm, runHelm } from './helm.js';
+import { runDrill, type DrillKind } from './drill.js';
+import { drillSection, page, writeSection } from './report.js';
+
+const usage = `Usage: npm run drill:rollback -- [options]   |   npm run drill:upgrade -- [options]
+
+Probes the frontend, the backend API (through the frontend's /api proxy) and the event
+path continuously while the release is upgraded (and, for rollback, rolled back to the
+revision recorded at the start), and times every phase.
+
+  --candidate NAME       restart (default: a pod-annotation change), bad-image, bad-config
+  --chart PATH           chart for the upgrade (default helm/todo-app)
+  --values FILE          extra values file for the upgrade (repeatable)
+  --helm-arg ARG         extra argument for helm upgrade (repeatable)
+  --watch-seconds N      how long the candidate is watched before the rollback (default 30)
+  --rollback-limit N     rollback time limit in seconds (default 300)
+  --deploy-limit N       deploy time limit in seconds (default 900)
+  --ready-seconds N      upper bound on waiting for Ready pods (default 300)
+  --probe-rate N         probes per second for frontend and API (default 5)
+  --event-rate N         event-flow probes per second (default 0.5)
+  --settle-seconds N     steady-state probing before and after (default 3)
+  --kubeconfig, --context, -n/--namespace, --release, --frontend-url, --report-dir, --run-id
+                         as for npm test
+  -h, --help`;
+
+async function main(argv: string[]): Promise<number> {
+  const kind = argv[0] as DrillKind;
+  if (kind !== 'rollback' && kind !== 'upgrade') {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  let values;
+  try {
+    values = parseArgs({
+      args: argv.slice(1),
+      strict: true,
+      options: {
+        candidate: { type: 'string' },
+        chart: { type: 'string' },
+        values: { type: 'string', multiple: true },
+        'helm-arg': { type: 'string', multiple: true },
+        'watch-seconds': { type: 'string' },
+        'rollback-limit': { type: 'string' },
+        'deploy-limit': { type: 'string' },
+        'ready-seconds': { type: 'string' },
+        'probe-rate': { type: 'string' },
+        'event-rate': { type: 'string' },
+        'settle-seconds': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        release: { type: 'string' },
+        'frontend-url': { type: 'string' },
+        'report-dir': { type: 'string' },
+        'run-id': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${oneLine(error)}\n${usage}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const num = (raw: string | undefined, fallback: number, name: string): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"`);
+    return n;
+  };
+  const passOn: string[] = [];
+  for (const key of ['kubeconfig', 'context', 'namespace', 'release', 'frontend-url', 'report-dir', 'run-id'] as const) {
+    const value = values[key];
+    if (value !== undefined) passOn.push(`--${key}`, value);
+  }
+  const config = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
+  const kube = buildKube(config);
+  const helmBinary = locateHelm(config.helmBinary);
+  const candidate = values.candidate ?? (values.values?.length || values.chart ? 'values' : 'restart');
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const helm = { binary: helmBinary, namespace: config.namespace, release: config.release, kubeconfig: config.kubeconfig, context: config.context };
+  // Interrupted mid-drill: put the release back at the recorded revision before leaving.
+  let recorded: number | undefined;
+  const interrupted = (signal: NodeJS.Signals) => {
+    if (kind !== 'rollback' || recorded === undefined) process.exit(130);
+    log(`${signal}: rolling ${config.release} back to recorded revision ${recorded} before exiting`);
+    void runHelm(helm, ['rollback', config.release, String(recorded)], 300_000).then((run) => {
+      if (run.code === 0) log(`release ${config.release} rolled back to revision ${recorded}`);
+      else log(`!!! RELEASE NOT RESTORED: helm rollback ${config.release} ${recorded} -n ${config.namespace} failed: ${run.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  log(`${kind} drill of release ${config.release} in ${config.namespace}, candidate ${candidate}`);
+  const report = await runDrill({
+    kind,
+    config,
+    kube,
+    helm,
+    onRecorded: (revision) => {
+      recorded = revision;
+    },
+    chart: resolve(values.chart ?? 'helm/todo-app'),
+    candidate,
+    valuesFiles: (values.values ?? []).map((file) => resolve(file)),
+    helmArgs: values['helm-arg'] ?? [],
+    watchSeconds: num(values['watch-seconds'], 30, 'watch-seconds'),
+    rollbackLimitSeconds: num(values['rollback-limit'], 300, 'rollback-limit'),
+    deployLimitSeconds: num(values['deploy-limit'], 900, 'deploy-limit'),
+    readySeconds: num(values['ready-seconds'], 300, 'ready-seconds'),
+    probeRate: num(values['probe-rate'], 5, 'probe-rate'),
+    eventRate: num(values['event-rate'], 0.5, 'event-rate'),
+    settleSeconds: num(values['settle-seconds'], 3, 'settle-seconds'),
+    log,
+  });
+  const files = await writeSection(config.reportDir, config.runId, `drill-${kind}`, report, page(`Todo stack ${kind} drill`, drillSection(report)));
+  log(`candidate ${report.candidate}: ${report.candidateOutcome}`);
+  for (const verdict of report.verdicts) log(`${verdict.pass ? 'PASS' : 'FAIL'} ${verdict.name}: ${verdict.detail}`);
+  for (const problem of report.problems) log(`!!! ${problem}`);
+  log(`probes: ${Object.entries(report.probeCounts).map(([t, c]) => `${t} ${c.failed}/${c.total} failed`).join(', ')}; longest outage ${report.longestOutageMs} ms`);
+  log(`report: ${files.json}, ${files.html}`);
+  return report.pass ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`drill could not run: ${oneLine(error)}\n`);
+    process.exit(9);
+  },
+);

@@ -1,0 +1,206 @@
+// Continuous probes through the frontend's public address (the Service, never one pod):
+// the page itself, the backend API behind the frontend's /api proxy, and the event path
+// (complete a daily recurring task, its next occurrence appears). Each target runs at a
+// fixed rate, bounded in count and time, and stops by itself.
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { oneLine } from '../lib/errors.js';
+import { tokenFor, today } from '../lib/todo-api.js';
+import type { ProbeResult } from './stats.js';
+
+export interface ProbeTarget {
+  name: string;
+  /** Requests per second. */
+  rate: number;
+  run(signal: AbortSignal): Promise<{ ok: boolean; status?: number; error?: string }>;
+}
+
+export interface ApiClient {
+  base: string;
+  user: string;
+  token: string;
+  timeoutMs: number;
+}
+
+export function apiClient(base: string, secret: string, prefix: string, timeoutMs = 5000): ApiClient {
+  const user = `${prefix}-${randomBytes(4).toString('hex')}`;
+  return { base: base.replace(/\/$/, ''), user, token: tokenFor(user, secret), timeoutMs };
+}
+
+export interface ApiAnswer {
+  status: number;
+  json: unknown;
+  text: string;
+}
+
+export async function api(client: ApiClient, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<ApiAnswer> {
+  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${client.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const timeout = AbortSignal.timeout(client.timeoutMs);
+  const response = await fetch(`${client.base}/api/${encodeURIComponent(client.user)}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    redirect: 'manual',
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, text };
+}
+
+interface TaskLike {
+  id: string;
+  title?: string;
+  parent_task_id?: string | null;
+}
+
+export function taskList(json: unknown): TaskLike[] {
+  if (Array.isArray(json)) return json as TaskLike[];
+  if (json && typeof json === 'object') {
+    const body = json as { tasks?: TaskLike[]; items?: TaskLike[] };
+    return body.tasks ?? body.items ?? [];
+  }
+  return [];
+}
+
+export function frontendTarget(base: string, rate = 5, timeoutMs = 5000): ProbeTarget {
+  return {
+    name: 'frontend',
+    rate,
+    async run(signal) {
+      const response = await fetch(`${base.replace(/\/$/, '')}/`, { redirect: 'manual', signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+      await response.arrayBuffer();
+      return { ok: response.status === 200, status: response.status, error: response.status === 200 ? undefined : `HTTP ${response.status}` };
+    },
+  };
+}
+
+export function apiTarget(client: ApiClient, rate = 5): ProbeTarget {
+  return {
+    name: 'api',
+    rate,
+    async run(signal) {
+      const answer = await api(client, 'GET', '/tasks', undefined, signal);
+      const ok = answer.status === 200 && Array.isArray(taskList(answer.json));
+      return { ok, status: answer.status, error: ok ? undefined : `HTTP ${answer.status} ${answer.text.slice(0, 120)}` };
+    },
+  };
+}
+
+/** Create a daily recurring task, complete it, and wait (bounded) for its next occurrence. */
+export async function eventFlowOnce(client: ApiClient, waitMs: number, signal?: AbortSignal): Promise<{ ok: boolean; ms: number; status?: number; error?: string }> {
+  const started = performance.now();
+  const created = await api(client, 'POST', '/tasks', { title: `drill event ${randomBytes(3).toString('hex')}`, due_date: today(), recurrence_pattern: 'daily', is_recurring: true, recurrence_frequency: 'daily' }, signal);
+  const task = created.json as TaskLike | undefined;
+  if ((created.status !== 200 && created.status !== 201) || !task?.id) return { ok: false, ms: performance.now() - started, status: created.status, error: `create HTTP ${created.status}` };
+  const completed = await api(client, 'PATCH', `/tasks/${encodeURIComponent(task.id)}/complete`, { completed: true, is_completed: true }, signal);
+  if (completed.status !== 200) return { ok: false, ms: performance.now() - started, status: completed.status, error: `complete HTTP ${completed.status}` };
+  const completedAt = performance.now();
+  const deadline = completedAt + waitMs;
+  while (performance.now() < deadline) {
+    if (signal?.aborted) break;
+    const listed = await api(client, 'GET', '/tasks', undefined, signal);
+    const next = taskList(listed.json).find((t) => t.parent_task_id === task.id);
+    if (next) {
+      const ms = performance.now() - completedAt;
+      await api(client, 'DELETE', `/tasks/${encodeURIComponent(next.id)}`).catch(() => undefined);
+      await api(client, 'DELETE', `/tasks/${encodeURIComponent(task.id)}`).catch(() => undefined);
+      return { ok: true, ms, status: 200 };
+    }
+    await new Promise((done) => setTimeout(done, 150));
+  }
+  return { ok: false, ms: performance.now() - completedAt, error: `next occurrence not visible within ${waitMs} ms` };
+}
+
+export function eventTarget(client: ApiClient, rate = 0.5, waitMs = 5000): ProbeTarget {
+  return {
+    name: 'event-flow',
+    rate,
+    async run(signal) {
+      const result = await eventFlowOnce(client, waitMs, signal);
+      return { ok: result.ok, status: result.status, error: result.error };
+    },
+  };
+}
+
+export interface ProbeOptions {
+  /** Hard upper bound on the probing time. */
+  maxMs: number;
+  /** Hard upper bound on probes per target. */
+  maxProbes: number;
+  now?: () => number;
+}
+
+/** Runs each target at its rate until stop() or a bound; collects every result. */
+export class Prober {
+  readonly results: ProbeResult[] = [];
+  private readonly controller = new AbortController();
+  private loops: Promise<void>[] = [];
+  startedAt = 0;
+
+  constructor(
+    private readonly targets: ProbeTarget[],
+    private readonly options: ProbeOptions,
+  ) {}
+
+  start(): void {
+    const now = this.options.now ?? Date.now;
+    this.startedAt = now();
+    const endAt = this.startedAt + this.options.maxMs;
+    const signal = this.controller.signal;
+    // Every probe links its own timeout to this signal; their number is bounded by the rate.
+    setMaxListeners(0, signal);
+    this.loops = this.targets.map(async (target) => {
+      const interval = 1000 / target.rate;
+      const inFlight = new Set<Promise<void>>();
+      for (let i = 0; i < this.options.maxProbes && !signal.aborted && now() < endAt; i += 1) {
+        const due = this.startedAt + i * interval;
+        const wait = due - now();
+        if (wait > 0) {
+          await new Promise<void>((done) => {
+            const onAbort = () => {
+              clearTimeout(timer);
+              done();
+            };
+            const timer = setTimeout(() => {
+              signal.removeEventListener('abort', onAbort);
+              done();
+            }, wait);
+            signal.addEventListener('abort', onAbort, { once: true });
+          });
+        }
+        if (signal.aborted || now() >= endAt) break;
+        const at = now();
+        const started = performance.now();
+        const one = target
+          .run(signal)
+          .then((r) => ({ ...r }))
+          .catch((error: unknown) => ({ ok: false, status: undefined, error: oneLine(error) }))
+          .then((r) => {
+            if (signal.aborted && !r.ok) return; // cut short by stop(), not a failure of the service
+            this.results.push({ target: target.name, at, ms: Math.round(performance.now() - started), ok: r.ok, status: r.status, error: r.error });
+          });
+        // A slow answer must not lower the rate: up to 4 probes of a target overlap.
+        inFlight.add(one);
+        void one.finally(() => inFlight.delete(one));
+        if (inFlight.size >= 4) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    });
+  }
+
+  stoppedAt = 0;
+
+  async stop(): Promise<ProbeResult[]> {
+    this.stoppedAt = (this.options.now ?? Date.now)();
+    this.controller.abort(new Error('probing stopped'));
+    await Promise.all(this.loops);
+    return this.results.sort((a, b) => a.at - b.at);
+  }
+}

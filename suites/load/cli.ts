@@ -1,0 +1,135 @@
+// npm run load: the load test against the frontend's public address, from this machine or
+// (--job N) from N pods of a Kubernetes Job running the todo-suite image; each Job pod
+// prints one result line and the driver merges them into one report.
+// Exit 0 when every threshold held, 1 when one did not, 2 on bad usage, 9 when it could not run.
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../lib/config.js';
+import { oneLine } from '../lib/errors.js';
+import { buildKube } from '../lib/kube.js';
+import { frontendBase, jwtSecret } from '../drills/drill.js';
+import { resultMarker, runLoadJob } from './job.js';
+import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
+import { loadPage } from './report.js';
+import { writeSection } from '../drills/report.js';
+
+const usage = `Usage: npm run load -- [options]
+
+  --users N              virtual users, one connection and one JWT each (default 100)
+  --duration S           seconds (default 120)
+  --rate-per-user R      requests per second of one user, i.e. 1/think time (default 1)
+  --p95-ms N             p95 latency limit (default 2000)
+  --error-rate P         error-rate limit in percent (default 1)
+  --event-ms N           event-flow latency limit (default 5000)
+  --event-every S        seconds between event-flow probes (default 3; 0 = off)
+  --job N                run the load in N pods of a Job (image todo-suite) instead of here
+  --image IMAGE          image of the Job's pods (default todo-suite)
+  --worker               (inside a Job pod) generate and print one result line
+  --kubeconfig, --context, -n/--namespace, --release, --frontend-url, --report-dir, --run-id
+                         as for npm test
+  -h, --help`;
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        users: { type: 'string' },
+        duration: { type: 'string' },
+        'rate-per-user': { type: 'string' },
+        'p95-ms': { type: 'string' },
+        'error-rate': { type: 'string' },
+        'event-ms': { type: 'string' },
+        'event-every': { type: 'string' },
+        job: { type: 'string' },
+        image: { type: 'string' },
+        worker: { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        release: { type: 'string' },
+        'frontend-url': { type: 'string' },
+        'report-dir': { type: 'string' },
+        'run-id': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${oneLine(error)}\n${usage}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const num = (raw: string | undefined, fallback: number, name: string, zeroOk = false): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0 || (!zeroOk && n === 0)) throw new Error(`--${name} must be a positive number, got "${raw}"`);
+    return n;
+  };
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const common = {
+    users: Math.round(num(values.users, 100, 'users')),
+    durationSeconds: num(values.duration, 120, 'duration'),
+    ratePerUser: num(values['rate-per-user'], 1, 'rate-per-user'),
+    p95LimitMs: num(values['p95-ms'], 2000, 'p95-ms'),
+    errorRatePercent: num(values['error-rate'], 1, 'error-rate'),
+    eventLimitMs: num(values['event-ms'], 5000, 'event-ms'),
+    eventEverySeconds: num(values['event-every'], 3, 'event-every', true),
+    usagePercent: 80,
+  };
+
+  if (values.worker) {
+    // Inside a Job pod: the address and the signing secret come from the pod's env.
+    const base = values['frontend-url'] ?? process.env.TODO_LOAD_BASE;
+    const secret = process.env.BETTER_AUTH_SECRET ?? process.env.JWT_SECRET;
+    if (!base || !secret) throw new Error('worker needs --frontend-url (or TODO_LOAD_BASE) and BETTER_AUTH_SECRET in its env');
+    const prefix = `load-${process.env.HOSTNAME ?? randomBytes(3).toString('hex')}`.replace(/[^a-zA-Z0-9-]/g, '').slice(0, 40);
+    const samples = await generate({ ...common, base, secret, userPrefix: prefix });
+    log(`${resultMarker}${JSON.stringify(samples)}`);
+    return 0;
+  }
+
+  const passOn: string[] = [];
+  for (const key of ['kubeconfig', 'context', 'namespace', 'release', 'frontend-url', 'report-dir', 'run-id'] as const) {
+    const value = values[key];
+    if (value !== undefined) passOn.push(`--${key}`, value);
+  }
+  const config = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
+  const kube = buildKube(config);
+  const base = await frontendBase(kube, config);
+  const secret = await jwtSecret(kube, config);
+  const jobPods = values.job === undefined ? 0 : Math.round(num(values.job, 1, 'job'));
+  const options: LoadOptions = { ...common, base, secret, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log };
+  log(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
+  const { value: samples, usage: used, note } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
+    if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? 'todo-suite', base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log });
+    return [await generate(options)];
+  });
+  const report = buildReport(samples, { ...options }, used, note);
+  const files = await writeSection(config.reportDir, config.runId, 'load', report, loadPage(report));
+  for (const verdict of report.verdicts) log(`${verdict.pass ? 'PASS' : 'FAIL'} ${verdict.name}: ${verdict.detail}`);
+  log(`${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %`);
+  log(`usage: ${report.usage.note}`);
+  log(`report: ${files.json}, ${files.html}`);
+  return report.pass ? 0 : 1;
+}
+
+function workerArgs(common: { users: number; durationSeconds: number; ratePerUser: number; eventLimitMs: number; eventEverySeconds: number }, base: string): string[] {
+  return [
+    '--worker', '--frontend-url', base,
+    '--users', String(common.users), '--duration', String(common.durationSeconds),
+    '--rate-per-user', String(common.ratePerUser), '--event-ms', String(common.eventLimitMs), '--event-every', String(common.eventEverySeconds),
+  ];
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`load could not run: ${oneLine(error)}\n`);
+    process.exit(9);
+  },
+);

@@ -1,0 +1,322 @@
+// The load test: autocannon drives N virtual users (one connection each, its own user id
+// and JWT) through a realistic mix against the frontend's public address (the API through
+// the frontend's /api proxy), paced by a per-user request rate (the think time). Next to
+// it, a low-rate event-flow probe measures the recurring-task latency under load, and the
+// metrics API is sampled for pod CPU and memory against their limits.
+import autocannon from 'autocannon';
+import type * as k8s from '@kubernetes/client-node';
+import { oneLine } from '../lib/errors.js';
+import type { Kube } from '../lib/kube.js';
+import { tokenFor } from '../lib/todo-api.js';
+import { apiClient, eventFlowOnce } from '../drills/probe.js';
+import { atMost, histogram, perSecond, summarize, type SecondBucket, type Summary, type Verdict } from '../drills/stats.js';
+
+export interface LoadOptions {
+  base: string;
+  secret: string;
+  users: number;
+  durationSeconds: number;
+  /** Requests per second of one user: 1 / think time. */
+  ratePerUser: number;
+  /** Prefix of the user ids, unique per run (and per pod in the Job). */
+  userPrefix: string;
+  p95LimitMs: number;
+  errorRatePercent: number;
+  eventLimitMs: number;
+  usagePercent: number;
+  /** Interval between event-flow probes; 0 turns them off. */
+  eventEverySeconds: number;
+  /** Pod metrics, when a cluster is at hand. */
+  metrics?: { kube: Kube; namespace: string };
+  log?: (line: string) => void;
+}
+
+/** What one generator measured; several (Job pods) merge into one report. */
+export interface LoadSamples {
+  startMs: number;
+  endMs: number;
+  users: number;
+  /** [at ms since epoch, latency ms, 1 ok / 0 error] per response. */
+  responses: [number, number, number][];
+  errors: Record<string, number>;
+  eventFlowMs: number[];
+  eventFailures: string[];
+  byOp: Record<string, number>;
+}
+
+export interface UsageSample {
+  pod: string;
+  container: string;
+  cpuMillis: number;
+  memoryBytes: number;
+  cpuPercent?: number;
+  memoryPercent?: number;
+}
+
+export interface LoadReport {
+  base: string;
+  generators: number;
+  users: number;
+  durationSeconds: number;
+  startedAt: string;
+  requests: number;
+  throughput: number;
+  errorRatePercent: number;
+  latency: Summary;
+  histogram: { le: number | 'inf'; count: number }[];
+  perSecond: SecondBucket[];
+  errors: Record<string, number>;
+  byOp: Record<string, number>;
+  eventFlow: Summary & { failures: string[] };
+  usage: { maxCpuPercent: number | undefined; maxMemoryPercent: number | undefined; top: UsageSample[]; note: string };
+  verdicts: Verdict[];
+  pass: boolean;
+}
+
+type Ctx = Record<string, unknown>;
+
+function userRequests(user: string, token: string, byOp: Record<string, number>): autocannon.Request[] {
+  const path = `/api/${encodeURIComponent(user)}/tasks`;
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' };
+  const count = (op: string) => {
+    byOp[op] = (byOp[op] ?? 0) + 1;
+  };
+  const withId = (op: string, method: 'PUT' | 'PATCH' | 'DELETE', suffix: string, body?: string) => (request: autocannon.Request, raw: object): autocannon.Request => {
+    const context = raw as Ctx;
+    const id = typeof context.id === 'string' ? context.id : undefined;
+    if (!id) {
+      count('list');
+      return { ...request, method: 'GET', path, body: undefined };
+    }
+    count(op);
+    return { ...request, method, path: `${path}/${encodeURIComponent(id)}${suffix}`, body };
+  };
+  return [
+    { method: 'GET', path, headers, setupRequest: (r: autocannon.Request) => (count('list'), r) },
+    {
+      method: 'POST',
+      path,
+      headers,
+      setupRequest: (r: autocannon.Request) => {
+        count('create');
+        return { ...r, body: JSON.stringify({ title: `load ${Math.random().toString(36).slice(2, 8)}`, priority: 'medium', tags: ['load'] }) };
+      },
+      onResponse: (status: number, body: string, raw: object) => {
+        const context = raw as Ctx;
+        if (status === 200 || status === 201) {
+          try {
+            const parsed = JSON.parse(body) as { id?: unknown };
+            if (parsed.id !== undefined) context.id = String(parsed.id);
+          } catch {
+            // No id: the next requests fall back to a list.
+          }
+        }
+      },
+    },
+    { method: 'PUT', path, headers, setupRequest: withId('update', 'PUT', '', JSON.stringify({ description: 'updated under load', priority: 'high' })) },
+    { method: 'GET', path, headers, setupRequest: (r: autocannon.Request) => (count('list'), r) },
+    { method: 'PATCH', path, headers, setupRequest: withId('complete', 'PATCH', '/complete', JSON.stringify({ completed: true, is_completed: true })) },
+    { method: 'DELETE', path, headers, setupRequest: withId('delete', 'DELETE', '') },
+  ];
+}
+
+/** Run the generator once; resolves with its raw samples. Bounded by the duration. */
+export async function generate(options: LoadOptions): Promise<LoadSamples> {
+  const url = new URL(options.base);
+  const byOp: Record<string, number> = {};
+  const responses: [number, number, number][] = [];
+  const errors: Record<string, number> = {};
+  let next = 0;
+  const startMs = Date.now();
+  let finish: (result: autocannon.Result) => void = () => undefined;
+  let fail: (error: Error) => void = () => undefined;
+  const finished = new Promise<autocannon.Result>((done, failed) => {
+    finish = done;
+    fail = failed;
+  });
+  const instance = autocannon({
+    url: url.origin,
+    connections: options.users,
+    duration: options.durationSeconds,
+    connectionRate: options.ratePerUser,
+    timeout: 10,
+    requests: [{ method: 'GET', path: '/' }],
+    setupClient: (client) => {
+      const user = `${options.userPrefix}-u${next}`;
+      next += 1;
+      client.setRequests(userRequests(user, tokenFor(user, options.secret), byOp));
+    },
+  }, (error: Error | null, result: autocannon.Result) => (error ? fail(error) : finish(result)));
+  instance.on('response', (_client: autocannon.Client, status: number, _bytes: number, ms: number) => {
+    const ok = status >= 200 && status < 400;
+    responses.push([Date.now(), Math.round(ms * 10) / 10, ok ? 1 : 0]);
+    if (!ok) errors[`HTTP ${status}`] = (errors[`HTTP ${status}`] ?? 0) + 1;
+  });
+  instance.on('reqError', (error: unknown) => {
+    const code = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.name) : 'error';
+    errors[code] = (errors[code] ?? 0) + 1;
+  });
+
+  const eventFlowMs: number[] = [];
+  const eventFailures: string[] = [];
+  const eventLoop = (async () => {
+    if (options.eventEverySeconds <= 0) return;
+    const client = apiClient(options.base, options.secret, `${options.userPrefix}-event`, 10_000);
+    const endAt = startMs + options.durationSeconds * 1000 - options.eventLimitMs;
+    for (let i = 0; i < 1000 && Date.now() < endAt; i += 1) {
+      try {
+        const result = await eventFlowOnce(client, options.eventLimitMs);
+        if (result.ok) eventFlowMs.push(Math.round(result.ms));
+        else eventFailures.push(result.error ?? 'failed');
+      } catch (error) {
+        eventFailures.push(oneLine(error));
+      }
+      await new Promise((done) => setTimeout(done, options.eventEverySeconds * 1000));
+    }
+  })();
+
+  const result = await finished;
+  await eventLoop;
+  if (result.timeouts > 0) errors.timeout = (errors.timeout ?? 0) + result.timeouts;
+  return { startMs, endMs: Date.now(), users: options.users, responses, errors, eventFlowMs, eventFailures, byOp };
+}
+
+const cpuMillis = (q: string | undefined): number => {
+  if (!q) return Number.NaN;
+  const m = /^([\d.]+)([numk]?)$/.exec(q);
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  return { n: v / 1e6, u: v / 1e3, m: v, k: v * 1e6, '': v * 1000 }[m[2] as 'n' | 'u' | 'm' | 'k' | ''];
+};
+
+const bytes = (q: string | undefined): number => {
+  if (!q) return Number.NaN;
+  const m = /^([\d.]+)([KMGT]i?|[kmKMGT])?$/.exec(q);
+  if (!m) return Number.NaN;
+  const units: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, m: 1e-3 };
+  return Number(m[1]) * (units[m[2] ?? ''] ?? 1);
+};
+
+export const parseQuantity = { cpuMillis, bytes };
+
+interface PodMetrics {
+  items?: { metadata?: { name?: string }; containers?: { name?: string; usage?: { cpu?: string; memory?: string } }[] }[];
+}
+
+/** One reading of metrics.k8s.io for the namespace, against each container's limits. */
+export async function readUsage(kube: Kube, namespace: string): Promise<UsageSample[]> {
+  const metrics = (await kube.custom.listNamespacedCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', namespace, plural: 'pods' })) as PodMetrics;
+  const pods = await kube.core.listNamespacedPod({ namespace });
+  const limits = new Map<string, k8s.V1ResourceRequirements['limits']>();
+  for (const pod of pods.items) for (const c of pod.spec?.containers ?? []) limits.set(`${pod.metadata?.name}/${c.name}`, c.resources?.limits);
+  const out: UsageSample[] = [];
+  for (const item of metrics.items ?? []) {
+    // The generator's own Job pods are not the stack under test.
+    if (item.metadata?.name?.startsWith('todo-load-')) continue;
+    for (const c of item.containers ?? []) {
+      const key = `${item.metadata?.name}/${c.name}`;
+      const limit = limits.get(key);
+      const cpu = cpuMillis(c.usage?.cpu);
+      const mem = bytes(c.usage?.memory);
+      const cpuLimit = cpuMillis(limit?.cpu);
+      const memLimit = bytes(limit?.memory);
+      out.push({
+        pod: item.metadata?.name ?? '?',
+        container: c.name ?? '?',
+        cpuMillis: Math.round(cpu),
+        memoryBytes: Math.round(mem),
+        cpuPercent: Number.isFinite(cpuLimit) && cpuLimit > 0 ? Math.round((cpu / cpuLimit) * 1000) / 10 : undefined,
+        memoryPercent: Number.isFinite(memLimit) && memLimit > 0 ? Math.round((mem / memLimit) * 1000) / 10 : undefined,
+      });
+    }
+  }
+  return out;
+}
+
+/** Merge the samples of every generator into one report with verdicts. */
+export function buildReport(all: LoadSamples[], options: Pick<LoadOptions, 'base' | 'durationSeconds' | 'p95LimitMs' | 'errorRatePercent' | 'eventLimitMs' | 'usagePercent'>, usage: UsageSample[], usageNote: string): LoadReport {
+  const startMs = Math.min(...all.map((s) => s.startMs));
+  const endMs = Math.max(...all.map((s) => s.endMs));
+  const responses = all.flatMap((s) => s.responses);
+  const latencies = responses.map((r) => r[1]);
+  const errors: Record<string, number> = {};
+  const byOp: Record<string, number> = {};
+  for (const s of all) {
+    for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.byOp)) byOp[k] = (byOp[k] ?? 0) + v;
+  }
+  const errorCount = Object.values(errors).reduce((a, b) => a + b, 0);
+  const attempted = responses.length + Object.entries(errors).filter(([k]) => !k.startsWith('HTTP ')).reduce((a, [, v]) => a + v, 0);
+  const errorRate = attempted > 0 ? (errorCount / attempted) * 100 : 100;
+  const latency = summarize(latencies);
+  const eventMs = all.flatMap((s) => s.eventFlowMs);
+  const eventFailures = all.flatMap((s) => s.eventFailures);
+  const event = summarize(eventMs);
+  const cpu = usage.map((u) => u.cpuPercent).filter((v): v is number => v !== undefined);
+  const mem = usage.map((u) => u.memoryPercent).filter((v): v is number => v !== undefined);
+  const maxCpu = cpu.length ? Math.max(...cpu) : undefined;
+  const maxMem = mem.length ? Math.max(...mem) : undefined;
+  const verdicts: Verdict[] = [
+    { name: 'requests made', pass: responses.length > 0, detail: `${responses.length} responses` },
+    atMost('p95 latency', latency.p95, options.p95LimitMs, 'ms'),
+    atMost('error rate', errorRate, options.errorRatePercent, '%'),
+    eventMs.length === 0 && eventFailures.length === 0
+      ? { name: 'event-flow latency under load', pass: true, detail: 'not measured (event probes off)' }
+      : { ...atMost('event-flow latency under load (max)', eventFailures.length > 0 ? Number.POSITIVE_INFINITY : event.max, options.eventLimitMs, 'ms'), detail: `${eventMs.length} flows, p95 ${event.p95} ms, max ${event.max} ms, ${eventFailures.length} failed (limit ${options.eventLimitMs} ms)` },
+  ];
+  return {
+    base: options.base,
+    generators: all.length,
+    users: all.reduce((a, s) => a + s.users, 0),
+    durationSeconds: options.durationSeconds,
+    startedAt: new Date(startMs).toISOString(),
+    requests: responses.length,
+    throughput: Math.round((responses.length / Math.max(0.001, (endMs - startMs) / 1000)) * 10) / 10,
+    errorRatePercent: Math.round(errorRate * 1000) / 1000,
+    latency,
+    histogram: histogram(latencies),
+    perSecond: perSecond(responses.map(([at, ms, ok]) => ({ at, ms, ok: ok === 1 })), startMs),
+    errors,
+    byOp,
+    eventFlow: { ...event, failures: eventFailures.slice(0, 50) },
+    usage: {
+      maxCpuPercent: maxCpu,
+      maxMemoryPercent: maxMem,
+      top: [...usage].sort((a, b) => (b.cpuPercent ?? 0) - (a.cpuPercent ?? 0)).slice(0, 20),
+      note: usageNote || `against the ${options.usagePercent} % target: CPU ${maxCpu ?? 'n/a'} %, memory ${maxMem ?? 'n/a'} % of the limit at most${maxCpu !== undefined && maxCpu > options.usagePercent ? ' (CPU over the target)' : ''}${maxMem !== undefined && maxMem > options.usagePercent ? ' (memory over the target)' : ''}`,
+    },
+    verdicts,
+    pass: verdicts.every((v) => v.pass),
+  };
+}
+
+/** Sample pod usage every few seconds while `work` runs; keeps each container's highest reading. */
+export async function withUsage<T>(metrics: LoadOptions['metrics'], work: () => Promise<T>): Promise<{ value: T; usage: UsageSample[]; note: string }> {
+  if (!metrics) return { value: await work(), usage: [], note: 'no cluster metrics (generator only)' };
+  const peak = new Map<string, UsageSample>();
+  let note = '';
+  let running = true;
+  const sampler = (async () => {
+    for (let i = 0; i < 1000 && running; i += 1) {
+      try {
+        for (const sample of await readUsage(metrics.kube, metrics.namespace)) {
+          const key = `${sample.pod}/${sample.container}`;
+          const old = peak.get(key);
+          if (!old || (sample.cpuPercent ?? 0) > (old.cpuPercent ?? 0) || (sample.memoryPercent ?? 0) > (old.memoryPercent ?? 0)) {
+            peak.set(key, { ...sample, cpuPercent: Math.max(sample.cpuPercent ?? 0, old?.cpuPercent ?? 0), memoryPercent: Math.max(sample.memoryPercent ?? 0, old?.memoryPercent ?? 0) });
+          }
+        }
+      } catch (error) {
+        note = `metrics.k8s.io not readable: ${oneLine(error)}`;
+        return;
+      }
+      await new Promise((done) => setTimeout(done, 5000));
+    }
+  })();
+  try {
+    return { value: await work(), usage: [...peak.values()], note };
+  } finally {
+    running = false;
+    await sampler;
+  }
+}

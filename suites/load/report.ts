@@ -1,0 +1,24 @@
+// The load test's HTML section: verdicts, throughput, percentiles over time, the latency
+// histogram, errors by kind and pod usage.
+import { htmlEscape } from '../lib/report/html.js';
+import { histogramChart, overTimeChart, page, verdictList } from '../drills/report.js';
+import type { LoadReport } from './load.js';
+
+export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
+  const l = report.latency;
+  const errors = Object.entries(report.errors).map(([kind, n]) => `<tr><td>${htmlEscape(kind)}</td><td>${n}</td></tr>`).join('');
+  const ops = Object.entries(report.byOp).map(([op, n]) => `${htmlEscape(op)} ${n}`).join(', ');
+  const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${u.cpuPercent ?? 'n/a'} %</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${u.memoryPercent ?? 'n/a'} %</td></tr>`).join('');
+  return `<section><h2>Load: ${report.pass ? 'passed' : 'FAILED'}</h2>
+<p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %. Mix: ${ops}.</p>
+${verdictList(report.verdicts)}
+<table><tr><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>mean</th></tr><tr><td>${l.p50}</td><td>${l.p90}</td><td>${l.p95}</td><td>${l.p99}</td><td>${l.max}</td><td>${l.mean}</td></tr></table>
+<h3>Latency and throughput over time</h3>${overTimeChart(report.perSecond, p95LimitMs)}
+<h3>Latency histogram</h3>${histogramChart(report.histogram)}
+<h3>Errors by kind</h3>${errors ? `<table><tr><th>kind</th><th>count</th></tr>${errors}</table>` : '<p>None.</p>'}
+<h3>Event flow under load</h3><p>${report.eventFlow.count} flows: p50 ${report.eventFlow.p50} ms, p95 ${report.eventFlow.p95} ms, max ${report.eventFlow.max} ms; ${report.eventFlow.failures.length} failed.</p>
+<h3>Pod CPU and memory (peak, metrics.k8s.io)</h3><p>${htmlEscape(report.usage.note)}</p>${usage ? `<table><tr><th>container</th><th>CPU</th><th>of limit</th><th>memory</th><th>of limit</th></tr>${usage}</table>` : ''}
+</section>`;
+}
+
+export const loadPage = (report: LoadReport): string => page('Todo stack load test', loadSection(report));

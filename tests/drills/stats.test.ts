@@ -1,0 +1,117 @@
+// The pure parts of the drills and the load test: outage windows, percentiles, buckets,
+// verdicts, quantities, the Job's result lines.
+import { describe, expect, it } from 'vitest';
+import { allPass, atMost, histogram, longestOutageMs, outageWindows, percentile, perSecond, summarize, type ProbeResult } from '../../suites/drills/stats.js';
+import { buildReport, parseQuantity, type LoadSamples } from '../../suites/load/load.js';
+import { loadJob, parseResultLines, resultMarker } from '../../suites/load/job.js';
+import { candidateArgs, isPending } from '../../suites/drills/helm.js';
+
+const probe = (target: string, at: number, ok: boolean, ms = 10): ProbeResult => ({ target, at, ok, ms, error: ok ? undefined : 'HTTP 502' });
+
+describe('outage windows', () => {
+  it('is empty when every probe passed', () => {
+    expect(outageWindows([probe('api', 0, true), probe('api', 200, true)])).toEqual([]);
+    expect(longestOutageMs([])).toBe(0);
+  });
+
+  it('runs from the first failure to the next success, per target', () => {
+    const windows = outageWindows([
+      probe('api', 0, true), probe('api', 200, false), probe('api', 400, false), probe('api', 600, true),
+      probe('frontend', 100, false), probe('frontend', 300, true),
+      probe('api', 800, false), probe('api', 1000, true),
+    ]);
+    expect(windows).toEqual([
+      { target: 'frontend', from: 100, to: 300, ms: 200, failures: 1 },
+      { target: 'api', from: 200, to: 600, ms: 400, failures: 2 },
+      { target: 'api', from: 800, to: 1000, ms: 200, failures: 1 },
+    ]);
+    expect(longestOutageMs(windows)).toBe(400);
+  });
+
+  it('closes a trailing outage at the end of the last failed probe, and sorts input by time', () => {
+    const windows = outageWindows([probe('api', 500, false, 50), probe('api', 0, true), probe('api', 300, false, 20)]);
+    expect(windows).toEqual([{ target: 'api', from: 300, to: 550, ms: 250, failures: 2 }]);
+  });
+});
+
+describe('percentiles and buckets', () => {
+  it('uses the nearest rank', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 95)).toBe(95);
+    expect(percentile(values, 100)).toBe(100);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
+    expect(summarize([1, 2, 3, 4])).toMatchObject({ count: 4, min: 1, max: 4, p50: 2, mean: 2.5 });
+  });
+
+  it('buckets per second with errors and percentiles', () => {
+    const buckets = perSecond([{ at: 1000, ms: 10, ok: true }, { at: 1500, ms: 30, ok: false }, { at: 2100, ms: 5, ok: true }], 1000);
+    expect(buckets).toEqual([
+      { second: 0, requests: 2, errors: 1, p50: 10, p95: 30, max: 30 },
+      { second: 1, requests: 1, errors: 0, p50: 5, p95: 5, max: 5 },
+    ]);
+  });
+
+  it('fills histogram bins by upper bound', () => {
+    const bins = histogram([1, 5, 6, 3000, 99999]);
+    expect(bins[0]).toEqual({ le: 5, count: 2 });
+    expect(bins[1]).toEqual({ le: 10, count: 1 });
+    expect(bins.at(-2)).toEqual({ le: 5000, count: 1 });
+    expect(bins.at(-1)).toEqual({ le: 'inf', count: 1 });
+  });
+});
+
+describe('verdicts', () => {
+  it('passes at the limit, fails above it and when nothing was measured', () => {
+    expect(atMost('p95', 2000, 2000, 'ms').pass).toBe(true);
+    expect(atMost('p95', 2001, 2000, 'ms').pass).toBe(false);
+    expect(atMost('p95', Number.NaN, 2000, 'ms')).toMatchObject({ pass: false, detail: 'not measured ms (limit 2000 ms)' });
+    expect(allPass([atMost('a', 1, 2, 's'), atMost('b', 3, 2, 's')])).toBe(false);
+  });
+
+  it('merges generators and applies the load thresholds', () => {
+    const sample = (offset: number, ok: number): LoadSamples => ({
+      startMs: 1000 + offset, endMs: 11_000 + offset, users: 10,
+      responses: Array.from({ length: 100 }, (_, i) => [1000 + offset + i * 100, i < 95 ? 20 : 900, i === 0 ? ok : 1] as [number, number, number]),
+      errors: ok ? {} : { 'HTTP 502': 1 }, eventFlowMs: [800], eventFailures: [], byOp: { list: 50, create: 50 },
+    });
+    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80 };
+    const green = buildReport([sample(0, 1), sample(50, 1)], limits, [], '');
+    expect(green).toMatchObject({ generators: 2, users: 20, requests: 200, errorRatePercent: 0, pass: true });
+    expect(green.byOp).toEqual({ list: 100, create: 100 });
+    const red = buildReport([sample(0, 0)], limits, [], '');
+    expect(red.errorRatePercent).toBe(1);
+    expect(red.pass).toBe(true);
+    const redder = buildReport([sample(0, 0)], { ...limits, errorRatePercent: 0.5 }, [], '');
+    expect(redder.verdicts.find((v) => v.name === 'error rate')?.pass).toBe(false);
+  });
+});
+
+describe('quantities, helm candidates, the Job', () => {
+  it('parses CPU and memory quantities', () => {
+    expect(parseQuantity.cpuMillis('250m')).toBe(250);
+    expect(parseQuantity.cpuMillis('1')).toBe(1000);
+    expect(parseQuantity.cpuMillis('5000000n')).toBe(5);
+    expect(parseQuantity.bytes('128Mi')).toBe(128 * 1024 * 1024);
+    expect(parseQuantity.bytes('1G')).toBe(1e9);
+    expect(parseQuantity.bytes('12345')).toBe(12345);
+  });
+
+  it('names its candidates and spots pending releases', () => {
+    expect(candidateArgs('bad-image', 'x').join(' ')).toContain('backend.image.repository=todo-drill-missing-image');
+    expect(candidateArgs('restart', 'x').join(' ')).toContain('podAnnotations');
+    expect(() => candidateArgs('nope', 'x')).toThrow(/unknown candidate/);
+    expect(isPending('pending-upgrade')).toBe(true);
+    expect(isPending('deployed')).toBe(false);
+  });
+
+  it('builds a Job of N pods and reads their result lines', () => {
+    const job = loadJob('todo-load-x', { pods: 3, image: 'todo-suite', argv: ['--worker'], durationSeconds: 10, secretName: 'app-secrets' });
+    expect(job.spec?.parallelism).toBe(3);
+    expect(job.spec?.completions).toBe(3);
+    expect(job.spec?.template.spec?.containers[0]?.command).toEqual(['node', '--import', 'tsx', 'suites/load/cli.ts', '--worker']);
+    const line: LoadSamples = { startMs: 1, endMs: 2, users: 1, responses: [], errors: {}, eventFlowMs: [], eventFailures: [], byOp: {} };
+    expect(parseResultLines(`noise\n${resultMarker}${JSON.stringify(line)}\nmore`)).toEqual([line]);
+  });
+});
