@@ -4,6 +4,8 @@
 // fixed rate, bounded in count and time, and stops by itself.
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { oneLine } from '../lib/errors.js';
 import { tokenFor, today } from '../lib/todo-api.js';
 import type { ProbeResult } from './stats.js';
@@ -33,18 +35,40 @@ export interface ApiAnswer {
   text: string;
 }
 
+/**
+ * One HTTP request on a connection of its own. A probe measures whether the Service
+ * answers a new client; a kept-alive connection would instead measure whether one old
+ * connection survives its pod's shutdown, which no Service promises.
+ */
+export function freshRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; signal: AbortSignal },
+): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(target, { method: options.method ?? 'GET', headers: options.headers, agent: false, signal: options.signal }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => reject(new Error(`request failed (${error.code ?? error.name})`)));
+    request.end(options.body);
+  });
+}
+
 export async function api(client: ApiClient, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<ApiAnswer> {
   const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${client.token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const timeout = AbortSignal.timeout(client.timeoutMs);
-  const response = await fetch(`${client.base}/api/${encodeURIComponent(client.user)}${path}`, {
+  const response = await freshRequest(`${client.base}/api/${encodeURIComponent(client.user)}${path}`, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
-    redirect: 'manual',
     signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
   });
-  const text = await response.text();
+  const text = response.text;
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
@@ -74,8 +98,7 @@ export function frontendTarget(base: string, rate = 5, timeoutMs = 5000): ProbeT
     name: 'frontend',
     rate,
     async run(signal) {
-      const response = await fetch(`${base.replace(/\/$/, '')}/`, { redirect: 'manual', signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
-      await response.arrayBuffer();
+      const response = await freshRequest(`${base.replace(/\/$/, '')}/`, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
       return { ok: response.status === 200, status: response.status, error: response.status === 200 ? undefined : `HTTP ${response.status}` };
     },
   };
