@@ -8,7 +8,9 @@ import { oneLine } from '../lib/errors.js';
 import { buildKube } from '../lib/kube.js';
 import { locateHelm, runHelm } from './helm.js';
 import { runDrill, type DrillKind } from './drill.js';
-import { drillSection, page, writeSection } from './report.js';
+import { Redactor } from '../lib/redact.js';
+import { drillSection } from './report.js';
+import { seedFromSecret, verdictResults, writeRunReports } from './runreport.js';
 
 const usage = `Usage: npm run drill:rollback -- [options]   |   npm run drill:upgrade -- [options]
 
@@ -87,7 +89,8 @@ async function main(argv: string[]): Promise<number> {
   const kube = buildKube(config);
   const helmBinary = locateHelm(config.helmBinary);
   const candidate = values.candidate ?? (values.values?.length || values.chart ? 'values' : 'restart');
-  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const redactor = new Redactor();
+  const log = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
   const helm = { binary: helmBinary, namespace: config.namespace, release: config.release, kubeconfig: config.kubeconfig, context: config.context };
   // Interrupted mid-drill: put the release back at the recorded revision before leaving.
   let recorded: number | undefined;
@@ -102,6 +105,8 @@ async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  const notes: string[] = [];
+  await seedFromSecret(kube, config, redactor, notes);
   log(`${kind} drill of release ${config.release} in ${config.namespace}, candidate ${candidate}`);
   const report = await runDrill({
     kind,
@@ -124,13 +129,37 @@ async function main(argv: string[]): Promise<number> {
     settleSeconds: num(values['settle-seconds'], 3, 'settle-seconds'),
     log,
   });
-  const files = await writeSection(config.reportDir, config.runId, `drill-${kind}`, report, page(`Todo stack ${kind} drill`, drillSection(report)));
+  const results = verdictResults(report.verdicts, `drill-${kind}`, `issue 7: ${kind} drill`, report.startedAt, report.durationMs);
+  if (report.problems.length > 0) {
+    results.push(...verdictResults([{ id: 'no-problems', name: 'drill left no problems', pass: false, detail: report.problems.join('; '), expected: 'no problems', actual: report.problems.join('; ') }], `drill-${kind}`, `issue 7: ${kind} drill`, report.startedAt, report.durationMs));
+  }
+  const { report: written, files } = await writeRunReports({
+    reportDir: config.reportDir,
+    runId: config.runId,
+    startedAt: report.startedAt,
+    finishedAt: new Date(report.startMs + report.durationMs).toISOString(),
+    target: {
+      context: kube.contextName,
+      server: kube.server,
+      serverVersion: 'n/a',
+      namespace: config.namespace,
+      release: config.release,
+      revision: report.final.revision,
+      releaseStatus: report.final.status,
+      access: 'frontend public address',
+    },
+    results,
+    notes: [...notes, ...report.problems],
+    detail: { kind: `drill-${kind}`, drill: report },
+    extraHtml: drillSection(report),
+    redactor,
+  });
   log(`candidate ${report.candidate}: ${report.candidateOutcome}`);
-  for (const verdict of report.verdicts) log(`${verdict.pass ? 'PASS' : 'FAIL'} ${verdict.name}: ${verdict.detail}`);
+  for (const result of written.results) log(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
   for (const problem of report.problems) log(`!!! ${problem}`);
   log(`probes: ${Object.entries(report.probeCounts).map(([t, c]) => `${t} ${c.failed}/${c.total} failed`).join(', ')}; longest outage ${report.longestOutageMs} ms`);
-  log(`report: ${files.json}, ${files.html}`);
-  return report.pass ? 0 : 1;
+  log(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
+  return written.exitCode;
 }
 
 main(process.argv.slice(2)).then(

@@ -327,17 +327,17 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   }
   const verdicts: Verdict[] = [];
   if (options.kind === 'rollback') {
-    verdicts.push(rollbackMs === undefined ? { name: 'rollback time', pass: false, detail: 'the restored pods never became Ready' } : atMost('rollback time', rollbackMs / 1000, options.rollbackLimitSeconds, 's'));
-    verdicts.push({ name: 'previous images restored', pass: sameImages(recordedImages, finalImages), detail: JSON.stringify(finalImages) });
-    verdicts.push({ name: 'release at the recorded revision', pass: manifestMatches === true && !isPending(finalStatus.status), detail: `revision ${finalStatus.revision} (${finalStatus.status}) ${manifestMatches ? 'has' : 'does not have'} the manifest of revision ${recordedStatus.revision}` });
+    verdicts.push(rollbackMs === undefined ? { id: 'rollback-time', name: 'rollback time', pass: false, detail: 'the restored pods never became Ready', expected: `<= ${options.rollbackLimitSeconds} s`, actual: 'restored pods never Ready' } : atMost('rollback time', rollbackMs / 1000, options.rollbackLimitSeconds, 's', 'rollback-time'));
+    verdicts.push({ id: 'images-restored', name: 'previous images restored', pass: sameImages(recordedImages, finalImages), detail: JSON.stringify(finalImages), expected: JSON.stringify(recordedImages), actual: JSON.stringify(finalImages) });
+    verdicts.push({ id: 'release-restored', name: 'release at the recorded revision', expected: `the manifest of revision ${recordedStatus.revision}, not pending`, actual: `revision ${finalStatus.revision} (${finalStatus.status})`, pass: manifestMatches === true && !isPending(finalStatus.status), detail: `revision ${finalStatus.revision} (${finalStatus.status}) ${manifestMatches ? 'has' : 'does not have'} the manifest of revision ${recordedStatus.revision}` });
   } else {
-    verdicts.push(deployMs === undefined ? { name: 'deploy time', pass: false, detail: 'the upgrade never reached all Ready' } : atMost('deploy time', deployMs / 1000, options.deployLimitSeconds, 's'));
+    verdicts.push(deployMs === undefined ? { id: 'deploy-time', name: 'deploy time', pass: false, detail: 'the upgrade never reached all Ready', expected: `<= ${options.deployLimitSeconds} s`, actual: 'never all Ready' } : atMost('deploy time', deployMs / 1000, options.deployLimitSeconds, 's', 'deploy-time'));
   }
-  verdicts.push({ name: 'no downtime', pass: failed.length === 0, detail: `${failed.length} failed of ${probes.length} probes; longest outage ${longestOutageMs(outages)} ms` });
-  verdicts.push({ name: 'no data lost', pass: foundAfter === seeded.length && seeded.length > 0, detail: `${foundAfter} of ${seeded.length} tasks created before the drill found after it` });
-  verdicts.push({ name: 'release not stuck pending', pass: !problems.some((p) => p.includes('pending-')), detail: finalStatus.status });
+  verdicts.push({ id: 'no-downtime', name: 'no downtime', pass: failed.length === 0, expected: '0 failed probes', actual: `${failed.length} failed probes, longest outage ${longestOutageMs(outages)} ms`, detail: `${failed.length} failed of ${probes.length} probes; longest outage ${longestOutageMs(outages)} ms` });
+  verdicts.push({ id: 'data-kept', name: 'no data lost', pass: foundAfter === seeded.length && seeded.length > 0, expected: `${seeded.length} of ${seeded.length} seeded tasks (at least 1)`, actual: `${foundAfter} found`, detail: `${foundAfter} of ${seeded.length} tasks created before the drill found after it` });
+  verdicts.push({ id: 'not-pending', name: 'release not stuck pending', expected: 'not pending-upgrade / pending-rollback', actual: finalStatus.status, pass: !problems.some((p) => p.includes('pending-')), detail: finalStatus.status });
   const minRate = Math.min(...['frontend', 'api'].map((t) => (counts[t]?.total ?? 0) / Math.max(1, (prober.stoppedAt - prober.startedAt) / 1000)));
-  verdicts.push({ name: 'probe rate', pass: minRate >= options.probeRate * 0.9, detail: `${minRate.toFixed(1)} probes/s per target (target ${options.probeRate})` });
+  verdicts.push({ id: 'probe-rate', name: 'probe rate', pass: minRate >= options.probeRate * 0.9, expected: `>= ${(options.probeRate * 0.9).toFixed(1)} probes/s per target`, actual: `${minRate.toFixed(1)} probes/s`, detail: `${minRate.toFixed(1)} probes/s per target (target ${options.probeRate})` });
 
   return {
     kind: options.kind,

@@ -1,14 +1,11 @@
-// Drill and load results as JSON next to the run's other reports, and as HTML sections
-// (inline SVG, no scripts) that open from disk.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// Drill and load HTML sections (inline SVG, no scripts) for the run's report.html, which
+// opens from disk.
 import { htmlEscape } from '../lib/report/html.js';
-import { newRunId, runDir } from '../lib/report/index.js';
 import type { DrillReport } from './drill.js';
 import type { SecondBucket, Verdict } from './stats.js';
 
 export function verdictList(verdicts: readonly Verdict[]): string {
-  return `<ul>${verdicts.map((v) => `<li><span class="badge ${v.pass ? 'pass' : 'fail'}">${v.pass ? 'pass' : 'fail'}</span> <b>${htmlEscape(v.name)}</b>: ${htmlEscape(v.detail)}</li>`).join('')}</ul>`;
+  return `<ul>${verdicts.map((v) => `<li><span class="badge ${v.skip ? 'skip' : v.pass ? 'pass' : 'fail'}">${v.skip ? 'skip' : v.pass ? 'pass' : 'fail'}</span> <b>${htmlEscape(v.name)}</b>: ${htmlEscape(v.detail)}</li>`).join('')}</ul>`;
 }
 
 /** The drill's timeline: phases as bars, every probe as a tick (red when failed), outage windows shaded. */
@@ -94,16 +91,9 @@ export function histogramChart(bins: readonly { le: number | 'inf'; count: numbe
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="latency histogram" width="${width}" height="${height}">${bars}<text x="${pad.left}" y="${height - 2}" font-size="10">latency histogram (ms), max bin ${top}</text></svg>`;
 }
 
+/** Styles the sections need beyond the suite's report.html. */
+export const sectionStyle = '<style>.loud{background:#fdecea;padding:6px;font-weight:600}section table{width:auto}</style>';
+
 export function page(title: string, body: string): string {
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(title)}</title><style>${pageStyle}</style></head><body><h1>${htmlEscape(title)}</h1>\n${body}\n</body></html>\n`;
-}
-
-/** Write `<name>.json` and `<name>.html` into reports/<run-id>/ and return their paths. */
-export async function writeSection(reportDir: string, runId: string | undefined, name: string, data: unknown, html: string): Promise<{ dir: string; json: string; html: string }> {
-  const dir = runDir(reportDir, runId ?? newRunId());
-  await mkdir(dir, { recursive: true });
-  const files = { dir, json: join(dir, `${name}.json`), html: join(dir, `${name}.html`) };
-  await writeFile(files.json, `${JSON.stringify(data, null, 2)}\n`);
-  await writeFile(files.html, html);
-  return files;
 }

@@ -138,15 +138,22 @@ export function histogram(values: readonly number[]): { le: number | 'inf'; coun
 }
 
 export interface Verdict {
+  /** Stable id, the testcase name in junit.xml (e.g. rollback-time, p95). */
+  id?: string;
   name: string;
   pass: boolean;
+  /** Could not be measured here; `detail` says why. Not a failure. */
+  skip?: boolean;
+  expected?: string;
+  actual?: string;
   /** What was measured, in words, next to the limit. */
   detail: string;
 }
 
-export function atMost(name: string, value: number, limit: number, unit: string): Verdict {
+export function atMost(name: string, value: number, limit: number, unit: string, id?: string): Verdict {
   const pass = Number.isFinite(value) && value <= limit;
-  return { name, pass, detail: `${Number.isFinite(value) ? Math.round(value * 10) / 10 : 'not measured'} ${unit} (limit ${limit} ${unit})` };
+  const actual = `${Number.isFinite(value) ? Math.round(value * 10) / 10 : 'not measured'} ${unit}`;
+  return { id, name, pass, detail: `${actual} (limit ${limit} ${unit})`, expected: `<= ${limit} ${unit}`, actual };
 }
 
 export const allPass = (verdicts: readonly Verdict[]): boolean => verdicts.every((v) => v.pass);

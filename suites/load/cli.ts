@@ -10,8 +10,9 @@ import { buildKube } from '../lib/kube.js';
 import { frontendBase, jwtSecret } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
-import { loadPage } from './report.js';
-import { writeSection } from '../drills/report.js';
+import { Redactor } from '../lib/redact.js';
+import { loadSection } from './report.js';
+import { seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
 
 const usage = `Usage: npm run load -- [options]
 
@@ -25,6 +26,8 @@ const usage = `Usage: npm run load -- [options]
   --job N                run the load in N pods of a Job (image todo-suite) instead of here
   --image IMAGE          image of the Job's pods (default todo-suite)
   --worker               (inside a Job pod) generate and print one result line
+  --limit usagePercent=N pod CPU/memory target in percent of the limits (default 80; also
+                         TODO_SUITE_LIMITS or the config file's limits, as for npm test)
   --kubeconfig, --context, -n/--namespace, --release, --frontend-url, --report-dir, --run-id
                          as for npm test
   -h, --help`;
@@ -53,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
         'frontend-url': { type: 'string' },
         'report-dir': { type: 'string' },
         'run-id': { type: 'string' },
+        limit: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -98,24 +102,53 @@ async function main(argv: string[]): Promise<number> {
     const value = values[key];
     if (value !== undefined) passOn.push(`--${key}`, value);
   }
+  for (const limit of values.limit ?? []) passOn.push('--limit', limit);
   const config = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
+  common.usagePercent = config.limits.usagePercent;
   const kube = buildKube(config);
+  const redactor = new Redactor();
+  const notes: string[] = [];
+  const say = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
+  await seedFromSecret(kube, config, redactor, notes);
   const base = await frontendBase(kube, config);
   const secret = await jwtSecret(kube, config);
+  redactor.add(secret);
   const jobPods = values.job === undefined ? 0 : Math.round(num(values.job, 1, 'job'));
-  const options: LoadOptions = { ...common, base, secret, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log };
-  log(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
+  const options: LoadOptions = { ...common, base, secret, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log: say };
+  say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
   const { value: samples, usage: used, note } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
-    if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? 'todo-suite', base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log });
+    if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? 'todo-suite', base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
     return [await generate(options)];
   });
   const report = buildReport(samples, { ...options }, used, note);
-  const files = await writeSection(config.reportDir, config.runId, 'load', report, loadPage(report));
-  for (const verdict of report.verdicts) log(`${verdict.pass ? 'PASS' : 'FAIL'} ${verdict.name}: ${verdict.detail}`);
-  log(`${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %`);
-  log(`usage: ${report.usage.note}`);
-  log(`report: ${files.json}, ${files.html}`);
-  return report.pass ? 0 : 1;
+  const finishedAt = new Date().toISOString();
+  const results = verdictResults(report.verdicts, 'load', 'issue 7: load thresholds', report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
+  const { report: written, files } = await writeRunReports({
+    reportDir: config.reportDir,
+    runId: config.runId,
+    startedAt: report.startedAt,
+    finishedAt,
+    target: {
+      context: kube.contextName,
+      server: kube.server,
+      serverVersion: 'n/a',
+      namespace: config.namespace,
+      release: config.release,
+      revision: 0,
+      releaseStatus: 'n/a',
+      access: jobPods > 0 ? `Job of ${jobPods} pods` : 'this machine',
+    },
+    results,
+    notes,
+    detail: { kind: 'load', load: report },
+    extraHtml: loadSection(report, common.p95LimitMs),
+    redactor,
+  });
+  for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
+  say(`${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %`);
+  say(`usage: ${report.usage.note}`);
+  say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
+  return written.exitCode;
 }
 
 function workerArgs(common: { users: number; durationSeconds: number; ratePerUser: number; eventLimitMs: number; eventEverySeconds: number }, base: string): string[] {

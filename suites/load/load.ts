@@ -257,12 +257,13 @@ export function buildReport(all: LoadSamples[], options: Pick<LoadOptions, 'base
   const maxCpu = cpu.length ? Math.max(...cpu) : undefined;
   const maxMem = mem.length ? Math.max(...mem) : undefined;
   const verdicts: Verdict[] = [
-    { name: 'requests made', pass: responses.length > 0, detail: `${responses.length} responses` },
-    atMost('p95 latency', latency.p95, options.p95LimitMs, 'ms'),
-    atMost('error rate', errorRate, options.errorRatePercent, '%'),
+    { id: 'requests-made', name: 'requests made', pass: responses.length > 0, expected: 'at least 1 response', actual: `${responses.length} responses`, detail: `${responses.length} responses` },
+    atMost('p95 latency', latency.p95, options.p95LimitMs, 'ms', 'p95'),
+    atMost('error rate', errorRate, options.errorRatePercent, '%', 'error-rate'),
+    usageVerdict(usage, usageNote, maxCpu, maxMem, options.usagePercent),
     eventMs.length === 0 && eventFailures.length === 0
-      ? { name: 'event-flow latency under load', pass: true, detail: 'not measured (event probes off)' }
-      : { ...atMost('event-flow latency under load (max)', eventFailures.length > 0 ? Number.POSITIVE_INFINITY : event.max, options.eventLimitMs, 'ms'), detail: `${eventMs.length} flows, p95 ${event.p95} ms, max ${event.max} ms, ${eventFailures.length} failed (limit ${options.eventLimitMs} ms)` },
+      ? { id: 'event-flow', name: 'event-flow latency under load', pass: true, skip: true, detail: 'skipped: event probes off (--event-every 0)' }
+      : { ...atMost('event-flow latency under load (max)', eventFailures.length > 0 ? Number.POSITIVE_INFINITY : event.max, options.eventLimitMs, 'ms', 'event-flow'), actual: `max ${event.max} ms, ${eventFailures.length} failed`, detail: `${eventMs.length} flows, p95 ${event.p95} ms, max ${event.max} ms, ${eventFailures.length} failed (limit ${options.eventLimitMs} ms)` },
   ];
   return {
     base: options.base,
@@ -290,6 +291,27 @@ export function buildReport(all: LoadSamples[], options: Pick<LoadOptions, 'base
   };
 }
 
+/** Pod CPU and memory peaks against `usagePercent` of the limits; skipped when metrics.k8s.io gave nothing. */
+export function usageVerdict(usage: readonly UsageSample[], usageNote: string, maxCpu: number | undefined, maxMem: number | undefined, usagePercent: number): Verdict {
+  const base = { id: 'resource-usage', name: 'pod CPU and memory under the usage target' };
+  if (usageNote || usage.length === 0 || (maxCpu === undefined && maxMem === undefined)) {
+    const why = usageNote || (usage.length === 0 ? 'metrics.k8s.io reported no pod usage' : 'no container has CPU or memory limits');
+    return { ...base, pass: true, skip: true, detail: `skipped: ${why}` };
+  }
+  const over = usage.filter((u) => (u.cpuPercent ?? 0) > usagePercent || (u.memoryPercent ?? 0) > usagePercent);
+  const actual = `CPU ${maxCpu ?? 'n/a'} %, memory ${maxMem ?? 'n/a'} % of the limit at most`;
+  return {
+    ...base,
+    pass: over.length === 0,
+    expected: `<= ${usagePercent} % of CPU and memory limits`,
+    actual: over.length === 0 ? actual : `${actual}; over: ${over.map((u) => `${u.pod}/${u.container} CPU ${u.cpuPercent ?? 'n/a'} % memory ${u.memoryPercent ?? 'n/a'} %`).join(', ')}`,
+    detail: `${actual} (limit ${usagePercent} %)`,
+  };
+}
+
+/** The higher of two readings; undefined (no limit) only when both are. */
+const higher = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+
 /** Sample pod usage every few seconds while `work` runs; keeps each container's highest reading. */
 export async function withUsage<T>(metrics: LoadOptions['metrics'], work: () => Promise<T>): Promise<{ value: T; usage: UsageSample[]; note: string }> {
   if (!metrics) return { value: await work(), usage: [], note: 'no cluster metrics (generator only)' };
@@ -303,7 +325,7 @@ export async function withUsage<T>(metrics: LoadOptions['metrics'], work: () => 
           const key = `${sample.pod}/${sample.container}`;
           const old = peak.get(key);
           if (!old || (sample.cpuPercent ?? 0) > (old.cpuPercent ?? 0) || (sample.memoryPercent ?? 0) > (old.memoryPercent ?? 0)) {
-            peak.set(key, { ...sample, cpuPercent: Math.max(sample.cpuPercent ?? 0, old?.cpuPercent ?? 0), memoryPercent: Math.max(sample.memoryPercent ?? 0, old?.memoryPercent ?? 0) });
+            peak.set(key, { ...sample, cpuPercent: higher(sample.cpuPercent, old?.cpuPercent), memoryPercent: higher(sample.memoryPercent, old?.memoryPercent) });
           }
         }
       } catch (error) {

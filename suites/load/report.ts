@@ -1,7 +1,7 @@
 // The load test's HTML section: verdicts, throughput, percentiles over time, the latency
 // histogram, errors by kind and pod usage.
 import { htmlEscape } from '../lib/report/html.js';
-import { histogramChart, overTimeChart, page, verdictList } from '../drills/report.js';
+import { histogramChart, overTimeChart, verdictList } from '../drills/report.js';
 import type { LoadReport } from './load.js';
 
 export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
@@ -20,5 +20,3 @@ ${verdictList(report.verdicts)}
 <h3>Pod CPU and memory (peak, metrics.k8s.io)</h3><p>${htmlEscape(report.usage.note)}</p>${usage ? `<table><tr><th>container</th><th>CPU</th><th>of limit</th><th>memory</th><th>of limit</th></tr>${usage}</table>` : ''}
 </section>`;
 }
-
-export const loadPage = (report: LoadReport): string => page('Todo stack load test', loadSection(report));

@@ -4,7 +4,7 @@
 // the backend switched to Recreate (a post-renderer), which the probes must see as downtime.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -129,11 +129,15 @@ describe.skipIf(!runnable)('drills and load against the stack in the sandbox', (
   it('a short load run meets the thresholds and writes its report', async () => {
     const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--users', '20', '--duration', '15', '--rate-per-user', '2', '--event-every', '2', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-test'];
     const { stdout } = await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 90_000, env: { ...process.env, TODO_SUITE_KUBECONFIG: config.kubeconfig } });
-    const report = JSON.parse(await readFile(join(workDir, 'reports/load-test/load.json'), 'utf8')) as LoadReport;
-    const html = await readFile(join(workDir, 'reports/load-test/load.html'), 'utf8');
+    const written = JSON.parse(await readFile(join(workDir, 'reports/load-test/report.json'), 'utf8')) as { detail: { load: LoadReport }; exitCode: number };
+    const report = written.detail.load;
+    expect(written.exitCode).toBe(0);
+    const html = await readFile(join(workDir, 'reports/load-test/report.html'), 'utf8');
     expect(html).toContain('Latency histogram');
-    expect(html).not.toContain(secretValue);
-    expect(stdout).toMatch(/PASS p95 latency/);
+    for (const name of ['junit.xml', 'report.json', 'report.html', 'summary.md']) expect(await readFile(join(workDir, 'reports/load-test', name), 'utf8'), name).not.toContain(secretValue);
+    expect(await readFile(join(workDir, 'reports/load-test/junit.xml'), 'utf8')).toContain('name="resource-usage: ');
+    expect(await readlink(join(workDir, 'reports/latest'))).toBe('load-test');
+    expect(stdout).toMatch(/PASS p95: /);
     for (const v of report.verdicts) expect(v.pass, `${v.name}: ${v.detail}`).toBe(true);
     expect(report.users).toBe(20);
     expect(report.requests).toBeGreaterThan(200);
@@ -144,7 +148,7 @@ describe.skipIf(!runnable)('drills and load against the stack in the sandbox', (
   it('the same load runs in the cluster as a Job of several pods, merged into one report', async () => {
     const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--job', '2', '--users', '5', '--duration', '10', '--rate-per-user', '2', '--event-every', '3', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-job'];
     await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 150_000 });
-    const report = JSON.parse(await readFile(join(workDir, 'reports/load-job/load.json'), 'utf8')) as LoadReport;
+    const report = (JSON.parse(await readFile(join(workDir, 'reports/load-job/report.json'), 'utf8')) as { detail: { load: LoadReport } }).detail.load;
     expect(report.generators).toBe(2);
     expect(report.users).toBe(10);
     for (const v of report.verdicts) expect(v.pass, `${v.name}: ${v.detail}`).toBe(true);

@@ -45,7 +45,8 @@ function checkRow(r: CheckResult): string {
   return `<tr class="${r.verdict}" id="${htmlEscape(r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}<br><small>${htmlEscape(r.criterion)}</small></td><td class="num">${(r.durationMs / 1000).toFixed(2)} s</td><td>${htmlEscape(r.reason)}${diag}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
 }
 
-export function renderHtml(report: RunReport): string {
+/** `extra` is an optional HTML section appended after the checks (drill timeline, load charts). */
+export function renderHtml(report: RunReport, extra = ''): string {
   const t = report.totals;
   const headline = t.failed > 0 ? `${t.failed} of ${t.total} checks failed` : `all ${t.passed} checks passed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
   const maxMs = Math.max(1, ...report.results.map((r) => r.durationMs));
@@ -75,6 +76,7 @@ ${report.notes.map((n) => `<p><i>${htmlEscape(n)}</i></p>`).join('')}
 <table><thead><tr><th>verdict</th><th>check</th><th>time</th><th>reason, measurements, evidence</th></tr></thead><tbody>
 ${report.results.map(checkRow).join('\n')}
 </tbody></table>
+${extra}
 </body></html>
 `;
 }

@@ -28,6 +28,7 @@ export async function writeReports(
   reportDir: string,
   redactor: Redactor,
   env: Record<string, string | undefined> = process.env,
+  extraHtml = '',
 ): Promise<WrittenReports> {
   const dir = runDir(reportDir, report.runId);
   await mkdir(dir, { recursive: true });
@@ -43,7 +44,7 @@ export async function writeReports(
   await Promise.all([
     writeFile(files.junit, redactor.scrub(renderJUnit(safe))),
     writeFile(files.json, redactor.scrub(`${JSON.stringify(safe, null, 2)}\n`)),
-    writeFile(files.html, redactor.scrub(renderHtml(safe))),
+    writeFile(files.html, redactor.scrub(renderHtml(safe, extraHtml))),
     writeFile(files.markdown, markdown),
   ]);
   // Replace the link atomically so a reader never sees it missing.

@@ -22,6 +22,8 @@ export interface RunReport {
   notes: string[];
   /** The test users of the run, so a later run can delete what arrived after this one ended. */
   testUsers: string[];
+  /** Drill or load runs: their own detail block (timeline, probes, percentiles), kept whole. */
+  detail?: Record<string, unknown>;
 }
 
 export function totals(results: CheckResult[]): RunReport['totals'] {
