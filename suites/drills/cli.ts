@@ -11,6 +11,7 @@ import { runDrill, type DrillKind } from './drill.js';
 import { Redactor } from '../lib/redact.js';
 import { drillSection } from './report.js';
 import { seedFromSecret, verdictResults, writeRunReports } from './runreport.js';
+import { numberFlag, targetOptions } from '../lib/cli-options.js';
 
 const usage = `Usage: npm run drill:rollback -- [options]   |   npm run drill:upgrade -- [options]
 
@@ -56,13 +57,7 @@ async function main(argv: string[]): Promise<number> {
         'probe-rate': { type: 'string' },
         'event-rate': { type: 'string' },
         'settle-seconds': { type: 'string' },
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        release: { type: 'string' },
-        'frontend-url': { type: 'string' },
-        'report-dir': { type: 'string' },
-        'run-id': { type: 'string' },
+        ...targetOptions,
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -74,12 +69,6 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const num = (raw: string | undefined, fallback: number, name: string): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"`);
-    return n;
-  };
   const passOn: string[] = [];
   for (const key of ['kubeconfig', 'context', 'namespace', 'release', 'frontend-url', 'report-dir', 'run-id'] as const) {
     const value = values[key];
@@ -120,13 +109,13 @@ async function main(argv: string[]): Promise<number> {
     candidate,
     valuesFiles: (values.values ?? []).map((file) => resolve(file)),
     helmArgs: values['helm-arg'] ?? [],
-    watchSeconds: num(values['watch-seconds'], 30, 'watch-seconds'),
-    rollbackLimitSeconds: num(values['rollback-limit'], 300, 'rollback-limit'),
-    deployLimitSeconds: num(values['deploy-limit'], 900, 'deploy-limit'),
-    readySeconds: num(values['ready-seconds'], 300, 'ready-seconds'),
-    probeRate: num(values['probe-rate'], 5, 'probe-rate'),
-    eventRate: num(values['event-rate'], 0.5, 'event-rate'),
-    settleSeconds: num(values['settle-seconds'], 3, 'settle-seconds'),
+    watchSeconds: numberFlag(values['watch-seconds'], 30, 'watch-seconds'),
+    rollbackLimitSeconds: numberFlag(values['rollback-limit'], 300, 'rollback-limit'),
+    deployLimitSeconds: numberFlag(values['deploy-limit'], 900, 'deploy-limit'),
+    readySeconds: numberFlag(values['ready-seconds'], 300, 'ready-seconds'),
+    probeRate: numberFlag(values['probe-rate'], 5, 'probe-rate'),
+    eventRate: numberFlag(values['event-rate'], 0.5, 'event-rate'),
+    settleSeconds: numberFlag(values['settle-seconds'], 3, 'settle-seconds'),
     log,
   });
   const results = verdictResults(report.verdicts, `drill-${kind}`, `issue 7: ${kind} drill`, report.startedAt, report.durationMs);

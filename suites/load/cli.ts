@@ -13,6 +13,7 @@ import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } 
 import { Redactor } from '../lib/redact.js';
 import { loadSection } from './report.js';
 import { seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
+import { numberFlag, targetOptions } from '../lib/cli-options.js';
 
 const usage = `Usage: npm run load -- [options]
 
@@ -49,13 +50,7 @@ async function main(argv: string[]): Promise<number> {
         job: { type: 'string' },
         image: { type: 'string' },
         worker: { type: 'boolean' },
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        release: { type: 'string' },
-        'frontend-url': { type: 'string' },
-        'report-dir': { type: 'string' },
-        'run-id': { type: 'string' },
+        ...targetOptions,
         limit: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -68,21 +63,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const num = (raw: string | undefined, fallback: number, name: string, zeroOk = false): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0 || (!zeroOk && n === 0)) throw new Error(`--${name} must be a positive number, got "${raw}"`);
-    return n;
-  };
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const common = {
-    users: Math.round(num(values.users, 100, 'users')),
-    durationSeconds: num(values.duration, 120, 'duration'),
-    ratePerUser: num(values['rate-per-user'], 1, 'rate-per-user'),
-    p95LimitMs: num(values['p95-ms'], 2000, 'p95-ms'),
-    errorRatePercent: num(values['error-rate'], 1, 'error-rate'),
-    eventLimitMs: num(values['event-ms'], 5000, 'event-ms'),
-    eventEverySeconds: num(values['event-every'], 3, 'event-every', true),
+    users: Math.round(numberFlag(values.users, 100, 'users')),
+    durationSeconds: numberFlag(values.duration, 120, 'duration'),
+    ratePerUser: numberFlag(values['rate-per-user'], 1, 'rate-per-user'),
+    p95LimitMs: numberFlag(values['p95-ms'], 2000, 'p95-ms'),
+    errorRatePercent: numberFlag(values['error-rate'], 1, 'error-rate'),
+    eventLimitMs: numberFlag(values['event-ms'], 5000, 'event-ms'),
+    eventEverySeconds: numberFlag(values['event-every'], 3, 'event-every', true),
     usagePercent: 80,
   };
 
@@ -113,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
   const base = await frontendBase(kube, config);
   const secret = await jwtSecret(kube, config);
   redactor.add(secret);
-  const jobPods = values.job === undefined ? 0 : Math.round(num(values.job, 1, 'job'));
+  const jobPods = values.job === undefined ? 0 : Math.round(numberFlag(values.job, 1, 'job'));
   const options: LoadOptions = { ...common, base, secret, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log: say };
   say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
   const { value: samples, usage: used, note } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
