@@ -15,6 +15,16 @@ TODO_SANDBOX_KUBELET_PORT=${TODO_SANDBOX_KUBELET_PORT:-20250}
 TODO_SANDBOX_INJECTOR_PORT=${TODO_SANDBOX_INJECTOR_PORT:-19443}
 TODO_SANDBOX_POSTGRES_PORT=${TODO_SANDBOX_POSTGRES_PORT:-25432}
 TODO_SANDBOX_METRICS_PORT=${TODO_SANDBOX_METRICS_PORT:-20444}
+TODO_SANDBOX_REGISTRY_PORT=${TODO_SANDBOX_REGISTRY_PORT:-5000}
+
+# The address plan of the real node (docs/sandbox.md). Each sandbox on a machine has its own
+# three ranges and link names: a /24 for its bridge in the root namespace (.1, where the API
+# server, the registry and PostgreSQL listen) and its nodes (.2 on), a /16 for pods (a /24
+# per node) and a /16 for Services.
+TODO_SANDBOX_HOST_NET=${TODO_SANDBOX_HOST_NET:-10.220.0}
+TODO_SANDBOX_POD_NET=${TODO_SANDBOX_POD_NET:-10.221}
+TODO_SANDBOX_SERVICE_NET=${TODO_SANDBOX_SERVICE_NET:-10.222}
+TODO_SANDBOX_LINK_PREFIX=${TODO_SANDBOX_LINK_PREFIX:-tdsbx}
 
 readonly sandbox_node_name=sandbox-node
 readonly sandbox_context=todo-sandbox
@@ -23,9 +33,35 @@ readonly sandbox_pids="$TODO_SANDBOX_DIR/pids"
 readonly sandbox_logs="$TODO_SANDBOX_DIR/logs"
 readonly sandbox_kubeconfig="$TODO_SANDBOX_DIR/kubeconfig"
 
+readonly sandbox_bridge="${TODO_SANDBOX_LINK_PREFIX}0"
+readonly sandbox_bridge_ip="$TODO_SANDBOX_HOST_NET.1"
+readonly sandbox_veth="${TODO_SANDBOX_LINK_PREFIX}-n0"
+readonly sandbox_netns="${TODO_SANDBOX_LINK_PREFIX}-$sandbox_node_name"
+readonly sandbox_node_ip="$TODO_SANDBOX_HOST_NET.2"
+readonly sandbox_pod_cidr="$TODO_SANDBOX_POD_NET.0.0/16"
+readonly sandbox_node_pod_cidr="$TODO_SANDBOX_POD_NET.0.0/24"
+readonly sandbox_service_cidr="$TODO_SANDBOX_SERVICE_NET.0.0/16"
+readonly sandbox_kubernetes_service_ip="$TODO_SANDBOX_SERVICE_NET.0.1"
+readonly sandbox_dns_ip="$TODO_SANDBOX_SERVICE_NET.0.10"
+readonly sandbox_registry_address="$sandbox_bridge_ip:$TODO_SANDBOX_REGISTRY_PORT"
+readonly sandbox_cgroup_root="$TODO_SANDBOX_LINK_PREFIX"
+
+# Which node the sandbox runs: `host` (kwok and the host runtime, pods as host processes) or
+# `containerd` (a real kubelet, containerd and runc in a network namespace). Chosen at `up`
+# and kept in the sandbox directory, so down and status act on what runs.
+sandbox_runtime() {
+  if [[ -f "$TODO_SANDBOX_DIR/runtime" ]]; then cat "$TODO_SANDBOX_DIR/runtime"; else echo host; fi
+}
+
 # The processes the sandbox runs, in start order; down stops them in reverse. The host
 # runtime records each pod process it starts in pids/ as pod-*.pid.
-readonly sandbox_components=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler dapr-injector kwok host-runtime)
+readonly host_runtime_components=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler dapr-injector kwok host-runtime)
+readonly containerd_runtime_components=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler registry containerd kubelet kube-proxy)
+if [[ "$(sandbox_runtime)" == containerd ]]; then
+  sandbox_components=("${containerd_runtime_components[@]}")
+else
+  sandbox_components=("${host_runtime_components[@]}")
+fi
 
 component_port() {
   case "$1" in
@@ -37,6 +73,7 @@ component_port() {
     dapr-injector) echo "$TODO_SANDBOX_INJECTOR_PORT" ;;
     postgresql) echo "$TODO_SANDBOX_POSTGRES_PORT" ;;
     host-runtime) echo "$TODO_SANDBOX_METRICS_PORT" ;;
+    registry) echo "$TODO_SANDBOX_REGISTRY_PORT" ;;
   esac
 }
 
@@ -50,6 +87,7 @@ component_port_variable() {
     dapr-injector) echo TODO_SANDBOX_INJECTOR_PORT ;;
     postgresql) echo TODO_SANDBOX_POSTGRES_PORT ;;
     host-runtime) echo TODO_SANDBOX_METRICS_PORT ;;
+    registry) echo TODO_SANDBOX_REGISTRY_PORT ;;
   esac
 }
 
@@ -107,6 +145,15 @@ stop_component() {
 # port_in_use PORT: true when something listens on 127.0.0.1:PORT.
 port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# render_template FILE: print FILE with each ${name} replaced by the exported variable of
+# that name; nothing else in it is touched.
+render_template() {
+  local names
+  # shellcheck disable=SC2016  # the pattern matches the literal text ${name}
+  names=$(grep -o '\${[A-Za-z_]*}' "$1" | sort -u | tr -d '\n')
+  envsubst "$names" <"$1"
 }
 
 sandbox_kubectl() {

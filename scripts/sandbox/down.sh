@@ -19,6 +19,8 @@ source "$script_dir/versions.env"
 source "$script_dir/tools.sh"
 # shellcheck source=scripts/sandbox/common.sh
 source "$script_dir/common.sh"
+# shellcheck source=scripts/sandbox/node/node.sh
+source "$script_dir/node/node.sh"
 
 usage() {
   cat <<EOF
@@ -39,6 +41,11 @@ main() {
 
   if [[ ! -d "$TODO_SANDBOX_DIR" ]]; then
     log::info "no sandbox at $TODO_SANDBOX_DIR; nothing to stop"
+    return
+  fi
+
+  if [[ "$(sandbox_runtime)" == containerd ]]; then
+    down_with_node
     return
   fi
 
@@ -67,6 +74,26 @@ main() {
   # Keep the logs for a post-mortem; everything else goes.
   find "$TODO_SANDBOX_DIR" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
   log::info "sandbox down: $stopped process(es) stopped; logs kept in $sandbox_logs"
+}
+
+# The node first (its pods, processes, mounts, cgroups and kernel settings), then the
+# control plane, the registry and PostgreSQL, then the network.
+down_with_node() {
+  local stopped=0 name index
+  for name in "${containerd_runtime_components[@]}"; do
+    component_pid "$name" >/dev/null && stopped=$((stopped + 1))
+  done
+  log::info "stopping the node (pods, kube-proxy, kubelet, containerd)"
+  node::stop
+  for ((index = ${#containerd_runtime_components[@]} - 1; index >= 0; index--)); do
+    name=${containerd_runtime_components[index]}
+    case "$name" in containerd|kubelet|kube-proxy) continue ;; esac
+    component_pid "$name" >/dev/null && log::info "stopping $name"
+    stop_component "$name"
+  done
+  node::network_down
+  find "$TODO_SANDBOX_DIR" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
+  log::info "sandbox down: $stopped process(es) stopped; network, mounts and cgroups removed; logs kept in $sandbox_logs"
 }
 
 main "$@"

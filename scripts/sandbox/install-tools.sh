@@ -17,7 +17,7 @@ source "$script_dir/versions.env"
 # shellcheck source=scripts/sandbox/tools.sh
 source "$script_dir/tools.sh"
 
-readonly all_tools=(postgresql chromium kafka helm helm4 kwok daprd kubernetes)
+readonly all_tools=("${sandbox_tools[@]}")
 
 usage() {
   cat <<EOF
@@ -60,6 +60,26 @@ apt_install() {
   step env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
+# apt_install_missing PACKAGE...: install those not installed yet. Post-install scripts must
+# not start the daemons the sandbox runs itself, so a policy-rc.d refuses while it runs.
+apt_install_missing() {
+  local missing=() package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  ((${#missing[@]} > 0)) || return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    log::error "installing $current_tool needs Debian packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}"
+    exit 3
+  fi
+  local policy=/usr/sbin/policy-rc.d made_policy=''
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; made_policy=1
+  fi
+  apt_install "${missing[@]}"
+  [[ -z "$made_policy" ]] || rm -f "$policy"
+}
+
 go_ldflags_base='-s -w'
 
 # --- one function per tool; each fills $dest (an empty staging directory) ---------------
@@ -91,10 +111,10 @@ build_kwok() {
 # k8s.io/kubernetes replaces every k8s.io/* staging module with a local path, so it cannot
 # be built with `go install`. A wrapper module requires it and points each staging module
 # at its published v0.Y.Z release instead; the list comes from the tag's own go.mod.
-build_kubernetes() {
-  local work="$TODO_SANDBOX_HOME/build/kubernetes-$KUBERNETES_VERSION"
+# kubernetes_wrapper_module DIR: write that module into DIR.
+kubernetes_wrapper_module() {
+  local work=$1
   local staging_version="v0.${KUBERNETES_VERSION#v1.}"
-  local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
   rm -rf "$work"; mkdir -p "$work"
   local gomod
   gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | json_field GoMod)
@@ -117,17 +137,27 @@ for r in mod.get("Replace") or []:
         print("replace %s => %s %s" % (r["Old"]["Path"], r["Old"]["Path"], sys.argv[1]))
 ' "$staging_version"
   } >"$work/go.mod"
-  local k8s_ldflags="$go_ldflags_base"
-  k8s_ldflags+=" -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
-  k8s_ldflags+=" -X k8s.io/component-base/version.gitMajor=1"
-  k8s_ldflags+=" -X k8s.io/component-base/version.gitMinor=$minor"
-  k8s_ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
-  k8s_ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1"
-  k8s_ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  k8s_ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
-  # `-mod=mod` lets the go command fill in go.sum and the indirect requirements.
   step bash -c "cd '$work' && go mod download k8s.io/kubernetes go.etcd.io/etcd/server/v3"
-  step bash -c "cd '$work' && go build -mod=mod -trimpath -ldflags '$k8s_ldflags' -o '$dest/bin/' \
+}
+
+kubernetes_ldflags() {
+  local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
+  local flags="$go_ldflags_base"
+  flags+=" -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+  flags+=" -X k8s.io/component-base/version.gitMajor=1"
+  flags+=" -X k8s.io/component-base/version.gitMinor=$minor"
+  flags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+  flags+=" -X k8s.io/client-go/pkg/version.gitMajor=1"
+  flags+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  flags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+  echo "$flags"
+}
+
+build_kubernetes() {
+  local work="$TODO_SANDBOX_HOME/build/kubernetes-$KUBERNETES_VERSION"
+  kubernetes_wrapper_module "$work"
+  # `-mod=mod` lets the go command fill in go.sum and the indirect requirements.
+  step bash -c "cd '$work' && go build -mod=mod -trimpath -ldflags '$(kubernetes_ldflags)' -o '$dest/bin/' \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
@@ -136,15 +166,81 @@ for r in mod.get("Replace") or []:
   rm -rf "$work"
 }
 
-# daprd's module has replace directives, so it is built from a writable copy of the
-# module. Only the components the stack uses are kept, which cuts the build by far.
-build_daprd() {
-  local work="$TODO_SANDBOX_HOME/build/dapr-$DAPR_VERSION"
+# The node's kubelet and kube-proxy, from the same wrapper module as the control plane (the
+# Go build cache makes this quick once the control plane is built), and the pause program
+# of the node's pause image, compiled from the same module's pause.c.
+build_kubernetes_node() {
+  local work="$TODO_SANDBOX_HOME/build/kubernetes-node-$KUBERNETES_VERSION"
+  kubernetes_wrapper_module "$work"
+  step bash -c "cd '$work' && go build -mod=mod -trimpath -ldflags '$(kubernetes_ldflags)' -o '$dest/bin/' \
+    k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy"
   local module_dir
+  module_dir=$(go_module_dir "k8s.io/kubernetes@$KUBERNETES_VERSION")
+  step mkdir -p "$dest/pause"
+  step gcc -Os -Wall -Werror -static "-DVERSION=$PAUSE_VERSION" -o "$dest/pause/pause" \
+    "$module_dir/build/pause/linux/pause.c"
+  step strip "$dest/pause/pause"
+  rm -rf "$work"
+}
+
+# CoreDNS with only the plugins a cluster DNS needs. Its stock main links every plugin,
+# cloud SDKs included; without `forward`, a name outside the cluster never leaves it.
+build_coredns() {
+  local work="$TODO_SANDBOX_HOME/build/coredns-$COREDNS_VERSION"
+  rm -rf "$work"; mkdir -p "$work"
+  printf 'module todo-sandbox/coredns\n\ngo 1.25.0\n\nrequire github.com/coredns/coredns %s\n' \
+    "$COREDNS_VERSION" >"$work/go.mod"
+  {
+    echo 'package main'
+    echo
+    echo 'import ('
+    echo '	"github.com/coredns/coredns/core/dnsserver"'
+    local plugin
+    for plugin in $COREDNS_PLUGINS; do
+      echo "	_ \"github.com/coredns/coredns/plugin/$plugin\""
+    done
+    echo '	"github.com/coredns/coredns/coremain"'
+    echo ')'
+    echo
+    echo 'func init() {'
+    echo "	dnsserver.Directives = []string{\"${COREDNS_PLUGINS// /\", \"}\"}"
+    echo '}'
+    echo
+    echo 'func main() { coremain.Run() }'
+  } >"$work/main.go"
+  step bash -c "cd '$work' && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags '$go_ldflags_base' -o '$dest/bin/coredns' ."
+  rm -rf "$work"
+}
+
+build_metrics_server() {
+  step env GOBIN="$dest/bin" CGO_ENABLED=0 go install -trimpath -ldflags "$go_ldflags_base" \
+    "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+}
+
+build_registry() {
+  step env GOBIN="$dest/bin" CGO_ENABLED=0 go install -trimpath -ldflags "$go_ldflags_base" \
+    "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+}
+
+# Dapr's module has replace directives, so it is built from a writable copy of the module.
+# dapr_module_copy DIR: that copy.
+dapr_module_copy() {
+  local work=$1 module_dir
   module_dir=$(go_module_dir "github.com/dapr/dapr@$DAPR_VERSION")
   rm -rf "$work"; mkdir -p "$(dirname "$work")"
   step cp -r "$module_dir" "$work"
   step chmod -R u+w "$work"
+}
+
+dapr_ldflags() {
+  echo "$go_ldflags_base -X github.com/dapr/dapr/pkg/buildinfo.version=${DAPR_VERSION#v} -X github.com/dapr/dapr/pkg/buildinfo.gitversion=$DAPR_VERSION"
+}
+
+# daprd with only the components the stack uses, which cuts the build by far.
+build_daprd() {
+  local work="$TODO_SANDBOX_HOME/build/dapr-$DAPR_VERSION"
+  dapr_module_copy "$work"
   local file kept=0
   for file in "$work"/cmd/daprd/components/*.go; do
     local base; base=$(basename "$file" .go)
@@ -160,13 +256,23 @@ build_daprd() {
     log::error "installing $current_tool failed: of the components '$DAPRD_COMPONENTS', only $kept exist in cmd/daprd/components"
     exit 1
   fi
-  local version="${DAPR_VERSION#v}"
-  step bash -c "cd '$work' && go build -trimpath -tags stablecomponents \
-    -ldflags '$go_ldflags_base -X github.com/dapr/dapr/pkg/buildinfo.version=$version -X github.com/dapr/dapr/pkg/buildinfo.gitversion=$DAPR_VERSION' \
-    -o '$dest/bin/daprd' ./cmd/daprd"
+  step bash -c "cd '$work' && CGO_ENABLED=0 go build -trimpath -tags stablecomponents \
+    -ldflags '$(dapr_ldflags)' -o '$dest/bin/daprd' ./cmd/daprd"
   # Dapr's CRDs, for the sandbox's API server.
   step mkdir -p "$dest/crds"
   step cp "$work"/charts/dapr/crds/*.yaml "$dest/crds/"
+  rm -rf "$work"
+}
+
+# Dapr's control plane, and its Helm chart from the same module, so that the chart and the
+# images it runs are of one version.
+build_dapr_control_plane() {
+  local work="$TODO_SANDBOX_HOME/build/dapr-control-plane-$DAPR_VERSION"
+  dapr_module_copy "$work"
+  step mkdir -p "$dest/bin"
+  step bash -c "cd '$work' && CGO_ENABLED=0 go build -trimpath -ldflags '$(dapr_ldflags)' -o '$dest/bin/' \
+    ./cmd/operator ./cmd/injector ./cmd/sentry ./cmd/placement ./cmd/scheduler"
+  step cp -r "$work/charts/dapr" "$dest/chart"
   rm -rf "$work"
 }
 
@@ -223,6 +329,28 @@ build_postgresql() {
     local source_path="/usr/lib/postgresql/$POSTGRESQL_MAJOR/bin/$program"
     [[ -x "$source_path" ]] || source_path=$(command -v "$program")
     step ln -sf "$source_path" "$dest/bin/$program"
+  done
+}
+
+# The node's container runtime and network tools, from Debian. crun is not used: it refuses
+# hosts whose cgroups are in hybrid mode.
+build_node_runtime() {
+  apt_install_missing containerd runc containernetworking-plugins iptables conntrack iproute2 util-linux
+  step mkdir -p "$dest/bin"
+  local program
+  for program in containerd containerd-shim-runc-v2 ctr runc iptables iptables-save conntrack nsenter; do
+    step ln -sf "$(PATH=/usr/sbin:/sbin:$PATH command -v "$program")" "$dest/bin/$program"
+  done
+  step ln -sf /usr/lib/cni "$dest/cni"
+}
+
+# A Dockerfile builder, and the tool that makes the Debian root filesystem of base images.
+build_image_builder() {
+  apt_install_missing buildah mmdebstrap
+  step mkdir -p "$dest/bin"
+  local program
+  for program in buildah mmdebstrap; do
+    step ln -sf "$(command -v "$program")" "$dest/bin/$program"
   done
 }
 

@@ -57,7 +57,13 @@ main() {
     return 1
   fi
   echo "Memory of the sandbox's processes (RSS): ${total_rss} MiB"
-  echo "API server: https://127.0.0.1:$TODO_SANDBOX_API_PORT"
+  if [[ "$(sandbox_runtime)" == containerd ]]; then
+    echo "API server: https://$sandbox_bridge_ip:$TODO_SANDBOX_API_PORT"
+    echo "Registry:   http://$sandbox_registry_address (push with --tls-verify=false)"
+    echo "Node:       $sandbox_node_name at $sandbox_node_ip (network namespace $sandbox_netns); NodePorts answer there"
+  else
+    echo "API server: https://127.0.0.1:$TODO_SANDBOX_API_PORT"
+  fi
   echo "Use it with: export KUBECONFIG=$sandbox_kubeconfig"
   echo "             export PATH=$TODO_SANDBOX_HOME/bin:\$PATH"
   if sandbox_kubectl get --raw /readyz >/dev/null 2>&1; then

@@ -3,6 +3,11 @@
 
 TODO_SANDBOX_HOME=${TODO_SANDBOX_HOME:-$HOME/.cache/todo-sandbox}
 
+# Every tool the sandbox installs, in install order.
+# shellcheck disable=SC2034  # read by install-tools.sh
+readonly sandbox_tools=(postgresql chromium kafka helm helm4 kwok daprd kubernetes
+  node-runtime image-builder kubernetes-node coredns metrics-server registry dapr-control-plane)
+
 # tool_version NAME: the pinned version that keys NAME's cache directory.
 tool_version() {
   case "$1" in
@@ -14,6 +19,12 @@ tool_version() {
     kafka) echo "$KAFKA_VERSION-log4j-$LOG4J_VERSION-$LOG4J_SLF4J_BINDING" ;;
     postgresql) echo "$POSTGRESQL_MAJOR" ;;
     chromium) echo "debian" ;;
+    kubernetes-node) echo "$KUBERNETES_VERSION-pause-$PAUSE_VERSION" ;;
+    coredns) echo "$COREDNS_VERSION-$(cksum <<<"$COREDNS_PLUGINS" | cut -d' ' -f1)" ;;
+    metrics-server) echo "$METRICS_SERVER_VERSION" ;;
+    registry) echo "$REGISTRY_VERSION" ;;
+    dapr-control-plane) echo "$DAPR_VERSION" ;;
+    node-runtime|image-builder) echo "debian" ;;
     *) return 1 ;;
   esac
 }
@@ -29,7 +40,7 @@ link_tool_bins() {
     # Only the pinned version of each tool is linked.
     local name; name=$(basename "$dir")
     local tool
-    for tool in postgresql chromium kafka helm helm4 kwok daprd kubernetes; do
+    for tool in "${sandbox_tools[@]}"; do
       [[ "$name" == "$tool-$(tool_version "$tool")" ]] || continue
       for program in "$dir"bin/*; do
         ln -sfn "$program" "$bin_dir/$(basename "$program")"

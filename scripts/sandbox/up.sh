@@ -27,11 +27,14 @@ source "$script_dir/tools.sh"
 source "$script_dir/common.sh"
 # shellcheck source=scripts/lib/npm.sh
 source "$script_dir/../lib/npm.sh"
+# shellcheck source=scripts/sandbox/node/node.sh
+source "$script_dir/node/node.sh"
+# shellcheck source=scripts/sandbox/addons/addons.sh
+source "$script_dir/addons/addons.sh"
 
 readonly api_ready_timeout=90
 readonly node_ready_timeout=60
-readonly service_cidr=10.96.0.0/16
-readonly pod_cidr=10.244.0.0/16
+runtime=host
 
 usage() {
   cat <<EOF
@@ -73,7 +76,8 @@ make_pki() {
   rm -rf "$sandbox_pki"; mkdir -p "$sandbox_pki"; chmod 700 "$sandbox_pki"
   openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$sandbox_pki/ca.key" \
     -subj "/CN=todo-sandbox-ca" -days 3650 -sha256 -out "$sandbox_pki/ca.crt" 2>/dev/null
-  local api_san="IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default"
+  local api_san="IP:127.0.0.1,IP:10.96.0.1,IP:$sandbox_bridge_ip,IP:$sandbox_kubernetes_service_ip"
+  api_san+=",DNS:localhost,DNS:kubernetes,DNS:kubernetes.default"
   api_san+=",DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   issue_cert apiserver "/CN=kube-apiserver" "$api_san"
   issue_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
@@ -82,6 +86,11 @@ make_pki() {
   issue_cert kube-scheduler "/CN=system:kube-scheduler"
   issue_cert kwok "/O=system:masters/CN=kwok-controller"
   issue_cert kubelet "/CN=system:node:$sandbox_node_name" "IP:127.0.0.1,DNS:localhost,DNS:$sandbox_node_name"
+  # The real node: its client certificate puts it under the Node authorizer, its serving
+  # certificate is verified by the API server, kube-proxy is bound to system:node-proxier.
+  issue_cert "$sandbox_node_name" "/O=system:nodes/CN=system:node:$sandbox_node_name"
+  issue_cert "$sandbox_node_name-serving" "/CN=$sandbox_node_name" "IP:$sandbox_node_ip,DNS:$sandbox_node_name"
+  issue_cert kube-proxy "/CN=system:kube-proxy"
   issue_cert front-proxy-client "/CN=front-proxy-client"
   issue_cert metrics "/CN=sandbox-metrics" "IP:127.0.0.1,DNS:localhost,DNS:metrics-server.kube-system.svc"
   issue_cert dapr-injector "/CN=dapr-sidecar-injector" \
@@ -89,6 +98,16 @@ make_pki() {
   openssl genrsa -out "$sandbox_pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$sandbox_pki/sa.key" -pubout -out "$sandbox_pki/sa.pub" 2>/dev/null
   touch "$sandbox_pki/.complete"
+}
+
+# The API server listens on 127.0.0.1 with the host runtime; with a real node, on the
+# sandbox bridge, which both the root namespace and the node reach.
+api_address() {
+  if [[ "$runtime" == containerd ]]; then echo "$sandbox_bridge_ip"; else echo 127.0.0.1; fi
+}
+
+service_cidr() {
+  if [[ "$runtime" == containerd ]]; then echo "$sandbox_service_cidr"; else echo 10.96.0.0/16; fi
 }
 
 # write_kubeconfig FILE USER CONTEXT: a kubeconfig for the sandbox API with a client cert.
@@ -100,7 +119,7 @@ kind: Config
 clusters:
 - name: $sandbox_context
   cluster:
-    server: https://127.0.0.1:$TODO_SANDBOX_API_PORT
+    server: https://$(api_address):$TODO_SANDBOX_API_PORT
     certificate-authority: $sandbox_pki/ca.crt
 users:
 - name: $user
@@ -158,10 +177,20 @@ start_etcd() {
 }
 
 start_apiserver() {
+  # The host runtime's node serves kwok's certificate and has no pod network for the
+  # `kubernetes` Service; a real node is verified and the Service gets the API server.
+  # The API server is outside the pod network, as on most clusters' control planes: it
+  # reaches webhooks and aggregated APIs at their pods' addresses (routed through the node),
+  # never at a Service address.
+  local node_flags=() endpoint_reconciler=none
+  if [[ "$runtime" == containerd ]]; then
+    node_flags=(--kubelet-certificate-authority "$sandbox_pki/ca.crt" --enable-aggregator-routing=true)
+    endpoint_reconciler=lease
+  fi
   start_component kube-apiserver "$(bin kubernetes kube-apiserver)" \
     --etcd-servers "http://127.0.0.1:$TODO_SANDBOX_ETCD_PORT" \
-    --bind-address 127.0.0.1 \
-    --advertise-address 127.0.0.1 \
+    --bind-address "$(api_address)" \
+    --advertise-address "$(api_address)" \
     --secure-port "$TODO_SANDBOX_API_PORT" \
     --tls-cert-file "$sandbox_pki/apiserver.crt" \
     --tls-private-key-file "$sandbox_pki/apiserver.key" \
@@ -169,12 +198,14 @@ start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$sandbox_pki/sa.pub" \
     --service-account-signing-key-file "$sandbox_pki/sa.key" \
-    --service-cluster-ip-range "$service_cidr" \
+    --service-cluster-ip-range "$(service_cidr)" \
     --authorization-mode Node,RBAC \
+    --enable-admission-plugins NodeRestriction \
     --allow-privileged=true \
     --kubelet-client-certificate "$sandbox_pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$sandbox_pki/apiserver-kubelet-client.key" \
     --kubelet-preferred-address-types InternalIP \
+    "${node_flags[@]}" \
     --requestheader-client-ca-file "$sandbox_pki/ca.crt" \
     --requestheader-allowed-names front-proxy-client \
     --requestheader-username-headers X-Remote-User \
@@ -182,7 +213,7 @@ start_apiserver() {
     --requestheader-extra-headers-prefix X-Remote-Extra- \
     --proxy-client-cert-file "$sandbox_pki/front-proxy-client.crt" \
     --proxy-client-key-file "$sandbox_pki/front-proxy-client.key" \
-    --endpoint-reconciler-type none \
+    --endpoint-reconciler-type "$endpoint_reconciler" \
     --enable-priority-and-fairness=false \
     --profiling=false \
     --v 1
@@ -208,7 +239,7 @@ start_controller_manager() {
     --root-ca-file "$sandbox_pki/ca.crt" \
     --cluster-signing-cert-file "$sandbox_pki/ca.crt" \
     --cluster-signing-key-file "$sandbox_pki/ca.key" \
-    --service-cluster-ip-range "$service_cidr" \
+    --service-cluster-ip-range "$(service_cidr)" \
     --enable-hostpath-provisioner=true \
     --v 1
 }
@@ -248,7 +279,7 @@ start_kwok() {
     --server-address "127.0.0.1:$TODO_SANDBOX_KUBELET_PORT" \
     --tls-cert-file "$sandbox_pki/kubelet.crt" \
     --tls-private-key-file "$sandbox_pki/kubelet.key" \
-    --cidr "$pod_cidr" \
+    --cidr 10.244.0.0/16 \
     --node-lease-duration-seconds 40 \
     --enable-crds PortForward,ClusterPortForward,Logs,ClusterLogs,Exec,ClusterExec
 }
@@ -295,10 +326,18 @@ start_postgresql() {
       --auth-host=scram-sha-256 >"$sandbox_logs/postgresql-initdb.log" 2>&1 ||
       log::die "initdb failed; see $sandbox_logs/postgresql-initdb.log"
   fi
+  # With a real node, pods reach the database on the bridge, as they would a managed one
+  # outside the cluster; their connections come from the node's address.
+  local listen=127.0.0.1 database_host=127.0.0.1
+  if [[ "$runtime" == containerd ]]; then
+    listen="127.0.0.1,$sandbox_bridge_ip" database_host=$sandbox_bridge_ip
+    grep -q "$TODO_SANDBOX_HOST_NET.0/24" "$data/pg_hba.conf" ||
+      echo "host todo todo $TODO_SANDBOX_HOST_NET.0/24 scram-sha-256" >>"$data/pg_hba.conf"
+  fi
   local as_user=()
   [[ $(id -u) -eq 0 ]] && as_user=(runuser -u postgres --)
   start_component postgresql "${as_user[@]}" "$(pg_bin postgres)" -D "$data" \
-    -p "$TODO_SANDBOX_POSTGRES_PORT" -c listen_addresses=127.0.0.1 -k "$data" -c fsync=off
+    -p "$TODO_SANDBOX_POSTGRES_PORT" -c listen_addresses="$listen" -k "$data" -c fsync=off
   if ! wait_for 30 "$(bin postgresql pg_isready)" -h 127.0.0.1 -p "$TODO_SANDBOX_POSTGRES_PORT"; then
     require_alive postgresql
     log::die "PostgreSQL did not accept connections within 30 s; see $sandbox_logs/postgresql.log"
@@ -310,7 +349,7 @@ start_postgresql() {
 SELECT format('CREATE ROLE todo LOGIN PASSWORD %L', :'password') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'todo')\gexec
 SELECT 'CREATE DATABASE todo OWNER todo' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'todo')\gexec
 SQL
-  echo "postgresql://todo:$password@127.0.0.1:$TODO_SANDBOX_POSTGRES_PORT/todo?sslmode=disable" >"$TODO_SANDBOX_DIR/database-url"
+  echo "postgresql://todo:$password@$database_host:$TODO_SANDBOX_POSTGRES_PORT/todo?sslmode=disable" >"$TODO_SANDBOX_DIR/database-url"
   chmod 600 "$TODO_SANDBOX_DIR/database-url"
 }
 
@@ -325,6 +364,17 @@ start_injector() {
       "https://127.0.0.1:$TODO_SANDBOX_INJECTOR_PORT/healthz"; then
     require_alive dapr-injector
     log::die "the Dapr injector stand-in did not answer within 30 s; see $sandbox_logs/dapr-injector.log"
+  fi
+}
+
+start_registry() {
+  export registry_dir="$TODO_SANDBOX_DIR/registry" registry_address=$sandbox_registry_address
+  mkdir -p "$registry_dir"
+  render_template "$script_dir/registry/config.yml" >"$TODO_SANDBOX_DIR/registry.yml"
+  start_component registry "$(bin registry registry)" serve "$TODO_SANDBOX_DIR/registry.yml"
+  if ! wait_for 30 curl -fsS "http://$sandbox_registry_address/v2/"; then
+    require_alive registry
+    log::die "the registry did not answer on $sandbox_registry_address within 30 s; see $sandbox_logs/registry.log"
   fi
 }
 
@@ -440,6 +490,47 @@ EOF
     -p "{\"status\":{\"capacity\":{\"cpu\":\"$cpus\",\"memory\":\"${memory_kib}Ki\",\"pods\":\"110\"},\"allocatable\":{\"cpu\":\"$cpus\",\"memory\":\"${memory_kib}Ki\",\"pods\":\"110\"}}}" >/dev/null
 }
 
+# What a cluster on a real node has from its installer: a default StorageClass, and Dapr's
+# CRDs.
+apply_node_cluster_objects() {
+  sandbox_kubectl apply --server-side --force-conflicts -f "$(tool_dir daprd)/crds" >/dev/null
+  sandbox_kubectl apply --server-side --force-conflicts -f - >/dev/null <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: dapr-system
+EOF
+}
+
+start_node() {
+  node::write_config
+  node::start_containerd
+  node::start_kubelet
+  node::start_kube_proxy
+  local deadline=$((SECONDS + node_ready_timeout))
+  until sandbox_kubectl wait --for=condition=Ready "node/$sandbox_node_name" --timeout=1s >/dev/null 2>&1; do
+    require_alive containerd
+    require_alive kubelet
+    ((SECONDS < deadline)) ||
+      log::die "node $sandbox_node_name was not Ready within ${node_ready_timeout}s; see $sandbox_logs/kubelet.log"
+    sleep 0.5
+  done
+  # The API server (admission webhooks, aggregated APIs) reaches the node's pods through the
+  # node, as a control plane reaches the pod network on a cluster.
+  ip route replace "$sandbox_node_pod_cidr" via "$sandbox_node_ip" dev "$sandbox_bridge"
+  sandbox_kubectl label --overwrite "node/$sandbox_node_name" node-role.kubernetes.io/sandbox= >/dev/null
+}
+
 wait_for_node() {
   if ! wait_for "$node_ready_timeout" \
       sandbox_kubectl wait --for=condition=Ready "node/$sandbox_node_name" --timeout=5s; then
@@ -488,10 +579,20 @@ check_ports_free() {
 main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
+      --runtime)
+        [[ $# -ge 2 && ( "$2" == host || "$2" == containerd ) ]] ||
+          log::die "--runtime takes 'host' or 'containerd'" 2
+        runtime=$2; shift 2 ;;
       -h|--help) usage; return ;;
       *) log::die "unknown argument '$1' (see --help)" 2 ;;
     esac
   done
+  if [[ -d "$TODO_SANDBOX_DIR/pids" ]]; then
+    runtime=$(sandbox_runtime)
+  fi
+  if [[ "$runtime" == containerd ]]; then
+    sandbox_components=("${containerd_runtime_components[@]}")
+  fi
 
   case "$(state_of_sandbox)" in
     up)
@@ -501,6 +602,14 @@ main() {
       log::die "$TODO_SANDBOX_DIR holds a sandbox that is partly stopped (a crash or a kill?); run 'npm run sandbox:down' to clear it, then 'npm run sandbox:up'" 5 ;;
   esac
 
+  if [[ "$runtime" == containerd ]]; then
+    up_with_node
+  else
+    up_with_host_runtime
+  fi
+}
+
+up_with_host_runtime() {
   local started=$SECONDS
   log::step "checking tools"
   bash "$script_dir/install-tools.sh" --only postgresql,kafka,kubernetes,kwok,daprd,helm
@@ -533,6 +642,62 @@ main() {
   wait_for_node
   log::step "starting the host runtime (runs each pod's containers as host processes)"
   start_host_runtime
+  local name
+  for name in "${sandbox_components[@]}"; do require_alive "$name"; done
+  log::info "sandbox up in $((SECONDS - started)) s"
+  log::info "use it with: export KUBECONFIG=$sandbox_kubeconfig"
+}
+
+# A real node: containerd, the kubelet and kube-proxy in a network namespace of their own,
+# pulling from the sandbox's registry; the control plane, the registry and PostgreSQL on
+# the root namespace's side of the sandbox bridge.
+up_with_node() {
+  local started=$SECONDS
+  [[ $(id -u) -eq 0 ]] ||
+    log::die "a sandbox with a real node needs root (network namespaces, cgroups, mounts); run it as root" 3
+  if ip link show "$sandbox_bridge" >/dev/null 2>&1; then
+    log::die "network link $sandbox_bridge already exists (another sandbox with TODO_SANDBOX_LINK_PREFIX=$TODO_SANDBOX_LINK_PREFIX, or one that crashed); run 'npm run sandbox:down' or set TODO_SANDBOX_LINK_PREFIX" 4
+  fi
+  log::step "checking tools"
+  bash "$script_dir/install-tools.sh" \
+    --only postgresql,kafka,kubernetes,daprd,helm,node-runtime,image-builder,kubernetes-node,coredns,metrics-server,registry
+  npm::ensure_dependencies "$sandbox_repo_root" "the project"
+  check_ports_free
+  started=$SECONDS
+
+  mkdir -p "$TODO_SANDBOX_DIR" "$sandbox_logs"
+  echo containerd >"$TODO_SANDBOX_DIR/runtime"
+  make_pki
+  write_kubeconfig "$sandbox_kubeconfig" admin "$sandbox_context"
+  write_kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" kube-controller-manager kube-controller-manager
+  write_kubeconfig "$TODO_SANDBOX_DIR/kube-scheduler.kubeconfig" kube-scheduler kube-scheduler
+  write_kubeconfig "$TODO_SANDBOX_DIR/kubelet.kubeconfig" "$sandbox_node_name" kubelet
+  write_kubeconfig "$TODO_SANDBOX_DIR/kube-proxy.kubeconfig" kube-proxy kube-proxy
+
+  log::step "network: bridge $sandbox_bridge ($sandbox_bridge_ip), node namespace $sandbox_netns ($sandbox_node_ip)"
+  node::network_up
+  log::step "starting PostgreSQL on 127.0.0.1 and $sandbox_bridge_ip:$TODO_SANDBOX_POSTGRES_PORT"
+  start_postgresql
+  log::step "starting etcd on 127.0.0.1:$TODO_SANDBOX_ETCD_PORT"
+  start_etcd
+  log::step "starting kube-apiserver on https://$sandbox_bridge_ip:$TODO_SANDBOX_API_PORT"
+  start_apiserver
+  log::info "API healthy after $((SECONDS - started)) s"
+  log::step "starting kube-controller-manager, kube-scheduler and the registry ($sandbox_registry_address)"
+  start_controller_manager
+  start_scheduler
+  start_registry
+  apply_node_cluster_objects
+  log::step "building the node's images (pause, CoreDNS, metrics-server) and pushing them"
+  addons::push_node_images
+  log::step "starting the node: containerd, kubelet, kube-proxy"
+  start_node
+  log::info "node $sandbox_node_name Ready after $((SECONDS - started)) s"
+  wait_for 30 sandbox_kubectl -n default get serviceaccount default ||
+    log::die "the controller manager created no default ServiceAccount within 30 s; see $sandbox_logs/kube-controller-manager.log"
+  log::step "add-ons: CoreDNS, metrics-server"
+  addons::install
+  addons::wait
   local name
   for name in "${sandbox_components[@]}"; do require_alive "$name"; done
   log::info "sandbox up in $((SECONDS - started)) s"
