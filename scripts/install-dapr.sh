@@ -2,12 +2,15 @@
 # Installs or upgrades Dapr's control plane at the pinned version (DAPR_VERSION in
 # scripts/sandbox/versions.env) with Dapr's Helm chart, or with the Dapr CLI on request,
 # then waits for it (bounded) and verifies it. Running it again is safe: a control plane
-# already healthy at that version is left alone. On the project's sandbox, whose Dapr
-# injector is a stand-in outside the cluster, it says so and changes nothing.
+# already healthy at that version is left alone (with --values, helm applies them again;
+# one that is not healthy is installed again). On the project's sandbox, whose Dapr
+# injector is a stand-in outside the cluster, it says so and changes nothing; on the sandbox
+# with a real node, it installs from a local copy of the chart with images from the
+# sandbox's registry (--chart, --image-registry, --values).
 #
 # Usage: scripts/install-dapr.sh [--context CTX] [--kubeconfig FILE] [--version VERSION]
-#          [--chart DIR] [--method helm|cli] [--dapr-namespace NS] [--ha] [--timeout DURATION]
-#          [--dry-run] [--yes] [--help]
+#          [--chart DIR] [--image-registry REGISTRY] [--values FILE]... [--method helm|cli]
+#          [--dapr-namespace NS] [--ha] [--timeout DURATION] [--dry-run] [--yes] [--help]
 #
 # Environment:
 #   KUBECTL, HELM        kubectl and helm to use (default: on PATH, else the sandbox's)
@@ -29,10 +32,16 @@ readonly chart_repo=https://dapr.github.io/helm-charts
 readonly release=dapr
 # What Dapr 1.16's chart runs; each must be ready.
 readonly expected_workloads=(deployment/dapr-operator deployment/dapr-sentry deployment/dapr-sidecar-injector
-  statefulset/dapr-placement-server statefulset/dapr-scheduler-server)
+  statefulset/dapr-placement-server)
+# Optional: Dapr's chart renders it with 0 replicas when global.scheduler.enabled is false,
+# and the injector then gives sidecars no scheduler address.
+readonly scheduler_workload=statefulset/dapr-scheduler-server
 readonly expected_crds=(components.dapr.io configurations.dapr.io subscriptions.dapr.io resiliencies.dapr.io httpendpoints.dapr.io)
 
 work_dir=''
+# From the command line: --image-registry and each --values file.
+image_registry=''
+values_files=()
 
 usage() {
   cat <<EOF
@@ -40,8 +49,10 @@ Usage: scripts/install-dapr.sh [options]
 
 Installs or upgrades Dapr's control plane at version $pinned_version (pinned in
 scripts/sandbox/versions.env), waits until it is ready (bounded) and verifies it: the
-control-plane workloads ready and running that version, the CRDs, the injector webhook.
-A control plane already healthy at that version is left alone.
+control-plane workloads ready and running that version (from --image-registry when given),
+the CRDs, and the injector webhook with the CA bundle the injector sets once Sentry has
+issued its certificate. A control plane already healthy at that version is left alone
+unless --values is given.
 
   --context CTX          kube context (default: the current one)
   --kubeconfig FILE      kubeconfig (default: \$KUBECONFIG or ~/.kube/config)
@@ -50,6 +61,12 @@ A control plane already healthy at that version is left alone.
                          that version, e.g. from 'go mod download -json
                          github.com/dapr/dapr@$pinned_version'); default: chart 'dapr'
                          from $chart_repo
+  --image-registry REG   pull Dapr's images from REG (host[:port][/path]) instead of
+                         ghcr.io/dapr: the chart's global.registry (tag: the version);
+                         for the sandbox, scripts/sandbox/dapr/build-images.sh --push
+  --values FILE          values file for Dapr's chart, e.g. scripts/sandbox/dapr/values.yaml;
+                         may be repeated; --version, --image-registry and --ha win over it.
+                         With values given, helm applies them even when Dapr is healthy
   --method helm|cli      helm (default): Dapr's Helm chart; cli: the Dapr CLI ('dapr init
                          -k' / 'dapr upgrade -k'), which acts on the current context only
   --dapr-namespace NS    control-plane namespace (default: dapr-system)
@@ -60,9 +77,14 @@ A control plane already healthy at that version is left alone.
                          look like production (see docs/deployment-guide.md)
   -h, --help             this text
 
-On the project's sandbox (webhook dapr-sidecar-injector labelled
+On the project's sandbox with the host runtime (webhook dapr-sidecar-injector labelled
 app.kubernetes.io/part-of=todo-sandbox) Dapr is already provided: the script says so and
-exits 0.
+exits 0. The sandbox with a real node gets Dapr's own control plane, from the chart and
+the images built next to its binaries:
+  scripts/sandbox/dapr/build-images.sh --registry REGISTRY --push
+  scripts/install-dapr.sh --kubeconfig .sandbox/kubeconfig --yes \\
+    --chart ~/.cache/todo-sandbox/tools/dapr-control-plane-$pinned_version/chart \\
+    --image-registry REGISTRY --values scripts/sandbox/dapr/values.yaml
 Exit codes: 0 ready, 1 install or verification failed, 2 bad usage, 3 tool or kubeconfig
 missing, 4 context unknown or refused, 5 cluster unreachable.
 EOF
@@ -88,10 +110,21 @@ installed_version() {
   [[ -n "$image" ]] && echo "${image##*:}"
 }
 
-# verify NS VERSION: every control-plane workload ready at VERSION, CRDs, webhook.
+# workloads_of NS: the control-plane workloads NS must run; the scheduler where it is
+# enabled.
+workloads_of() {
+  printf '%s\n' "${expected_workloads[@]}"
+  local replicas
+  replicas=$(kube::kubectl -n "$1" get "$scheduler_workload" -o 'jsonpath={.spec.replicas}' 2>/dev/null) || return 0
+  ((${replicas:-0} == 0)) || echo "$scheduler_workload"
+}
+
+# verify NS VERSION [REGISTRY]: every control-plane workload ready at VERSION (and from
+# REGISTRY), CRDs, webhook.
 verify() {
-  local namespace=$1 version=$2 problems=() workload ready desired image crd
-  for workload in "${expected_workloads[@]}"; do
+  local namespace=$1 version=$2 registry=${3:-} problems=() workload ready desired image crd workloads
+  mapfile -t workloads < <(workloads_of "$namespace")
+  for workload in "${workloads[@]}"; do
     if ! ready=$(kube::kubectl -n "$namespace" get "$workload" -o 'jsonpath={.status.readyReplicas}/{.spec.replicas}' 2>/dev/null); then
       problems+=("$workload missing")
       continue
@@ -100,28 +133,65 @@ verify() {
     [[ "${ready:-0}" == "$desired" && "$desired" != 0 ]] || problems+=("$workload ${ready:-0}/$desired ready")
     image=$(kube::kubectl -n "$namespace" get "$workload" -o 'jsonpath={.spec.template.spec.containers[0].image}')
     [[ "${image##*:}" == "$version" ]] || problems+=("$workload runs $image, not $version")
+    [[ -z "$registry" || "$image" == "$registry/"* ]] || problems+=("$workload runs $image, not an image from $registry")
   done
   for crd in "${expected_crds[@]}"; do
     kube::kubectl get crd "$crd" -o name >/dev/null 2>&1 || problems+=("CRD $crd missing")
   done
-  kube::kubectl get mutatingwebhookconfiguration dapr-sidecar-injector -o name >/dev/null 2>&1 ||
+  # The chart leaves the webhook's caBundle empty; the injector sets it to Sentry's trust
+  # anchors once Sentry has issued its certificate. Until then the API server cannot call
+  # the injector and, with failurePolicy Ignore, pods start without a sidecar.
+  local ca_bundle
+  if ! ca_bundle=$(kube::kubectl get mutatingwebhookconfiguration dapr-sidecar-injector \
+      -o 'jsonpath={.webhooks[0].clientConfig.caBundle}' 2>/dev/null); then
     problems+=("MutatingWebhookConfiguration dapr-sidecar-injector missing")
+  elif [[ -z "$ca_bundle" ]]; then
+    problems+=("MutatingWebhookConfiguration dapr-sidecar-injector has no caBundle yet (the injector sets it from Sentry's trust anchors; see: kubectl -n $namespace logs deployment/dapr-sidecar-injector)")
+  fi
   if ((${#problems[@]} > 0)); then
     printf '%s\n' "${problems[@]}"
     return 1
   fi
 }
 
+# not_ready NS: the pods of NS that are not ready and why, e.g. "dapr-scheduler-server-0
+# (CrashLoopBackOff)", comma separated; nothing when all are.
+not_ready() {
+  local name phase containers listed=()
+  while IFS=$'\t' read -r name phase containers; do
+    [[ -n "$name" ]] || continue
+    [[ "$phase" == Running && "$containers" != *false* ]] && continue
+    local reasons
+    reasons=$(tr ' ' '\n' <<<"$containers" | sed -n 's/^false,\(.\+\)$/\1/p' | sort -u | paste -sd/ -)
+    [[ -n "$reasons" || "$phase" != Running ]] || reasons="not ready"
+    listed+=("$name (${reasons:-$phase})")
+  done < <(kube::kubectl -n "$1" get pods -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\t"}{range .status.containerStatuses[*]}{.ready}{","}{.state.waiting.reason}{" "}{end}{"\n"}{end}' 2>/dev/null)
+  local IFS=,
+  echo "${listed[*]}"
+}
+
 # wait_ready NS TIMEOUT_SECONDS: rollout status of every workload within one budget.
 wait_ready() {
-  local namespace=$1 budget=$2 deadline workload remaining
+  local namespace=$1 budget=$2 deadline workload remaining workloads
   deadline=$((SECONDS + budget))
-  for workload in "${expected_workloads[@]}"; do
+  mapfile -t workloads < <(workloads_of "$namespace")
+  for workload in "${workloads[@]}"; do
     remaining=$((deadline - SECONDS))
     ((remaining > 0)) || log::die "Dapr's control plane was not ready within ${budget} s (waiting for $workload); see: kubectl -n $namespace get pods" 1
     kube::kubectl -n "$namespace" rollout status "$workload" --timeout="${remaining}s" >/dev/null 2>&1 ||
       log::die "$workload in $namespace was not ready within ${budget} s; see: kubectl -n $namespace describe $workload; kubectl -n $namespace get events" 1
   done
+  # The injector sets the webhook's CA bundle just after it turns ready.
+  until [[ -n "$(kube::kubectl get mutatingwebhookconfiguration dapr-sidecar-injector \
+      -o 'jsonpath={.webhooks[0].clientConfig.caBundle}' 2>/dev/null)" ]]; do
+    ((SECONDS < deadline)) || return 0
+    sleep 1
+  done
+}
+
+# one_line TEXT: its lines joined with "; ".
+one_line() {
+  tr '\n' ';' <<<"$1" | sed 's/;$//; s/;/; /g'
 }
 
 # seconds_of DURATION: 90s, 5m, 1h -> seconds.
@@ -153,7 +223,11 @@ install_with_helm() {
   local dir
   dir=$(chart_dir "$version" "$chart")
   [[ -f "$dir/Chart.yaml" && -d "$dir/crds" ]] || log::die "$dir is not Dapr's chart (no Chart.yaml and crds/)" 2
-  local values=(--set "global.tag=${version#v}")
+  # Flags win over values files: helm applies --set after every -f.
+  local values=() file
+  for file in ${values_files[@]+"${values_files[@]}"}; do values+=(-f "$file"); done
+  values+=(--set "global.tag=${version#v}")
+  [[ -z "$image_registry" ]] || values+=(--set "global.registry=$image_registry")
   [[ -z "$ha" ]] || values+=(--set global.ha.enabled=true)
   if [[ -n "$dry_run" ]]; then
     local objects
@@ -165,8 +239,12 @@ install_with_helm() {
   # Helm installs a chart's CRDs only on first install; apply them every time so an
   # upgrade gets the new versions too.
   kube::run_quiet "${kube_kubectl_cmd[@]}" apply --server-side --force-conflicts -f "$dir/crds"
-  kube::run_quiet "${kube_helm_cmd[@]}" upgrade --install "$release" "$dir" -n "$namespace" --create-namespace \
-    "${values[@]}" --wait --timeout "$timeout"
+  if ! kube::run_quiet "${kube_helm_cmd[@]}" upgrade --install "$release" "$dir" -n "$namespace" --create-namespace \
+      "${values[@]}" --wait --timeout "$timeout"; then
+    local pods
+    pods=$(not_ready "$namespace")
+    log::die "helm did not get Dapr's chart ready within $timeout${pods:+; not ready: ${pods//,/, }}; see: kubectl -n $namespace get pods,pvc; kubectl -n $namespace logs POD" 1
+  fi
 }
 
 install_with_cli() {
@@ -178,6 +256,8 @@ install_with_cli() {
   local command=(dapr init -k --runtime-version "${version#v}" -n "$namespace" --wait --timeout "$(seconds_of "$timeout")")
   [[ -z "$installed" ]] || command=(dapr upgrade -k --runtime-version "${version#v}")
   [[ -z "$ha" ]] || command+=(--enable-ha)
+  # Both commands pass --set on to Dapr's chart.
+  [[ -z "$image_registry" ]] || command+=(--set "global.registry=$image_registry")
   if [[ -n "$dry_run" ]]; then
     log::info "dry run: would run: ${command[*]}"
     return
@@ -190,12 +270,14 @@ main() {
   local namespace=dapr-system ha='' timeout=5m dry_run='' yes=''
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --context|--kubeconfig|--version|--chart|--method|--dapr-namespace|--timeout)
+      --context|--kubeconfig|--version|--chart|--image-registry|--values|--method|--dapr-namespace|--timeout)
         [[ $# -ge 2 && -n "$2" ]] || log::die "$1 needs a value (see --help)" 2 ;;&
       --context) context=$2; shift 2 ;;
       --kubeconfig) kubeconfig=$2; shift 2 ;;
       --version) version=$2; shift 2 ;;
       --chart) chart=$2; shift 2 ;;
+      --image-registry) image_registry=$2; shift 2 ;;
+      --values) values_files+=("$2"); shift 2 ;;
       --method) method=$2; shift 2 ;;
       --dapr-namespace) namespace=$2; shift 2 ;;
       --timeout) timeout=$2; shift 2 ;;
@@ -211,6 +293,14 @@ main() {
   [[ "$method" == helm || "$method" == cli ]] || log::die "--method must be helm or cli, not '$method'" 2
   [[ "$timeout" =~ ^[0-9]+[smh]$ ]] || log::die "--timeout must look like 90s, 5m or 1h, not '$timeout'" 2
   [[ -z "$chart" || -d "$chart" ]] || log::die "--chart $chart is not a directory" 2
+  [[ -z "$image_registry" ]] || [[ "$image_registry" =~ ^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$ && "$image_registry" != */ ]] ||
+    log::die "--image-registry '$image_registry' is not host[:port][/path] (no scheme, no trailing /, no tag)" 2
+  local file
+  for file in ${values_files[@]+"${values_files[@]}"}; do
+    [[ -f "$file" && -r "$file" ]] || log::die "--values $file is not a readable file" 2
+  done
+  # The Dapr CLI takes single --set values, not files.
+  [[ "$method" == helm || ${#values_files[@]} -eq 0 ]] || log::die "--values works with --method helm only" 2
 
   trap cleanup EXIT
   local need=need-helm
@@ -228,15 +318,28 @@ main() {
     return
   fi
 
-  local installed
+  local installed action unhealthy=''
   installed=$(installed_version "$namespace")
-  if [[ "$installed" == "${version#v}" || "$installed" == "$version" ]] && verify "$namespace" "${version#v}" >/dev/null; then
-    log::info "Dapr $version is already installed in $namespace and healthy; nothing to do"
-    return
+  if [[ "$installed" == "${version#v}" || "$installed" == "$version" ]]; then
+    if unhealthy=$(verify "$namespace" "${version#v}" "$image_registry"); then
+      # Values files may change anything, so with them helm always runs (an upgrade with
+      # the same values changes nothing).
+      if [[ ${#values_files[@]} -eq 0 ]]; then
+        log::info "Dapr $version is already installed in $namespace and healthy; nothing to do"
+        return
+      fi
+      action="applying the values to Dapr $version in $namespace"
+    else
+      action="installing Dapr $version in $namespace again (not healthy: $(one_line "$unhealthy"))"
+    fi
+  elif [[ -n "$installed" ]]; then
+    action="upgrading Dapr $installed to $version in $namespace"
+  else
+    action="installing Dapr $version in $namespace"
   fi
   [[ -n "$dry_run" ]] || kube::confirm_target "install Dapr $version" "$yes"
   local started=$SECONDS
-  log::step "${installed:+upgrading Dapr $installed to}${installed:-installing Dapr} $version in $namespace (method: $method)"
+  log::step "$action (method: $method)"
   if [[ "$method" == helm ]]; then
     install_with_helm "$namespace" "$version" "$chart" "$ha" "$timeout" "$dry_run"
   else
@@ -246,11 +349,10 @@ main() {
 
   log::step "waiting for Dapr's control plane (at most $timeout)"
   wait_ready "$namespace" "$(seconds_of "$timeout")"
-  local problems
-  if ! problems=$(verify "$namespace" "${version#v}"); then
-    log::die "Dapr's control plane is not as expected: $(tr '\n' ';' <<<"$problems" | sed 's/;$//; s/;/; /g')" 1
+  if ! unhealthy=$(verify "$namespace" "${version#v}" "$image_registry"); then
+    log::die "Dapr's control plane is not as expected: $(one_line "$unhealthy")" 1
   fi
-  log::info "Dapr $version ready in $namespace in $(kube::duration $((SECONDS - started))): ${expected_workloads[*]}; CRDs and injector webhook present"
+  log::info "Dapr $version ready in $namespace in $(kube::duration $((SECONDS - started))): $(workloads_of "$namespace" | paste -sd' ' -); CRDs, and the injector webhook with its CA bundle"
 }
 
 main "$@"

@@ -270,8 +270,9 @@ build_dapr_control_plane() {
   local work="$TODO_SANDBOX_HOME/build/dapr-control-plane-$DAPR_VERSION"
   dapr_module_copy "$work"
   step mkdir -p "$dest/bin"
-  step bash -c "cd '$work' && CGO_ENABLED=0 go build -trimpath -ldflags '$(dapr_ldflags)' -o '$dest/bin/' \
-    ./cmd/operator ./cmd/injector ./cmd/sentry ./cmd/placement ./cmd/scheduler"
+  local commands=() name
+  for name in $DAPR_CONTROL_PLANE; do commands+=("./cmd/$name"); done
+  step bash -c "cd '$work' && CGO_ENABLED=0 go build -trimpath -ldflags '$(dapr_ldflags)' -o '$dest/bin/' ${commands[*]}"
   step cp -r "$work/charts/dapr" "$dest/chart"
   rm -rf "$work"
 }

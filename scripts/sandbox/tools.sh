@@ -23,7 +23,7 @@ tool_version() {
     coredns) echo "$COREDNS_VERSION-$(cksum <<<"$COREDNS_PLUGINS" | cut -d' ' -f1)" ;;
     metrics-server) echo "$METRICS_SERVER_VERSION" ;;
     registry) echo "$REGISTRY_VERSION" ;;
-    dapr-control-plane) echo "$DAPR_VERSION" ;;
+    dapr-control-plane) echo "$DAPR_VERSION-$(cksum <<<"$DAPR_CONTROL_PLANE" | cut -d' ' -f1)" ;;
     node-runtime|image-builder) echo "debian" ;;
     *) return 1 ;;
   esac

@@ -5,7 +5,7 @@
 # CRDs, a stand-in for Dapr's sidecar injector, and a PostgreSQL server standing in for
 # the managed database. Safe to run again: a sandbox that is already up is left as it is.
 #
-# Usage: scripts/sandbox/up.sh [--help]
+# Usage: scripts/sandbox/up.sh [--runtime host|containerd] [--help]
 #
 # Environment:
 #   TODO_SANDBOX_HOME   tool cache (default: ~/.cache/todo-sandbox)
@@ -38,10 +38,15 @@ runtime=host
 
 usage() {
   cat <<EOF
-Usage: scripts/sandbox/up.sh [--help]
+Usage: scripts/sandbox/up.sh [--runtime host|containerd] [--help]
 
 Starts the sandbox cluster and writes its admin kubeconfig to $sandbox_kubeconfig.
 Installs missing tools first. Running it again while the sandbox is up changes nothing.
+
+  --runtime host        kwok and the host runtime: pods run as host processes (default)
+  --runtime containerd  a real node: kubelet, kube-proxy, containerd and runc in a network
+                        namespace, images from the sandbox's registry, CoreDNS and
+                        metrics-server (needs root; docs/sandbox.md)
 EOF
 }
 
@@ -490,26 +495,49 @@ EOF
     -p "{\"status\":{\"capacity\":{\"cpu\":\"$cpus\",\"memory\":\"${memory_kib}Ki\",\"pods\":\"110\"},\"allocatable\":{\"cpu\":\"$cpus\",\"memory\":\"${memory_kib}Ki\",\"pods\":\"110\"}}}" >/dev/null
 }
 
-# What a cluster on a real node has from its installer: a default StorageClass, and Dapr's
-# CRDs.
+# The default StorageClass of the real node: local volumes, made ahead on the node as a
+# static provisioner would (a volume's capacity is not enforced). Unlike host-path volumes,
+# the kubelet applies a pod's fsGroup to them, as to a cloud disk, so a non-root workload
+# can write its claim. A released volume keeps its data (Retain) and is not bound again.
+readonly node_volumes=8 node_volume_size=64Gi
+
 apply_node_cluster_objects() {
-  sandbox_kubectl apply --server-side --force-conflicts -f "$(tool_dir daprd)/crds" >/dev/null
-  sandbox_kubectl apply --server-side --force-conflicts -f - >/dev/null <<EOF
+  local index volumes
+  volumes="$(node_dir)/volumes"
+  {
+    cat <<EOF
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
   name: standard
   annotations:
     storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/host-path
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
+provisioner: kubernetes.io/no-provisioner
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+EOF
+    for ((index = 0; index < node_volumes; index++)); do
+      mkdir -p "$volumes/volume-$index"
+      cat <<EOF
 ---
 apiVersion: v1
-kind: Namespace
+kind: PersistentVolume
 metadata:
-  name: dapr-system
+  name: $sandbox_node_name-volume-$index
+spec:
+  capacity: {storage: $node_volume_size}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: standard
+  local: {path: $volumes/volume-$index}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [$sandbox_node_name]}
 EOF
+    done
+  } | sandbox_kubectl apply --server-side --force-conflicts -f - >/dev/null
 }
 
 start_node() {
@@ -660,7 +688,7 @@ up_with_node() {
   fi
   log::step "checking tools"
   bash "$script_dir/install-tools.sh" \
-    --only postgresql,kafka,kubernetes,daprd,helm,node-runtime,image-builder,kubernetes-node,coredns,metrics-server,registry
+    --only postgresql,kubernetes,helm,node-runtime,image-builder,kubernetes-node,coredns,metrics-server,registry
   npm::ensure_dependencies "$sandbox_repo_root" "the project"
   check_ports_free
   started=$SECONDS

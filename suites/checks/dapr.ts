@@ -56,6 +56,9 @@ function sidecarCheck(service: string, appId: string): Check {
   };
 }
 
+// Dapr's chart renders the scheduler with 0 replicas when global.scheduler.enabled is false.
+const optionalScheduler = 'dapr-scheduler-server';
+
 async function controlPlaneWorkloads(ctx: CheckContext, rec: Recorder): Promise<string[]> {
   const namespace = ctx.config.daprNamespace;
   try {
@@ -73,6 +76,10 @@ async function controlPlaneWorkloads(ctx: CheckContext, rec: Recorder): Promise<
   for (const item of [...deployments.items, ...statefulSets.items]) {
     const desired = item.spec?.replicas ?? 1;
     const ready = item.status?.readyReplicas ?? 0;
+    if (item.metadata?.name === optionalScheduler && desired === 0) {
+      rec.note(`${optionalScheduler}: 0 replicas, the scheduler is disabled (global.scheduler.enabled=false)`);
+      continue;
+    }
     const line = `${item.metadata?.name}: ${ready}/${desired} ready`;
     lines.push(line);
     if (ready < desired || desired === 0) problems.push(line);
