@@ -66,6 +66,13 @@ Image reference: optional global registry, repository, then digest or tag (appVe
 {{- end -}}
 {{- end -}}
 
+{{/* The helm test pod's image, under global.imageRegistry like every other image. */}}
+{{- define "backend.testImage" -}}
+{{- $repo := .Values.tests.image.repository -}}
+{{- with .Values.global.imageRegistry }}{{ $repo = printf "%s/%s" (trimSuffix "/" .) $repo }}{{ end -}}
+{{- printf "%s:%s" $repo .Values.tests.image.tag -}}
+{{- end -}}
+
 {{- define "backend.imagePullSecrets" -}}
 {{- $names := concat (.Values.global.imagePullSecrets | default list) (.Values.imagePullSecrets | default list) | uniq -}}
 {{- if $names }}
