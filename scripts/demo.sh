@@ -7,7 +7,8 @@
 # Usage: scripts/demo.sh [--runtime host|containerd] [--help]
 #
 # Environment:
-#   TODO_SANDBOX_HOME, TODO_SANDBOX_DIR, TODO_SANDBOX_*_PORT  as for scripts/sandbox/up.sh
+#   TODO_SANDBOX_RUNTIME, TODO_SANDBOX_HOME, TODO_SANDBOX_DIR, TODO_SANDBOX_*  as for
+#                         scripts/sandbox/up.sh
 #   CI, NO_COLOR                                            plain output
 set -o errexit -o nounset -o pipefail
 
@@ -26,7 +27,7 @@ readonly namespace=todo-app
 readonly release=todo-app
 readonly deploy_timeout=10m
 
-runtime=host
+runtime=${TODO_SANDBOX_RUNTIME:-containerd}
 
 usage() {
   cat <<EOF
@@ -35,9 +36,11 @@ Usage: scripts/demo.sh [--runtime host|containerd] [--help]
 Brings the sandbox up, deploys the Todo stack with helm/todo-app (release '$release' in
 namespace '$namespace'), and validates it. Stop everything with: npm run sandbox:down
 
-  --runtime containerd  a real node: the stack's images are built from their Dockerfiles
-                        and pulled from the sandbox's registry, Dapr's control plane is
-                        installed from its own chart (default: host, pods as host processes)
+  --runtime containerd  a real node (the default): the stack's images are built from their
+                        Dockerfiles and pulled from the sandbox's registry, Dapr's control
+                        plane is installed from its own chart
+  --runtime host        pods as host processes of the reference stack's build output
+The default comes from TODO_SANDBOX_RUNTIME when it is set.
 EOF
 }
 

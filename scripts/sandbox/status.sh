@@ -57,6 +57,11 @@ main() {
     return 1
   fi
   echo "Memory of the sandbox's processes (RSS): ${total_rss} MiB"
+  local pods_cgroup="/sys/fs/cgroup/memory/$sandbox_cgroup_root"
+  if [[ "$(sandbox_runtime)" == containerd && -f "$pods_cgroup/memory.usage_in_bytes" ]]; then
+    # The pods' containers and their pause processes, as the kernel counts them (page cache included).
+    echo "Memory of the node's pods (cgroup /$sandbox_cgroup_root): $(($(<"$pods_cgroup/memory.usage_in_bytes") / 1048576)) MiB"
+  fi
   if [[ "$(sandbox_runtime)" == containerd ]]; then
     echo "API server: https://$sandbox_bridge_ip:$TODO_SANDBOX_API_PORT"
     echo "Registry:   http://$sandbox_registry_address (push with --tls-verify=false)"

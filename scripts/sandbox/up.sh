@@ -8,6 +8,7 @@
 # Usage: scripts/sandbox/up.sh [--runtime host|containerd] [--help]
 #
 # Environment:
+#   TODO_SANDBOX_RUNTIME  containerd (default) or host, when --runtime is not given
 #   TODO_SANDBOX_HOME   tool cache (default: ~/.cache/todo-sandbox)
 #   TODO_SANDBOX_DIR    state, certificates, kubeconfig and logs (default: <repo>/.sandbox)
 #   TODO_SANDBOX_*_PORT ports on 127.0.0.1: ETCD (23790), ETCD_PEER (23800), API (16443),
@@ -29,12 +30,14 @@ source "$script_dir/common.sh"
 source "$script_dir/../lib/npm.sh"
 # shellcheck source=scripts/sandbox/node/node.sh
 source "$script_dir/node/node.sh"
+# shellcheck source=scripts/lib/images.sh
+source "$script_dir/../lib/images.sh"
 # shellcheck source=scripts/sandbox/addons/addons.sh
 source "$script_dir/addons/addons.sh"
 
 readonly api_ready_timeout=90
 readonly node_ready_timeout=60
-runtime=host
+runtime=${TODO_SANDBOX_RUNTIME:-containerd}
 
 usage() {
   cat <<EOF
@@ -43,10 +46,11 @@ Usage: scripts/sandbox/up.sh [--runtime host|containerd] [--help]
 Starts the sandbox cluster and writes its admin kubeconfig to $sandbox_kubeconfig.
 Installs missing tools first. Running it again while the sandbox is up changes nothing.
 
-  --runtime host        kwok and the host runtime: pods run as host processes (default)
   --runtime containerd  a real node: kubelet, kube-proxy, containerd and runc in a network
                         namespace, images from the sandbox's registry, CoreDNS and
-                        metrics-server (needs root; docs/sandbox.md)
+                        metrics-server (the default; needs root; docs/sandbox.md)
+  --runtime host        kwok and the host runtime: pods run as host processes
+The default comes from TODO_SANDBOX_RUNTIME when it is set.
 EOF
 }
 
@@ -615,6 +619,8 @@ main() {
       *) log::die "unknown argument '$1' (see --help)" 2 ;;
     esac
   done
+  [[ "$runtime" == host || "$runtime" == containerd ]] ||
+    log::die "TODO_SANDBOX_RUNTIME takes 'host' or 'containerd', not '$runtime'" 2
   if [[ -d "$TODO_SANDBOX_DIR/pids" ]]; then
     runtime=$(sandbox_runtime)
   fi
@@ -682,7 +688,7 @@ up_with_host_runtime() {
 up_with_node() {
   local started=$SECONDS
   [[ $(id -u) -eq 0 ]] ||
-    log::die "a sandbox with a real node needs root (network namespaces, cgroups, mounts); run it as root" 3
+    log::die "a sandbox with a real node needs root (network namespaces, cgroups, mounts); run it as root, or use --runtime host" 3
   if ip link show "$sandbox_bridge" >/dev/null 2>&1; then
     log::die "network link $sandbox_bridge already exists (another sandbox with TODO_SANDBOX_LINK_PREFIX=$TODO_SANDBOX_LINK_PREFIX, or one that crashed); run 'npm run sandbox:down' or set TODO_SANDBOX_LINK_PREFIX" 4
   fi

@@ -37,6 +37,8 @@ export interface Container {
     allowPrivilegeEscalation?: boolean;
     readOnlyRootFilesystem?: boolean;
     runAsNonRoot?: boolean;
+    runAsUser?: number;
+    runAsGroup?: number;
     capabilities?: { drop?: string[] };
   };
 }
@@ -44,7 +46,7 @@ export interface Container {
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
-  securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; seccompProfile?: { type: string } };
   automountServiceAccountToken?: boolean;
   topologySpreadConstraints?: { topologyKey: string; labelSelector?: { matchLabels?: Record<string, string> } }[];
 }

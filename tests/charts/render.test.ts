@@ -28,6 +28,7 @@ import {
   podOwners,
   podTemplate,
   targetFor,
+  type PodSpec,
   type PodTemplate,
   workloads,
   type NetworkPolicy,
@@ -195,6 +196,16 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
       }
       const frontend = podTemplate(deployment(objects, 'frontend')).metadata.annotations ?? {};
       expect(Object.keys(frontend).filter((key) => key.startsWith('dapr.io/'))).toEqual([]);
+    });
+
+    it('sets the user per container in the Dapr services, leaving the injected sidecar its own (65532)', () => {
+      const objects = objectsOf(environment);
+      for (const { name } of DAPR_SERVICES) {
+        const spec = podTemplate(deployment(objects, name)).spec;
+        expect(spec.securityContext?.runAsUser, name).toBeUndefined();
+        expect(spec.securityContext?.runAsGroup, name).toBeUndefined();
+        expect(spec.containers[0]?.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000 });
+      }
     });
 
     it('feeds the backend services the secrets by key from app-secrets and the shared app-config', () => {
@@ -507,6 +518,17 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
         expect(podTemplate(deployment(objects, name)).spec.containers[0]?.image).toBe(
           `registry.example.com/todo/todo-${name}:1.0.0`,
         );
+      }
+    });
+
+    it('prefixes the helm test pods\' image with global.imageRegistry too', async () => {
+      const { objects } = await umbrella(binary, 'default', { set: { 'global.imageRegistry': 'registry.example.com/todo' } });
+      const testPods = objects.filter((object) => object.kind === 'Pod' && object.metadata.annotations?.['helm.sh/hook'] === 'test');
+      expect(testPods.length).toBeGreaterThan(0);
+      for (const pod of testPods) {
+        for (const container of (pod as unknown as { spec: PodSpec }).spec.containers) {
+          expect(container.image, pod.metadata.name).toMatch(/^registry\.example\.com\/todo\//);
+        }
       }
     });
   });

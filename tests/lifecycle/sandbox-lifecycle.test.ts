@@ -15,7 +15,7 @@ function script(name: string, env: Record<string, string> = {}): Run {
   const started = Date.now();
   const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox', name)], {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: { ...process.env, TODO_SANDBOX_RUNTIME: 'host', ...env },
     timeout: 300_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };

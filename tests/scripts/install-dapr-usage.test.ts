@@ -109,7 +109,7 @@ describe('scripts/sandbox/dapr/build-images.sh command line', () => {
   });
 
   it('rejects a registry with a scheme', async () => {
-    expectUsageError(await bash(BUILD_IMAGES, ['--registry', 'http://10.220.0.1:5000']), /is not host\[:port\]\[\/path\]/);
+    expectUsageError(await bash(BUILD_IMAGES, ['--registry', 'http://10.220.0.1:5000']), /takes host\[:port\]\[\/path\] without a scheme/);
   });
 
   it('rejects an unknown flag', async () => {

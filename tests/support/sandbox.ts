@@ -30,10 +30,13 @@ export interface Sandbox {
 
 let ensured: Sandbox | undefined;
 
-/** Bring the sandbox up unless it already runs (`up.sh` is idempotent) and return it. */
+/**
+ * Bring the sandbox up unless it already runs (`up.sh` is idempotent) and return it. These
+ * tests run on the host runtime; the real node's have a sandbox of their own (tests/node).
+ */
 export function ensureSandbox(): Sandbox {
   if (ensured) return ensured;
-  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox/up.sh')], {
+  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox/up.sh'), '--runtime', 'host'], {
     encoding: 'utf8',
     env: process.env,
   });

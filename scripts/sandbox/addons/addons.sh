@@ -6,27 +6,18 @@
 
 readonly addons_dir="$sandbox_repo_root/scripts/sandbox/addons"
 
-# Image builds keep their storage in the tool cache, so layers survive `down` and a later
-# `up` only pushes.
-sandbox_buildah() {
-  "$(tool_dir image-builder)/bin/buildah" \
-    --root "$TODO_SANDBOX_HOME/images/storage" --runroot "$TODO_SANDBOX_HOME/images/run" \
-    --storage-driver overlay "$@"
-}
-
-# addons::build_and_push NAME TAG DOCKERFILE CONTEXT: build an image from its Dockerfile and
-# push it to the sandbox's registry as NAME:TAG.
+# addons::build_and_push NAME TAG DOCKERFILE CONTEXT: build an image from its Dockerfile
+# with buildah (storage and layers in the tool cache, so they survive `down`) and push it to
+# the sandbox's registry as NAME:TAG.
 addons::build_and_push() {
-  local name=$1 tag=$2 dockerfile=$3 context=$4
-  local image="$sandbox_registry_address/$name:$tag"
-  sandbox_buildah bud --quiet --isolation chroot --layers -f "$dockerfile" -t "$image" "$context" \
-    >>"$sandbox_logs/images.log" 2>&1 ||
-    log::die "building image $name from $dockerfile failed; see $sandbox_logs/images.log"
-  sandbox_buildah push --quiet --tls-verify=false "$image" "docker://$image" >>"$sandbox_logs/images.log" 2>&1 ||
-    log::die "pushing $image to the sandbox's registry failed; see $sandbox_logs/images.log"
+  local image="$sandbox_registry_address/$1:$2"
+  images::build "$image" "$3" "$4"
+  images::push "$image"
 }
 
 addons::push_node_images() {
+  images::find_builder buildah
+  images::setup_registry "$sandbox_registry_address" insecure
   addons::build_and_push pause "$PAUSE_VERSION" "$sandbox_repo_root/scripts/sandbox/node/pause/Dockerfile" \
     "$(tool_dir kubernetes-node)/pause"
   addons::build_and_push coredns "$COREDNS_VERSION" "$addons_dir/coredns/Dockerfile" "$(tool_dir coredns)/bin"

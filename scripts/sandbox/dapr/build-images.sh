@@ -25,6 +25,8 @@ source "$script_dir/../../lib/log.sh"
 source "$script_dir/../versions.env"
 # shellcheck source=scripts/sandbox/tools.sh
 source "$script_dir/../tools.sh"
+# shellcheck source=scripts/lib/images.sh
+source "$script_dir/../../lib/images.sh"
 
 readonly tag=${DAPR_VERSION#v}
 # The control-plane binaries, each also a repository name of its own in the chart.
@@ -59,13 +61,6 @@ cleanup() {
   [[ -z "$staging" ]] || rm -rf "$staging"
 }
 
-# The same storage as the sandbox's other images, so layers survive `down`.
-sandbox_buildah() {
-  "$(tool_dir image-builder)/bin/buildah" \
-    --root "$TODO_SANDBOX_HOME/images/storage" --runroot "$TODO_SANDBOX_HOME/images/run" \
-    --storage-driver overlay "$@"
-}
-
 # stage_context DIR: what the Dockerfile copies: distroless' few files, and the binaries.
 stage_context() {
   local dir=$1 binary
@@ -85,18 +80,6 @@ stage_context() {
   find "$dir" -exec touch -h -d @0 {} +
 }
 
-# build PKG_FILES IMAGE: one image from the Dockerfile.
-build() {
-  local files=$1 image=$2
-  sandbox_buildah bud --quiet --isolation chroot --layers -f "$script_dir/Dockerfile" \
-    --build-arg "PKG_FILES=$files" -t "$image" "$staging" >/dev/null ||
-    log::die "building $image failed (see the buildah output above)" 1
-}
-
-image_size() {
-  sandbox_buildah images --format '{{.Size}}' "$1" | head -n 1
-}
-
 main() {
   local registry='' push=''
   while [[ $# -gt 0 ]]; do
@@ -110,8 +93,7 @@ main() {
     esac
   done
   [[ -n "$registry" ]] || log::die "--registry is required (see --help)" 2
-  [[ "$registry" =~ ^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$ && "$registry" != */ ]] ||
-    log::die "--registry '$registry' is not host[:port][/path] (no scheme, no trailing /)" 2
+  images::check_registry "$registry"
   # Like the sandbox's other commands, it installs the tools it lacks first.
   local tool missing=()
   for tool in image-builder daprd dapr-control-plane; do
@@ -127,26 +109,18 @@ main() {
   staging=$(mktemp -d "$TODO_SANDBOX_HOME/build/dapr-images.XXXXXX")
   stage_context "$staging"
 
-  local started=$SECONDS name
-  local all_in_one="$registry/dapr:$tag" sidecar="$registry/daprd:$tag"
-  log::step "building $all_in_one (${control_plane[*]}) and $sidecar"
-  build control-plane "$all_in_one"
-  build runtime "$sidecar"
+  images::find_builder buildah
+  images::setup_registry "$registry" insecure
+  local name all_in_one="$registry/dapr:$tag" sidecar="$registry/daprd:$tag"
+  images::build "$all_in_one" "$script_dir/Dockerfile" "$staging" PKG_FILES=control-plane
+  images::build "$sidecar" "$script_dir/Dockerfile" "$staging" PKG_FILES=runtime
   local names=("$all_in_one" "$sidecar")
   for name in "${control_plane[@]}"; do
-    sandbox_buildah tag "$all_in_one" "$registry/$name:$tag"
+    images::tag "$all_in_one" "$registry/$name:$tag"
     names+=("$registry/$name:$tag")
   done
-  log::info "built in $((SECONDS - started)) s: $all_in_one $(image_size "$all_in_one"), $sidecar $(image_size "$sidecar")"
-
   [[ -n "$push" ]] || return 0
-  started=$SECONDS
-  log::step "pushing ${#names[@]} names to $registry"
-  for name in "${names[@]}"; do
-    sandbox_buildah push --quiet --tls-verify=false "$name" "docker://$name" ||
-      log::die "pushing $name failed; is the registry at $registry up?" 1
-  done
-  log::info "pushed in $((SECONDS - started)) s: ${names[*]}"
+  for name in "${names[@]}"; do images::push "$name"; done
 }
 
 main "$@"

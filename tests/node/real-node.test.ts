@@ -1,0 +1,209 @@
+// The sandbox's real node: a kubelet, containerd and runc in a network namespace of their
+// own, pulling images built from Dockerfiles from the sandbox's registry. What only a real
+// node shows is proven here: enforced memory limits (OOMKilled), cluster DNS without an
+// upstream, NodePorts on the node's address, exec and port-forward into a container,
+// metrics from the kubelet, and a `down` that leaves nothing behind.
+// Runs as its own stage of `npm run check` (TODO_CHECK_STAGE=node), on a sandbox of its own.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import type { RunReport } from '../../suites/lib/report/model.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchText, kubeConfig, kubectl, portForward, repoRoot, sandboxDir, uniqueName, waitFor } from '../support/sandbox.js';
+
+const env = process.env;
+const hostNet = env.TODO_SANDBOX_HOST_NET ?? '10.220.0';
+const nodeIp = `${hostNet}.2`;
+const registry = `${hostNet}.1:${env.TODO_SANDBOX_REGISTRY_PORT ?? '5000'}`;
+const linkPrefix = env.TODO_SANDBOX_LINK_PREFIX ?? 'tdsbx';
+const namespace = uniqueName('node-test');
+const busybox = `${registry}/busybox:1.37`;
+
+let core: k8s.CoreV1Api;
+
+interface Run { status: number | null; stdout: string; stderr: string }
+
+/** A quick command (ip, sysctl, nsenter). */
+function run(command: string, args: string[]): Run {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000, env });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A long command (the sandbox's scripts, the demo), without blocking the test worker. */
+function runLong(command: string, args: string[], timeoutMs: number): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+function sandboxScript(name: string, args: string[] = []): Promise<Run> {
+  return runLong('bash', [join(repoRoot, 'scripts/sandbox', name), ...args], 600_000);
+}
+
+function pod(name: string, command: string[], extra: Partial<k8s.V1Container> = {}): k8s.V1Pod {
+  return {
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: 'main',
+        image: busybox,
+        command,
+        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+        ...extra,
+      }],
+    },
+  };
+}
+
+async function readyPod(name: string): Promise<k8s.V1Pod> {
+  return waitFor(`pod ${name} Ready`, async () => {
+    const current = await core.readNamespacedPod({ name, namespace });
+    const ready = current.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (!ready) throw new Error(`phase ${current.status?.phase}: ${JSON.stringify(current.status?.containerStatuses?.[0]?.state)}`);
+    return current;
+  }, 60_000);
+}
+
+beforeAll(async () => {
+  const up = await sandboxScript('up.sh', ['--runtime', 'containerd']);
+  if (up.status !== 0) throw new Error(`sandbox up failed (exit ${up.status}):\n${up.stdout}\n${up.stderr}`);
+  const images = await runLong('bash', [join(repoRoot, 'scripts/sandbox/images/build.sh'), '--registry', registry, '--push', '--insecure', '--only', 'busybox'], 600_000);
+  if (images.status !== 0) throw new Error(`building the busybox image failed:\n${images.stdout}\n${images.stderr}`);
+  core = kubeConfig().makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await waitFor('default ServiceAccount', () => core.readNamespacedServiceAccount({ name: 'default', namespace }), 30_000);
+}, 900_000);
+
+afterAll(async () => {
+  await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+});
+
+describe('real node', () => {
+  it('registers with the kubelet and containerd versions, its own address and a zone', async () => {
+    const nodes = await core.listNode();
+    expect(nodes.items).toHaveLength(1);
+    const info = nodes.items[0]!.status!.nodeInfo!;
+    expect(info.kubeletVersion).toBe('v1.34.4');
+    expect(info.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+    expect(nodes.items[0]!.status!.addresses).toContainEqual({ type: 'InternalIP', address: nodeIp });
+    expect(nodes.items[0]!.metadata!.labels!['topology.kubernetes.io/zone']).toBeTruthy();
+  });
+
+  it('runs a container from an image pulled from the sandbox registry, with exec and logs', async () => {
+    await core.createNamespacedPod({ namespace, body: pod('shell', ['sh', '-c', 'echo started; exec sleep 3600']) });
+    const running = await readyPod('shell');
+    expect(running.status?.containerStatuses?.[0]?.imageID).toContain(`${registry}/busybox@sha256:`);
+    const { stdout } = await kubectl(['-n', namespace, 'exec', 'shell', '--', 'cat', '/proc/self/cgroup']);
+    expect(stdout).toMatch(new RegExp(`memory:/${linkPrefix}/kubepods/`));
+    const logs = await kubectl(['-n', namespace, 'logs', 'shell']);
+    expect(logs.stdout).toContain('started');
+  });
+
+  it('enforces a memory limit: a container over it is OOMKilled and restarted', async () => {
+    // tail holds the whole input in memory: 200 MiB against a 32 MiB limit.
+    await core.createNamespacedPod({ namespace, body: pod('memhog', ['sh', '-c', 'head -c 200m /dev/zero | tail > /dev/null']) });
+    const status = await waitFor('memhog OOMKilled', async () => {
+      const current = await core.readNamespacedPod({ name: 'memhog', namespace });
+      const container = current.status?.containerStatuses?.[0];
+      const terminated = container?.lastState?.terminated ?? container?.state?.terminated;
+      if (terminated?.reason !== 'OOMKilled') throw new Error(`state: ${JSON.stringify(container?.state)}`);
+      return { terminated, restarts: container?.restartCount ?? 0 };
+    }, 90_000);
+    expect(status.terminated.exitCode).toBe(137);
+  });
+
+  it('resolves Service names through the cluster DNS, and nothing outside the cluster', async () => {
+    await readyPod('shell');
+    const inside = await waitFor('a cluster name to resolve', async () =>
+      (await kubectl(['-n', namespace, 'exec', 'shell', '--', 'nslookup', 'kubernetes.default.svc.cluster.local'])).stdout, 30_000);
+    expect(inside).toContain(`${env.TODO_SANDBOX_SERVICE_NET ?? '10.222'}.0.1`);
+    // No upstream: a public name gets no answer, and no query leaves the machine.
+    await expect(kubectl(['-n', namespace, 'exec', 'shell', '--', 'nslookup', 'example.com'])).rejects.toThrow();
+  });
+
+  it('answers a NodePort on the node address from the root namespace, and a port-forward', async () => {
+    const serve = ['sh', '-c', 'echo hello-from-node > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'];
+    await core.createNamespacedPod({
+      namespace,
+      body: pod('web', serve, { ports: [{ containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }),
+    });
+    const service = await core.createNamespacedService({
+      namespace,
+      body: { metadata: { name: 'web' }, spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } },
+    });
+    await readyPod('web');
+    const nodePort = service.spec!.ports![0]!.nodePort!;
+    const body = await waitFor('the NodePort to answer', async () => {
+      const response = await fetch(`http://${nodeIp}:${nodePort}/index.html`, { signal: AbortSignal.timeout(3_000) });
+      return response.text();
+    }, 30_000);
+    expect(body).toContain('hello-from-node');
+    const forward = await portForward(namespace, 'pod/web', 8080);
+    try {
+      expect((await fetchText(forward.localPort, '/index.html')).body).toContain('hello-from-node');
+    } finally {
+      forward.close();
+    }
+  });
+
+  it('serves metrics.k8s.io from the kubelet', async () => {
+    const top = await waitFor('kubectl top to list the shell pod', async () => {
+      const { stdout } = await kubectl(['-n', namespace, 'top', 'pod', 'shell', '--no-headers']);
+      return stdout.includes('shell') ? stdout : undefined;
+    }, 90_000, 2_000);
+    expect(top).toMatch(/shell\s+\d+m\s+\d+Mi/);
+  });
+
+  it('keeps the network rule by construction: no default route in the node, blackholes in the root namespace', () => {
+    const node = run('nsenter', [`--net=/run/netns/${linkPrefix}-sandbox-node`, '--', 'ip', 'route', 'get', '192.0.2.1']);
+    expect(node.status).not.toBe(0);
+    expect(node.stderr).toContain('unreachable');
+    const routes = run('ip', ['route', 'show', 'type', 'blackhole']).stdout;
+    expect(routes).toContain(`${env.TODO_SANDBOX_POD_NET ?? '10.221'}.0.0/16`);
+    expect(routes).toContain(`${env.TODO_SANDBOX_SERVICE_NET ?? '10.222'}.0.0/16`);
+  });
+});
+
+describe('the stack on the real node', () => {
+  it('deploys from images built from the Dockerfiles, with Dapr\'s own control plane, and validates green', async () => {
+    // The demo as a user runs it: images, Dapr from its chart, the charts, the suite.
+    const demo = await runLong('bash', [join(repoRoot, 'scripts/demo.sh'), '--runtime', 'containerd'], 1_700_000);
+    const report = JSON.parse(readFileSync(join(repoRoot, 'reports/latest/report.json'), 'utf8')) as RunReport;
+    const verdicts = report.results.map((result) => `${result.id}: ${result.verdict} (${result.reason})`);
+    expect(demo.status, `${demo.stdout.slice(-3000)}\n${demo.stderr.slice(-3000)}\n${verdicts.join('\n')}`).toBe(0);
+    expect(report.totals.failed, verdicts.join('\n')).toBe(0);
+    // Skipped only where the sandbox has no such thing: a cloud load balancer's address.
+    const skipped = report.results.filter((result) => result.verdict === 'skip').map((result) => result.id);
+    expect(skipped, verdicts.join('\n')).toEqual([]);
+    expect(report.results.find((result) => result.id === 'dapr-control-plane')?.verdict).toBe('pass');
+
+    const pods = await core.listNamespacedPod({ namespace: 'todo-app' });
+    const images = pods.items.flatMap((item) => item.status?.containerStatuses ?? []).map((status) => status.imageID ?? '');
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(image.startsWith(`${registry}/`), image).toBe(true);
+    const sidecars = pods.items.filter((item) => item.metadata?.labels?.['dapr.io/sidecar-injected'] === 'true');
+    expect(sidecars.length).toBeGreaterThanOrEqual(3);
+  }, 1_800_000);
+});
+
+describe('real node down', () => {
+  it('removes exactly what up made and puts the kernel settings back', async () => {
+    const before = readFileSync(join(sandboxDir, 'sysctls-before'), 'utf8');
+    const down = await sandboxScript('down.sh');
+    expect(down.status, down.stderr).toBe(0);
+    expect(run('ip', ['netns', 'list']).stdout).not.toContain(linkPrefix);
+    expect(run('ip', ['-br', 'link']).stdout).not.toContain(linkPrefix);
+    expect(run('ip', ['route', 'show', 'type', 'blackhole']).stdout).not.toContain(`${env.TODO_SANDBOX_POD_NET ?? '10.221'}.`);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(sandboxDir);
+    expect(existsSync(`/sys/fs/cgroup/memory/${linkPrefix}`)).toBe(false);
+    const after = run('sysctl', ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops']).stdout;
+    expect(after.trim()).toBe(before.trim());
+  }, 180_000);
+});
