@@ -29,6 +29,13 @@ function describeWaiting(status: k8s.V1ContainerStatus): string {
   return `${waiting?.reason ?? 'Waiting'}${waiting?.message ? `: ${waiting.message}` : ''}`;
 }
 
+/** How the container's previous run ended, e.g. " (last exit 137 OOMKilled)": the cause of a crash loop. */
+function lastExit(status: k8s.V1ContainerStatus): string {
+  const last = status.lastState?.terminated;
+  if (!last) return '';
+  return ` (last exit ${last.exitCode}${last.reason ? ` ${last.reason}` : ''}${last.message ? `: ${last.message.trim().split('\n').slice(-1)[0]}` : ''})`;
+}
+
 /** Classify one pod; `maxRestarts` makes a restart count above it hopeless too. */
 export function classifyPod(pod: k8s.V1Pod, maxRestarts = Number.POSITIVE_INFINITY): PodState {
   const name = pod.metadata?.name ?? '?';
@@ -65,7 +72,7 @@ export function classifyPod(pod: k8s.V1Pod, maxRestarts = Number.POSITIVE_INFINI
     if (reason && hopelessWaitingReasons.has(reason)) {
       const waitingText = describeWaiting(container);
       const image = container.image && !waitingText.includes(container.image) ? ` (image ${container.image})` : '';
-      return { state: 'hopeless', pod: name, container: container.name, reason, detail: `pod ${name} container ${container.name}: ${waitingText}${image}` };
+      return { state: 'hopeless', pod: name, container: container.name, reason, detail: `pod ${name} container ${container.name}: ${waitingText}${image}${lastExit(container)}` };
     }
     if (container.restartCount > maxRestarts) {
       return {
@@ -73,7 +80,7 @@ export function classifyPod(pod: k8s.V1Pod, maxRestarts = Number.POSITIVE_INFINI
         pod: name,
         container: container.name,
         reason: 'TooManyRestarts',
-        detail: `pod ${name} container ${container.name} restarted ${container.restartCount} times (limit ${maxRestarts})`,
+        detail: `pod ${name} container ${container.name} restarted ${container.restartCount} times (limit ${maxRestarts})${lastExit(container)}`,
       };
     }
   }

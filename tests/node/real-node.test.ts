@@ -193,6 +193,99 @@ describe('the stack on the real node', () => {
   }, 1_800_000);
 });
 
+describe('faults only a real node shows, each red in pods-ready with its cause', () => {
+  // Each fault changes one Deployment of the stack deployed above; the suite (the slow
+  // reminder check aside) then names it, and `kubectl rollout undo` puts it back.
+  const allowedAlongside = (service: string) => new Set(['pods-ready', 'pod-restarts', 'replicas-desired', `dapr-sidecar-${service}`]);
+
+  async function suiteVerdicts(): Promise<RunReport> {
+    const suite = await runLong('npx', ['tsx', 'suites/cli.ts', '--kubeconfig', join(sandboxDir, 'kubeconfig'),
+      '--namespace', 'todo-app', '--release', 'todo-app', '--skip', 'reminder-delivered'], 300_000);
+    expect(suite.status, suite.stderr).not.toBe(0);
+    return JSON.parse(readFileSync(join(repoRoot, 'reports/latest/report.json'), 'utf8')) as RunReport;
+  }
+
+  async function breakAndProve(service: string, patch: string[], cause: RegExp): Promise<void> {
+    await kubectl(['-n', 'todo-app', 'patch', `deployment/${service}`, ...patch]);
+    try {
+      const report = await waitFor(`pods-ready to name ${cause}`, async () => {
+        const current = await suiteVerdicts();
+        const podsReady = current.results.find((result) => result.id === 'pods-ready');
+        if (podsReady?.verdict !== 'fail' || !cause.test(podsReady.reason)) throw new Error(`pods-ready: ${podsReady?.verdict} (${podsReady?.reason})`);
+        return current;
+      }, 240_000, 5_000);
+      const red = report.results.filter((result) => result.verdict === 'fail').map((result) => result.id);
+      const podsReady = report.results.find((result) => result.id === 'pods-ready');
+      console.log(`fault on ${service}: red ${red.join(', ')}; pods-ready: ${podsReady?.reason}`);
+      // The pod's own sidecar check sees the same pod not ready; nothing else turns red.
+      expect(red).toContain(`dapr-sidecar-${service}`);
+      for (const id of red) expect(allowedAlongside(service).has(id), `${id} turned red too`).toBe(true);
+    } finally {
+      await kubectl(['-n', 'todo-app', 'rollout', 'undo', `deployment/${service}`]);
+      await kubectl(['-n', 'todo-app', 'rollout', 'status', `deployment/${service}`, '--timeout=180s'], 200_000);
+    }
+  }
+
+  it('a container over its memory limit: OOMKilled', async () => {
+    await breakAndProve('notification-service', ['--type', 'json', '-p',
+      JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/resources/limits/memory', value: '24Mi' },
+        { op: 'replace', path: '/spec/template/spec/containers/0/resources/requests/memory', value: '16Mi' }])], /OOMKilled/);
+  }, 600_000);
+
+  it('an image whose entrypoint does not exist', async () => {
+    await breakAndProve('recurring-task-service', ['--type', 'json', '-p',
+      JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/command', value: ['/no/such/entrypoint'] }])], /no such file or directory|StartError|RunContainerError/);
+  }, 600_000);
+
+  async function scaleDapr(deployment: string, replicas: number): Promise<void> {
+    await kubectl(['-n', 'dapr-system', 'scale', `deployment/${deployment}`, `--replicas=${replicas}`]);
+    await kubectl(['-n', 'dapr-system', 'rollout', 'status', `deployment/${deployment}`, '--timeout=120s'], 150_000);
+  }
+
+  it('Sentry down: dapr-control-plane names it', async () => {
+    await scaleDapr('dapr-sentry', 0);
+    try {
+      const report = await suiteVerdicts();
+      const red = report.results.filter((result) => result.verdict === 'fail').map((result) => result.id);
+      const controlPlane = report.results.find((result) => result.id === 'dapr-control-plane');
+      console.log(`fault sentry down: red ${red.join(', ')}; dapr-control-plane: ${controlPlane?.reason}`);
+      expect(red).toEqual(['dapr-control-plane']);
+      expect(controlPlane?.reason).toContain('dapr-sentry: 0/0 ready');
+    } finally {
+      await scaleDapr('dapr-sentry', 1);
+    }
+  }, 600_000);
+
+  it('the injector down and an app pod restarted: the pod runs without a sidecar', async () => {
+    await scaleDapr('dapr-sidecar-injector', 0);
+    try {
+      await kubectl(['-n', 'todo-app', 'rollout', 'restart', 'deployment/notification-service']);
+      await kubectl(['-n', 'todo-app', 'rollout', 'status', 'deployment/notification-service', '--timeout=180s'], 200_000);
+      const report = await suiteVerdicts();
+      const red = report.results.filter((result) => result.verdict === 'fail').map((result) => result.id);
+      const sidecar = report.results.find((result) => result.id === 'dapr-sidecar-notification-service');
+      console.log(`fault injector down: red ${red.join(', ')}; sidecar: ${sidecar?.reason}`);
+      expect(red).toContain('dapr-control-plane');
+      expect(red).toContain('dapr-sidecar-notification-service');
+      expect(sidecar?.reason).toMatch(/daprd/);
+    } finally {
+      await scaleDapr('dapr-sidecar-injector', 1);
+      // The injector sets the webhook's CA bundle once it runs; then a restart gets its sidecar back.
+      await waitFor('the injector webhook to be served', async () => {
+        const { stdout } = await kubectl(['get', 'mutatingwebhookconfiguration', 'dapr-sidecar-injector', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
+        return stdout.length > 0 ? stdout : undefined;
+      }, 60_000);
+      await kubectl(['-n', 'todo-app', 'rollout', 'restart', 'deployment/notification-service']);
+      await kubectl(['-n', 'todo-app', 'rollout', 'status', 'deployment/notification-service', '--timeout=180s'], 200_000);
+    }
+  }, 600_000);
+
+  it('a container that runs as root against runAsNonRoot', async () => {
+    await breakAndProve('backend', ['--type', 'json', '-p',
+      JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/securityContext/runAsUser', value: 0 }])], /CreateContainerConfigError.*non-root/);
+  }, 600_000);
+});
+
 describe('real node down', () => {
   it('removes exactly what up made and puts the kernel settings back', async () => {
     const before = readFileSync(join(sandboxDir, 'sysctls-before'), 'utf8');

@@ -34,6 +34,19 @@ describe('classifyPod: hopeless states fail fast with pod, container and reason'
     expect(state.detail).toContain(message);
   });
 
+  it('a crash loop names how the last run ended: a container over its memory limit is OOMKilled', () => {
+    const oomKilled: k8s.V1ContainerStatus = {
+      ...waiting('backend', 'CrashLoopBackOff', 'back-off 20s restarting failed container'),
+      restartCount: 2,
+      lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } },
+    };
+    const state = classifyPod(pod({ phase: 'Running', containerStatuses: [oomKilled] }));
+    expect(state).toMatchObject({ state: 'hopeless', reason: 'CrashLoopBackOff' });
+    expect(state.state === 'hopeless' && state.detail).toContain('(last exit 137 OOMKilled)');
+    const restarted = classifyPod(pod({ phase: 'Running', containerStatuses: [{ ...ready('backend', 5), lastState: oomKilled.lastState }] }), 3);
+    expect(restarted.state === 'hopeless' && restarted.detail).toContain('restarted 5 times (limit 3) (last exit 137 OOMKilled)');
+  });
+
   it('unschedulable', () => {
     const state = classifyPod(pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }] }));
     expect(state).toMatchObject({ state: 'hopeless', reason: 'Unschedulable' });
