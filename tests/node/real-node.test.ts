@@ -288,7 +288,7 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
 
 describe('real node down', () => {
   it('removes exactly what up made and puts the kernel settings back', async () => {
-    const before = readFileSync(join(sandboxDir, 'sysctls-before'), 'utf8');
+    const before = readFileSync('/run/todo-sandbox-sysctls', 'utf8');
     const down = await sandboxScript('down.sh');
     expect(down.status, down.stderr).toBe(0);
     expect(run('ip', ['netns', 'list']).stdout).not.toContain(linkPrefix);
@@ -296,7 +296,14 @@ describe('real node down', () => {
     expect(run('ip', ['route', 'show', 'type', 'blackhole']).stdout).not.toContain(`${env.TODO_SANDBOX_POD_NET ?? '10.221'}.`);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(sandboxDir);
     expect(existsSync(`/sys/fs/cgroup/memory/${linkPrefix}`)).toBe(false);
-    const after = run('sysctl', ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops']).stdout;
-    expect(after.trim()).toBe(before.trim());
+    // The machine's values come back with the last node on it; another sandbox's kubelet
+    // (a demo beside the check) still needs the kubelet's.
+    if (run('pgrep', ['-x', 'kubelet']).status === 0) {
+      expect(existsSync('/run/todo-sandbox-sysctls')).toBe(true);
+    } else {
+      const after = run('sysctl', ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops']).stdout;
+      expect(after.trim()).toBe(before.trim());
+      expect(existsSync('/run/todo-sandbox-sysctls')).toBe(false);
+    }
   }, 180_000);
 });

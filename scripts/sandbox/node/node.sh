@@ -16,6 +16,9 @@
 # shellcheck disable=SC2154  # sandbox_* names come from common.sh, sourced first
 
 readonly node_sysctls=(vm.overcommit_memory kernel.panic kernel.panic_on_oops)
+# The machine's own values of those settings, kept by the first node to start and put back by
+# the last to stop: sandboxes side by side share them.
+readonly node_sysctls_saved=/run/todo-sandbox-sysctls
 readonly node_fixed_paths=(/run/containerd /var/lib/cni /var/lib/kubelet /var/log/containers)
 
 node_dir() { echo "$TODO_SANDBOX_DIR/nodes/$sandbox_node_name"; }
@@ -114,18 +117,19 @@ node::write_config() {
 # --- processes -----------------------------------------------------------------------------
 
 node::save_sysctls() {
-  [[ -f "$TODO_SANDBOX_DIR/sysctls-before" ]] && return
-  sysctl "${node_sysctls[@]}" >"$TODO_SANDBOX_DIR/sysctls-before"
+  [[ -f "$node_sysctls_saved" ]] && return
+  sysctl "${node_sysctls[@]}" >"$node_sysctls_saved"
 }
 
 node::restore_sysctls() {
-  [[ -f "$TODO_SANDBOX_DIR/sysctls-before" ]] || return 0
+  [[ -f "$node_sysctls_saved" ]] || return 0
   # Another sandbox's kubelet still relies on them.
   if pgrep -x kubelet >/dev/null; then return 0; fi
   local key value
   while read -r key _ value; do
     sysctl -qw "$key=$value"
-  done <"$TODO_SANDBOX_DIR/sysctls-before"
+  done <"$node_sysctls_saved"
+  rm -f "$node_sysctls_saved"
 }
 
 node::start_containerd() {
