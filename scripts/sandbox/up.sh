@@ -597,6 +597,8 @@ state_of_sandbox() {
 check_ports_free() {
   local name port
   for name in "${sandbox_components[@]}"; do
+    # With a real node these listen on the sandbox bridge's address, which is new.
+    [[ "$runtime" == containerd && ( "$name" == kube-apiserver || "$name" == registry ) ]] && continue
     port=$(component_port "$name")
     if [[ -n "$port" ]] && port_in_use "$port"; then
       log::die "port $port on 127.0.0.1 (for $name) is already in use by another program; stop it or set $(component_port_variable "$name") to a free port" 4
