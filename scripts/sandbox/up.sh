@@ -187,10 +187,10 @@ start_etcd() {
 
 start_apiserver() {
   # The host runtime's node serves kwok's certificate and has no pod network for the
-  # `kubernetes` Service; a real node is verified and the Service gets the API server.
-  # The API server is outside the pod network, as on most clusters' control planes: it
-  # reaches webhooks and aggregated APIs at their pods' addresses (routed through the node),
-  # never at a Service address.
+  # `kubernetes` Service. A real node's certificate is verified and the Service gets the API
+  # server; the API server stays outside the pod network, as on most clusters' control
+  # planes, and reaches webhooks and aggregated APIs at their pods' addresses (routed
+  # through the node), never at a Service address.
   local node_flags=() endpoint_reconciler=none
   if [[ "$runtime" == containerd ]]; then
     node_flags=(--kubelet-certificate-authority "$sandbox_pki/ca.crt" --enable-aggregator-routing=true)
