@@ -1,4 +1,5 @@
 // `npm test`: validate a deployed Todo stack and exit 0 only when every check passed.
+import { readFile } from 'node:fs/promises';
 import { allChecks } from './checks/index.js';
 import { resolveConfig, usage } from './lib/config.js';
 import { ExitCode, InputError, oneLine } from './lib/errors.js';
@@ -29,6 +30,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`  ${result.id}: ${result.reason}${result.diagnostics ? `\n    diagnostics: ${files.dir}/${result.diagnostics}` : ''}\n`);
   }
   process.stdout.write(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)\n`);
+  if (config.access === 'in-cluster') {
+    // In a pod the report directory goes with the pod; the summary goes to its log, which
+    // `helm test --logs` and `kubectl logs` bring back.
+    process.stdout.write(`\n${await readFile(files.markdown, 'utf8')}`);
+  }
   return report.exitCode;
 }
 

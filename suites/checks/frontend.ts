@@ -5,6 +5,7 @@ import { CheckFailure, CheckSkip, type Check, type CheckContext, type Recorder }
 import { readService } from '../lib/cluster.js';
 import { percentile, snippet } from '../lib/http.js';
 import { oneLine } from '../lib/errors.js';
+import { testUserId, tokenFor } from '../lib/todo-api.js';
 
 export const frontendService = 'frontend';
 export const chromiumPath = process.env.TODO_SUITE_CHROMIUM ?? '/usr/bin/chromium';
@@ -70,6 +71,49 @@ const publicCheck: Check = {
     rec.note(`GET ${address.url} (${address.source}): ${response.status} ${snippet(text, 120)}`);
     if (response.status !== 200) throw new CheckFailure(`GET ${address.url} (${address.source}) answered ${response.status}`, '200', `${response.status}`);
     rec.summary = `${address.url} (${address.source}) answered 200 in ${ms.toFixed(0)} ms`;
+  },
+};
+
+// The contract: browsers never reach the backend; the frontend proxies /api/* to it
+// server-side (or an Ingress routes /api to it). A list of a fresh user's tasks, signed as
+// that user, proves the public path reaches the backend and the backend its database.
+const apiRouteCheck: Check = {
+  id: 'frontend-api-route',
+  title: 'The public address routes /api to the backend',
+  group: 'frontend',
+  criterion: '3. Frontend public address answers 200',
+  after: ['frontend-public'],
+  async run(ctx, rec) {
+    const address = await publicAddress(ctx);
+    if ('none' in address) throw new CheckSkip(address.none);
+    const user = testUserId(ctx.runId);
+    const url = `${address.url.replace(/\/$/, '')}/api/${user}/tasks`;
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { accept: 'application/json', authorization: `Bearer ${tokenFor(user, await ctx.shared.jwtSecret())}` },
+        signal: AbortSignal.timeout(ctx.config.limits.httpTimeoutMs),
+      });
+    } catch (error) {
+      throw new CheckFailure(`GET ${url} (${address.source}) failed: ${oneLine(error)}`, '200 and a list', 'no answer');
+    }
+    const text = await response.text();
+    const ms = performance.now() - started;
+    rec.measure('response time', ms, 'ms', ctx.config.limits.crudP95Ms);
+    rec.note(`GET ${url} (${address.source}): ${response.status} ${snippet(text, 200)}`);
+    if (response.status !== 200) {
+      const cause = response.status === 502 || response.status === 504 ? '; the frontend cannot reach the backend (see the frontend\'s log and its BACKEND_URL)' : '';
+      throw new CheckFailure(`GET /api/{user}/tasks through ${address.url} answered ${response.status} ${snippet(text, 120)}${cause}`, '200 and a list', `${response.status}`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (!Array.isArray(body)) throw new CheckFailure(`GET /api/{user}/tasks through ${address.url} answered 200 but not a JSON list: ${snippet(text, 120)}`, 'a JSON list', 'other');
+    rec.summary = `GET /api/{user}/tasks through ${address.url} reached the backend: 200, a list, in ${ms.toFixed(0)} ms`;
   },
 };
 
@@ -150,5 +194,5 @@ const loadCheck: Check = {
   },
 };
 
-export const frontendChecks: Check[] = [publicCheck];
+export const frontendChecks: Check[] = [publicCheck, apiRouteCheck];
 export const frontendLoadChecks: Check[] = [loadCheck];

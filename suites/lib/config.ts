@@ -1,7 +1,7 @@
 // The suite's configuration from flags, environment and an optional config file, in that
 // order of precedence, over documented defaults. Pure: everything it reads is passed in, so
 // the precedence rules are unit-tested without touching the process.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -275,7 +275,7 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     throw new InputError('usage', `--access must be one of ${accessModes.join(', ')}, got "${access}"`);
   }
 
-  const exists = sources.exists ?? (() => true);
+  const exists = sources.exists ?? existsSync;
   const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
   const explicitKubeconfig = pick(flags.kubeconfig, env.TODO_SUITE_KUBECONFIG, env.KUBECONFIG?.split(':')[0], file.kubeconfig);
   let kubeconfig: string | undefined;

@@ -1,12 +1,14 @@
 // npm run load: the load test against the frontend's public address, from this machine or
-// (--job N) from N pods of a Kubernetes Job running the todo-suite image; each Job pod
+// (--job N) from N pods of a Kubernetes Job running the suite's image (todo-validation);
+// each Job pod
 // prints one result line and the driver merges them into one report.
 // Exit 0 when every threshold held, 1 when one did not, 2 on bad usage, 9 when it could not run.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../lib/config.js';
+import { resolveConfig, type SuiteConfig } from '../lib/config.js';
 import { oneLine } from '../lib/errors.js';
-import { buildKube } from '../lib/kube.js';
+import { buildKube, type Kube } from '../lib/kube.js';
 import { frontendBase, jwtSecret } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
@@ -24,8 +26,9 @@ const usage = `Usage: npm run load -- [options]
   --error-rate P         error-rate limit in percent (default 1)
   --event-ms N           event-flow latency limit (default 5000)
   --event-every S        seconds between event-flow probes (default 3; 0 = off)
-  --job N                run the load in N pods of a Job (image todo-suite) instead of here
-  --image IMAGE          image of the Job's pods (default todo-suite)
+  --job N                run the load in N pods of a Job (the suite's image) instead of here
+  --image IMAGE          image of the Job's pods (default: todo-validation at the umbrella
+                         chart's appVersion, from the registry the release's backend uses)
   --worker               (inside a Job pod) generate and print one result line
   --limit usagePercent=N pod CPU/memory target in percent of the limits (default 80; also
                          TODO_SUITE_LIMITS or the config file's limits, as for npm test)
@@ -106,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   const options: LoadOptions = { ...common, base, secret, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log: say };
   say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
   const { value: samples, usage: used, note } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
-    if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? 'todo-suite', base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
+    if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? (await suiteImage(kube, config)), base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
     return [await generate(options)];
   });
   const report = buildReport(samples, { ...options }, used, note);
@@ -138,6 +141,19 @@ async function main(argv: string[]): Promise<number> {
   say(`usage: ${report.usage.note}`);
   say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
   return written.exitCode;
+}
+
+/**
+ * The suite's image as scripts/build-images.sh names it (todo-validation, tagged with the
+ * umbrella chart's appVersion), from the registry the release's backend image comes from.
+ */
+async function suiteImage(kube: Kube, config: SuiteConfig): Promise<string> {
+  const chart = readFileSync(new URL('../../helm/todo-app/Chart.yaml', import.meta.url), 'utf8');
+  const version = /^appVersion:\s*"?([^"\s]+)"?/m.exec(chart)?.[1] ?? 'latest';
+  const backend = await kube.apps.readNamespacedDeployment({ name: 'backend', namespace: config.namespace }).catch(() => undefined);
+  const image = backend?.spec?.template.spec?.containers.find((container) => container.name === 'backend')?.image ?? '';
+  const registry = /^(.+)\/todo-backend[:@]/.exec(image)?.[1];
+  return `${registry ? `${registry}/` : ''}todo-validation:${version}`;
 }
 
 function workerArgs(common: { users: number; durationSeconds: number; ratePerUser: number; eventLimitMs: number; eventEverySeconds: number }, base: string): string[] {

@@ -1,4 +1,4 @@
-// The load from inside the cluster: a Job with several pods of the todo-suite image, each
+// The load from inside the cluster: a Job with several pods of the suite's image, each
 // running the generator (`suites/load/cli.ts --worker`) and printing one result line; the
 // driver waits for the Job (bounded), reads every pod's log and merges the results.
 import { randomBytes } from 'node:crypto';

@@ -47,6 +47,9 @@ describe('resolveConfig', () => {
   it('uses in-cluster credentials inside a pod without a kubeconfig', () => {
     const config = resolveConfig(base({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, exists: () => false }));
     expect(config.kubeconfig).toBeUndefined();
+    // As the CLI calls it: the file system says whether ~/.kube/config exists.
+    const home = '/nonexistent-home-of-a-pod';
+    expect(resolveConfig({ argv: [], env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, cwd: '/work', home }).kubeconfig).toBeUndefined();
   });
 
   it('collects repeatable service URLs and list options', () => {
