@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's own tests (`npm run check`): static checks, unit and chart tests, the
 # sandbox end-to-end tests, the reference stack's tests, and last the sandbox lifecycle.
-# Runs on a sandbox of its own (.sandbox-check, other ports), so a sandbox brought up by
-# `npm run demo` is left alone.
+# Runs on a sandbox of its own (.sandbox-check, other ports and addresses), so a sandbox
+# brought up by `npm run demo` is left alone.
 #
 # Usage: scripts/check.sh [--help]
 #
@@ -16,26 +16,16 @@ repo_root=$(cd "$script_dir/.." && pwd)
 # shellcheck source=scripts/lib/log.sh
 source "$script_dir/lib/log.sh"
 
-# The check sandbox: its own state directory and ports (default ports + 1000). The tests
-# that share it run on the host runtime; the real node has a stage and a sandbox of its own.
-export TODO_SANDBOX_RUNTIME=host
+# The check sandbox: its own state directory, ports, address ranges and link names, so that
+# it runs beside a sandbox brought up by `npm run demo`.
 export TODO_SANDBOX_DIR="$repo_root/.sandbox-check"
-export TODO_SANDBOX_ETCD_PORT=24790 TODO_SANDBOX_ETCD_PEER_PORT=24800 TODO_SANDBOX_API_PORT=17443
-export TODO_SANDBOX_KCM_PORT=21257 TODO_SANDBOX_SCHEDULER_PORT=21259 TODO_SANDBOX_KUBELET_PORT=21250
-export TODO_SANDBOX_INJECTOR_PORT=20443 TODO_SANDBOX_POSTGRES_PORT=26432 TODO_SANDBOX_METRICS_PORT=21444
+export TODO_SANDBOX_ETCD_PORT=26790 TODO_SANDBOX_ETCD_PEER_PORT=26800 TODO_SANDBOX_API_PORT=19443
+export TODO_SANDBOX_KCM_PORT=23257 TODO_SANDBOX_SCHEDULER_PORT=23259 TODO_SANDBOX_POSTGRES_PORT=28432
+export TODO_SANDBOX_REGISTRY_PORT=5003
+export TODO_SANDBOX_HOST_NET=10.230.0 TODO_SANDBOX_POD_NET=10.231 TODO_SANDBOX_SERVICE_NET=10.232
+export TODO_SANDBOX_LINK_PREFIX=tdchk
 
 results_dir="$repo_root/reports/check"
-
-# The real-node sandbox of the check: its own state directory, ports, address ranges and
-# link names, so that it runs beside the check sandbox and a demo sandbox.
-readonly real_node_sandbox=(
-  TODO_SANDBOX_DIR="$repo_root/.sandbox-check-node"
-  TODO_SANDBOX_ETCD_PORT=26790 TODO_SANDBOX_ETCD_PEER_PORT=26800 TODO_SANDBOX_API_PORT=19443
-  TODO_SANDBOX_KCM_PORT=23257 TODO_SANDBOX_SCHEDULER_PORT=23259 TODO_SANDBOX_POSTGRES_PORT=28432
-  TODO_SANDBOX_REGISTRY_PORT=5003
-  TODO_SANDBOX_HOST_NET=10.230.0 TODO_SANDBOX_POD_NET=10.231 TODO_SANDBOX_SERVICE_NET=10.232
-  TODO_SANDBOX_LINK_PREFIX=tdchk
-)
 
 usage() {
   cat <<EOF
@@ -80,6 +70,7 @@ vitest_stage() {
 
 sandbox_up() {
   bash "$script_dir/sandbox/up.sh"
+  bash "$script_dir/sandbox/prepare-stack.sh"
 }
 
 cleanup() {
@@ -87,7 +78,6 @@ cleanup() {
   if [[ -d "$TODO_SANDBOX_DIR" ]]; then
     bash "$script_dir/sandbox/down.sh" >/dev/null 2>&1 || true
   fi
-  env "${real_node_sandbox[@]}" bash "$script_dir/sandbox/down.sh" >/dev/null 2>&1 || true
 }
 
 summarize() {
@@ -120,10 +110,10 @@ main() {
   stage "set-up (tools, dependencies)" bash "$script_dir/setup.sh"
   stage "reference stack build" bash "$script_dir/build-stack.sh"
   stage "static checks (shellcheck, tsc)" static_checks
-  stage "sandbox up" sandbox_up
+  stage "sandbox up (images, Dapr)" sandbox_up
   stage "unit, chart, suite and sandbox tests" vitest_stage main "$repo_root" || status=1
   stage "reference stack tests" vitest_stage todo-stack "$repo_root/fixtures/todo-stack" || status=1
-  stage "real node (own sandbox)" vitest_stage node "$repo_root" TODO_CHECK_STAGE=node "${real_node_sandbox[@]}" || status=1
+  stage "real node: demo and faults" vitest_stage node "$repo_root" TODO_CHECK_STAGE=node || status=1
   stage "sandbox lifecycle" vitest_stage lifecycle "$repo_root" TODO_CHECK_STAGE=lifecycle || status=1
 
   local index

@@ -4,11 +4,10 @@
 # to be Ready, then runs the validation suite and prints where its report is. Running it
 # again reuses the sandbox that is up and upgrades the release in place.
 #
-# Usage: scripts/demo.sh [--runtime host|containerd] [--help]
+# Usage: scripts/demo.sh [--help]
 #
 # Environment:
-#   TODO_SANDBOX_RUNTIME, TODO_SANDBOX_HOME, TODO_SANDBOX_DIR, TODO_SANDBOX_*  as for
-#                         scripts/sandbox/up.sh
+#   TODO_SANDBOX_HOME, TODO_SANDBOX_DIR, TODO_SANDBOX_*  as for scripts/sandbox/up.sh
 #   CI, NO_COLOR                                            plain output
 set -o errexit -o nounset -o pipefail
 
@@ -27,20 +26,14 @@ readonly namespace=todo-app
 readonly release=todo-app
 readonly deploy_timeout=10m
 
-runtime=${TODO_SANDBOX_RUNTIME:-containerd}
-
 usage() {
   cat <<EOF
-Usage: scripts/demo.sh [--runtime host|containerd] [--help]
+Usage: scripts/demo.sh [--help]
 
-Brings the sandbox up, deploys the Todo stack with helm/todo-app (release '$release' in
-namespace '$namespace'), and validates it. Stop everything with: npm run sandbox:down
-
-  --runtime containerd  a real node (the default): the stack's images are built from their
-                        Dockerfiles and pulled from the sandbox's registry, Dapr's control
-                        plane is installed from its own chart
-  --runtime host        pods as host processes of the reference stack's build output
-The default comes from TODO_SANDBOX_RUNTIME when it is set.
+Brings the sandbox up, builds the stack's images from their Dockerfiles into the sandbox's
+registry, installs Dapr's control plane from its own chart, deploys the Todo stack with
+helm/todo-app (release '$release' in namespace '$namespace'), and validates it.
+Stop everything with: npm run sandbox:down
 EOF
 }
 
@@ -58,35 +51,17 @@ create_secrets() {
     bash "$script_dir/create-secrets.sh" --kubeconfig "$sandbox_kubeconfig" --namespace "$namespace"
 }
 
-# With a real node: the stack's images from their Dockerfiles, and Dapr's control plane from
-# its own chart with images built from the same module, all in the sandbox's registry.
-images_and_dapr() {
-  log::step "images: building from the Dockerfiles, pushing to $sandbox_registry_address"
-  bash "$script_dir/sandbox/images/build.sh" --registry "$sandbox_registry_address" --push --insecure
-  log::step "Dapr: control plane from its Helm chart"
-  bash "$script_dir/sandbox/dapr/build-images.sh" --registry "$sandbox_registry_address" --push
-  KUBECTL="$TODO_SANDBOX_HOME/bin/kubectl" HELM="$TODO_SANDBOX_HOME/bin/helm" \
-    bash "$script_dir/install-dapr.sh" --kubeconfig "$sandbox_kubeconfig" --yes \
-    --chart "$(tool_dir dapr-control-plane)/chart" --image-registry "$sandbox_registry_address" \
-    --values "$script_dir/sandbox/dapr/values.yaml"
-}
-
 deploy() {
   (cd "$repo_root/helm/todo-app" && "$TODO_SANDBOX_HOME/bin/helm" dependency build . >/dev/null)
-  local started=$SECONDS registry=()
-  [[ "$runtime" == containerd ]] && registry=(--set "global.imageRegistry=$sandbox_registry_address")
+  local started=$SECONDS
   helm_ upgrade --install "$release" "$repo_root/helm/todo-app" --namespace "$namespace" \
-    "${registry[@]}" --wait --timeout "$deploy_timeout" >/dev/null
+    --set "global.imageRegistry=$sandbox_registry_address" --wait --timeout "$deploy_timeout" >/dev/null
   log::info "release $release deployed and every workload Ready in $((SECONDS - started)) s"
 }
 
 main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --runtime)
-        [[ $# -ge 2 && ( "$2" == host || "$2" == containerd ) ]] ||
-          log::die "--runtime takes 'host' or 'containerd'" 2
-        runtime=$2; shift 2 ;;
       -h|--help) usage; return ;;
       *) log::die "unknown argument '$1' (see --help)" 2 ;;
     esac
@@ -94,12 +69,9 @@ main() {
   local started=$SECONDS
   log::step "set-up: tools and dependencies"
   bash "$script_dir/setup.sh"
-  # The host runtime runs the stack's build output; a real node runs its images.
-  [[ "$runtime" == containerd ]] || bash "$script_dir/build-stack.sh"
   log::step "sandbox"
-  bash "$script_dir/sandbox/up.sh" --runtime "$runtime"
-  runtime=$(sandbox_runtime)
-  [[ "$runtime" == containerd ]] && images_and_dapr
+  bash "$script_dir/sandbox/up.sh"
+  bash "$script_dir/sandbox/prepare-stack.sh"
   log::step "secrets (namespace $namespace)"
   create_secrets
   log::step "deploying helm/todo-app"

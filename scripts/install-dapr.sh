@@ -3,10 +3,9 @@
 # scripts/sandbox/versions.env) with Dapr's Helm chart, or with the Dapr CLI on request,
 # then waits for it (bounded) and verifies it. Running it again is safe: a control plane
 # already healthy at that version is left alone (with --values, helm applies them again;
-# one that is not healthy is installed again). On the project's sandbox, whose Dapr
-# injector is a stand-in outside the cluster, it says so and changes nothing; on the sandbox
-# with a real node, it installs from a local copy of the chart with images from the
-# sandbox's registry (--chart, --image-registry, --values).
+# one that is not healthy is installed again). On the project's sandbox it installs from a
+# local copy of the chart with images from the sandbox's registry (--chart,
+# --image-registry, --values).
 #
 # Usage: scripts/install-dapr.sh [--context CTX] [--kubeconfig FILE] [--version VERSION]
 #          [--chart DIR] [--image-registry REGISTRY] [--values FILE]... [--method helm|cli]
@@ -77,10 +76,8 @@ unless --values is given.
                          look like production (see docs/deployment-guide.md)
   -h, --help             this text
 
-On the project's sandbox with the host runtime (webhook dapr-sidecar-injector labelled
-app.kubernetes.io/part-of=todo-sandbox) Dapr is already provided: the script says so and
-exits 0. The sandbox with a real node gets Dapr's own control plane, from the chart and
-the images built next to its binaries:
+The project's sandbox gets Dapr's own control plane from the chart and the images built
+next to its binaries (scripts/sandbox/prepare-stack.sh runs these):
   scripts/sandbox/dapr/build-images.sh --registry REGISTRY --push
   scripts/install-dapr.sh --kubeconfig .sandbox/kubeconfig --yes \\
     --chart ~/.cache/todo-sandbox/tools/dapr-control-plane-$pinned_version/chart \\
@@ -92,14 +89,6 @@ EOF
 
 cleanup() {
   [[ -z "$work_dir" ]] || rm -rf "$work_dir"
-}
-
-# sandbox_provided: the sandbox's injector stand-in is registered.
-sandbox_provided() {
-  local found
-  found=$(kube::kubectl get mutatingwebhookconfigurations -l app.kubernetes.io/part-of=todo-sandbox \
-    -o 'jsonpath={.items[*].metadata.name}' 2>/dev/null) || return 1
-  [[ " $found " == *" dapr-sidecar-injector "* ]]
 }
 
 # installed_version NS: the tag of the running dapr-operator image, or nothing.
@@ -307,16 +296,6 @@ main() {
   [[ "$method" == helm ]] || need=''
   kube::setup "$kubeconfig" "$context" "$need"
   kube::check_reachable
-
-  if sandbox_provided; then
-    local crd missing=()
-    for crd in "${expected_crds[@]:0:3}"; do
-      kube::kubectl get crd "$crd" -o name >/dev/null 2>&1 || missing+=("$crd")
-    done
-    ((${#missing[@]} == 0)) || log::die "sandbox detected but Dapr's CRDs are missing (${missing[*]}); restart it with: npm run sandbox:up" 1
-    log::info "Dapr is already provided by the sandbox: its sidecar injector stand-in (MutatingWebhookConfiguration dapr-sidecar-injector, part-of todo-sandbox) and Dapr's CRDs; nothing to install"
-    return
-  fi
 
   local installed action unhealthy=''
   installed=$(installed_version "$namespace")

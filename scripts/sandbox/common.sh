@@ -11,10 +11,7 @@ TODO_SANDBOX_ETCD_PEER_PORT=${TODO_SANDBOX_ETCD_PEER_PORT:-23800}
 TODO_SANDBOX_API_PORT=${TODO_SANDBOX_API_PORT:-16443}
 TODO_SANDBOX_KCM_PORT=${TODO_SANDBOX_KCM_PORT:-20257}
 TODO_SANDBOX_SCHEDULER_PORT=${TODO_SANDBOX_SCHEDULER_PORT:-20259}
-TODO_SANDBOX_KUBELET_PORT=${TODO_SANDBOX_KUBELET_PORT:-20250}
-TODO_SANDBOX_INJECTOR_PORT=${TODO_SANDBOX_INJECTOR_PORT:-19443}
 TODO_SANDBOX_POSTGRES_PORT=${TODO_SANDBOX_POSTGRES_PORT:-25432}
-TODO_SANDBOX_METRICS_PORT=${TODO_SANDBOX_METRICS_PORT:-20444}
 TODO_SANDBOX_REGISTRY_PORT=${TODO_SANDBOX_REGISTRY_PORT:-5000}
 
 # The address plan of the real node (docs/sandbox.md). Each sandbox on a machine has its own
@@ -46,22 +43,8 @@ readonly sandbox_dns_ip="$TODO_SANDBOX_SERVICE_NET.0.10"
 readonly sandbox_registry_address="$sandbox_bridge_ip:$TODO_SANDBOX_REGISTRY_PORT"
 readonly sandbox_cgroup_root="$TODO_SANDBOX_LINK_PREFIX"
 
-# Which node the sandbox runs: `host` (kwok and the host runtime, pods as host processes) or
-# `containerd` (a real kubelet, containerd and runc in a network namespace). Chosen at `up`
-# and kept in the sandbox directory, so down and status act on what runs.
-sandbox_runtime() {
-  if [[ -f "$TODO_SANDBOX_DIR/runtime" ]]; then cat "$TODO_SANDBOX_DIR/runtime"; else echo host; fi
-}
-
-# The processes the sandbox runs, in start order; down stops them in reverse. The host
-# runtime records each pod process it starts in pids/ as pod-*.pid.
-readonly host_runtime_components=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler dapr-injector kwok host-runtime)
-readonly containerd_runtime_components=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler registry containerd kubelet kube-proxy)
-if [[ "$(sandbox_runtime)" == containerd ]]; then
-  sandbox_components=("${containerd_runtime_components[@]}")
-else
-  sandbox_components=("${host_runtime_components[@]}")
-fi
+# What `up` starts, in order; each records its PID in pids/. The node's pods are containerd's.
+readonly sandbox_components=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler registry containerd kubelet kube-proxy)
 
 component_port() {
   case "$1" in
@@ -69,10 +52,7 @@ component_port() {
     kube-apiserver) echo "$TODO_SANDBOX_API_PORT" ;;
     kube-controller-manager) echo "$TODO_SANDBOX_KCM_PORT" ;;
     kube-scheduler) echo "$TODO_SANDBOX_SCHEDULER_PORT" ;;
-    kwok) echo "$TODO_SANDBOX_KUBELET_PORT" ;;
-    dapr-injector) echo "$TODO_SANDBOX_INJECTOR_PORT" ;;
     postgresql) echo "$TODO_SANDBOX_POSTGRES_PORT" ;;
-    host-runtime) echo "$TODO_SANDBOX_METRICS_PORT" ;;
     registry) echo "$TODO_SANDBOX_REGISTRY_PORT" ;;
   esac
 }
@@ -83,10 +63,7 @@ component_port_variable() {
     kube-apiserver) echo TODO_SANDBOX_API_PORT ;;
     kube-controller-manager) echo TODO_SANDBOX_KCM_PORT ;;
     kube-scheduler) echo TODO_SANDBOX_SCHEDULER_PORT ;;
-    kwok) echo TODO_SANDBOX_KUBELET_PORT ;;
-    dapr-injector) echo TODO_SANDBOX_INJECTOR_PORT ;;
     postgresql) echo TODO_SANDBOX_POSTGRES_PORT ;;
-    host-runtime) echo TODO_SANDBOX_METRICS_PORT ;;
     registry) echo TODO_SANDBOX_REGISTRY_PORT ;;
   esac
 }

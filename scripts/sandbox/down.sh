@@ -44,54 +44,30 @@ main() {
     return
   fi
 
-  if [[ "$(sandbox_runtime)" == containerd ]]; then
-    down_with_node
-    return
-  fi
-
-  # The host runtime first (it stops the pod processes it started, with their grace
-  # periods), then any pod process still recorded, then the rest in reverse start order.
-  local order=(host-runtime) name index
-  for name in "$sandbox_pids"/*.pid; do
-    [[ -e "$name" ]] || continue
-    name=$(basename "$name" .pid)
-    [[ " ${sandbox_components[*]} " == *" $name "* ]] || order+=("$name")
-  done
-  for ((index = ${#sandbox_components[@]} - 1; index >= 0; index--)); do
-    [[ "${sandbox_components[index]}" == host-runtime ]] || order+=("${sandbox_components[index]}")
-  done
-
-  local stopped=0
-  for name in "${order[@]}"; do
-    if component_pid "$name" >/dev/null; then
-      log::info "stopping $name"
-      stopped=$((stopped + 1))
-    fi
-    # The host runtime waits up to 10 s for each pod to stop.
-    if [[ "$name" == host-runtime ]]; then stop_component "$name" 20; else stop_component "$name"; fi
-  done
-
-  # Keep the logs for a post-mortem; everything else goes.
-  find "$TODO_SANDBOX_DIR" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
-  log::info "sandbox down: $stopped process(es) stopped; logs kept in $sandbox_logs"
+  down_with_node
 }
 
 # The node first (its pods, processes, mounts, cgroups and kernel settings), then the
 # control plane, the registry and PostgreSQL, then the network.
 down_with_node() {
   local stopped=0 name index
-  for name in "${containerd_runtime_components[@]}"; do
+  for name in "${sandbox_components[@]}"; do
     component_pid "$name" >/dev/null && stopped=$((stopped + 1))
   done
-  log::info "stopping the node (pods, kube-proxy, kubelet, containerd)"
-  node::stop
-  for ((index = ${#containerd_runtime_components[@]} - 1; index >= 0; index--)); do
-    name=${containerd_runtime_components[index]}
-    case "$name" in containerd|kubelet|kube-proxy) continue ;; esac
+  # The network, the node's mounts, cgroups and kernel settings are this directory's only
+  # when its `up` got as far as making them; another sandbox may use the same link names.
+  local made_node=''
+  [[ -f "$TODO_SANDBOX_DIR/preexisting-paths" ]] && made_node=1
+  if [[ -n "$made_node" ]]; then
+    log::info "stopping the node (pods, kube-proxy, kubelet, containerd)"
+    node::stop
+  fi
+  for ((index = ${#sandbox_components[@]} - 1; index >= 0; index--)); do
+    name=${sandbox_components[index]}
     component_pid "$name" >/dev/null && log::info "stopping $name"
     stop_component "$name"
   done
-  node::network_down
+  [[ -z "$made_node" ]] || node::network_down
   find "$TODO_SANDBOX_DIR" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
   log::info "sandbox down: $stopped process(es) stopped; network, mounts and cgroups removed; logs kept in $sandbox_logs"
 }

@@ -97,17 +97,6 @@ build_helm4() {
   step mv "$dest/bin/helm" "$dest/bin/helm4"
 }
 
-build_kwok() {
-  step env GOBIN="$dest/bin" go install -trimpath -ldflags "$go_ldflags_base" \
-    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-  # The binary installs neither its stages nor its CRDs: keep them from the same module.
-  local module_dir
-  module_dir=$(go_module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")
-  step mkdir -p "$dest/kustomize"
-  step cp -r "$module_dir/kustomize/stage" "$module_dir/kustomize/crd" "$dest/kustomize/"
-  step chmod -R u+w "$dest/kustomize"
-}
-
 # k8s.io/kubernetes replaces every k8s.io/* staging module with a local path, so it cannot
 # be built with `go install`. A wrapper module requires it and points each staging module
 # at its published v0.Y.Z release instead; the list comes from the tag's own go.mod.
@@ -399,7 +388,7 @@ main() {
   local only=''
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --only) [[ $# -ge 2 ]] || log::die "--only needs a list of tools, e.g. --only helm,kwok" 2
+      --only) [[ $# -ge 2 ]] || log::die "--only needs a list of tools, e.g. --only helm,kubernetes" 2
               only=$2; shift 2 ;;
       --list) list_tools; return ;;
       -h|--help) usage; return ;;

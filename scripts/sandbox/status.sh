@@ -58,17 +58,13 @@ main() {
   fi
   echo "Memory of the sandbox's processes (RSS): ${total_rss} MiB"
   local pods_cgroup="/sys/fs/cgroup/memory/$sandbox_cgroup_root"
-  if [[ "$(sandbox_runtime)" == containerd && -f "$pods_cgroup/memory.usage_in_bytes" ]]; then
+  if [[ -f "$pods_cgroup/memory.usage_in_bytes" ]]; then
     # The pods' containers and their pause processes, as the kernel counts them (page cache included).
     echo "Memory of the node's pods (cgroup /$sandbox_cgroup_root): $(($(<"$pods_cgroup/memory.usage_in_bytes") / 1048576)) MiB"
   fi
-  if [[ "$(sandbox_runtime)" == containerd ]]; then
-    echo "API server: https://$sandbox_bridge_ip:$TODO_SANDBOX_API_PORT"
-    echo "Registry:   http://$sandbox_registry_address (push with --tls-verify=false)"
-    echo "Node:       $sandbox_node_name at $sandbox_node_ip (network namespace $sandbox_netns); NodePorts answer there"
-  else
-    echo "API server: https://127.0.0.1:$TODO_SANDBOX_API_PORT"
-  fi
+  echo "API server: https://$sandbox_bridge_ip:$TODO_SANDBOX_API_PORT"
+  echo "Registry:   http://$sandbox_registry_address (push with --tls-verify=false)"
+  echo "Node:       $sandbox_node_name at $sandbox_node_ip (network namespace $sandbox_netns); NodePorts answer there"
   echo "Use it with: export KUBECONFIG=$sandbox_kubeconfig"
   echo "             export PATH=$TODO_SANDBOX_HOME/bin:\$PATH"
   if sandbox_kubectl get --raw /readyz >/dev/null 2>&1; then

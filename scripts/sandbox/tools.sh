@@ -5,7 +5,7 @@ TODO_SANDBOX_HOME=${TODO_SANDBOX_HOME:-$HOME/.cache/todo-sandbox}
 
 # Every tool the sandbox installs, in install order.
 # shellcheck disable=SC2034  # read by install-tools.sh
-readonly sandbox_tools=(postgresql chromium kafka helm helm4 kwok daprd kubernetes
+readonly sandbox_tools=(postgresql chromium kafka helm helm4 daprd kubernetes
   node-runtime image-builder kubernetes-node coredns metrics-server registry dapr-control-plane)
 
 # tool_version NAME: the pinned version that keys NAME's cache directory.
@@ -13,7 +13,6 @@ tool_version() {
   case "$1" in
     helm) echo "$HELM_VERSION" ;;
     helm4) echo "$HELM4_VERSION" ;;
-    kwok) echo "$KWOK_VERSION" ;;
     kubernetes) echo "$KUBERNETES_VERSION-etcd-$ETCD_VERSION" ;;
     daprd) echo "$DAPR_VERSION-$(cksum <<<"$DAPRD_COMPONENTS" | cut -d' ' -f1)" ;;
     kafka) echo "$KAFKA_VERSION-log4j-$LOG4J_VERSION-$LOG4J_SLF4J_BINDING" ;;

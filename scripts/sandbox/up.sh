@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Brings up the sandbox: a real Kubernetes control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler) on this machine, kwok standing in for the node's
-# kubelet API, the host runtime that runs each pod's containers as host processes, Dapr's
-# CRDs, a stand-in for Dapr's sidecar injector, and a PostgreSQL server standing in for
-# the managed database. Safe to run again: a sandbox that is already up is left as it is.
+# kube-controller-manager, kube-scheduler) on this machine, a real node (containerd, runc,
+# the kubelet and kube-proxy) in a network namespace of its own, an image registry, CoreDNS
+# and metrics-server, and a PostgreSQL server standing in for the managed database.
+# docs/sandbox.md has the layers and the address plan. Needs root. Safe to run again: a
+# sandbox that is already up is left as it is.
 #
-# Usage: scripts/sandbox/up.sh [--runtime host|containerd] [--help]
+# Usage: scripts/sandbox/up.sh [--help]
 #
 # Environment:
-#   TODO_SANDBOX_RUNTIME  containerd (default) or host, when --runtime is not given
 #   TODO_SANDBOX_HOME   tool cache (default: ~/.cache/todo-sandbox)
 #   TODO_SANDBOX_DIR    state, certificates, kubeconfig and logs (default: <repo>/.sandbox)
-#   TODO_SANDBOX_*_PORT ports on 127.0.0.1: ETCD (23790), ETCD_PEER (23800), API (16443),
-#                       KCM (20257), SCHEDULER (20259), KUBELET (20250), INJECTOR (19443),
-#                       POSTGRES (25432), METRICS (20444)
+#   TODO_SANDBOX_*_PORT ports: ETCD (23790) and ETCD_PEER (23800), KCM (20257) and
+#                       SCHEDULER (20259) on 127.0.0.1; API (16443), REGISTRY (5000) and
+#                       POSTGRES (25432) on the sandbox bridge (POSTGRES on 127.0.0.1 too)
+#   TODO_SANDBOX_HOST_NET, _POD_NET, _SERVICE_NET, _LINK_PREFIX  the address plan
 #   CI, NO_COLOR        plain output
 set -o errexit -o nounset -o pipefail
 
@@ -37,20 +38,16 @@ source "$script_dir/addons/addons.sh"
 
 readonly api_ready_timeout=90
 readonly node_ready_timeout=60
-runtime=${TODO_SANDBOX_RUNTIME:-containerd}
 
 usage() {
   cat <<EOF
-Usage: scripts/sandbox/up.sh [--runtime host|containerd] [--help]
+Usage: scripts/sandbox/up.sh [--help]
 
-Starts the sandbox cluster and writes its admin kubeconfig to $sandbox_kubeconfig.
-Installs missing tools first. Running it again while the sandbox is up changes nothing.
-
-  --runtime containerd  a real node: kubelet, kube-proxy, containerd and runc in a network
-                        namespace, images from the sandbox's registry, CoreDNS and
-                        metrics-server (the default; needs root; docs/sandbox.md)
-  --runtime host        kwok and the host runtime: pods run as host processes
-The default comes from TODO_SANDBOX_RUNTIME when it is set.
+Starts the sandbox cluster (a control plane and one real node: kubelet, kube-proxy,
+containerd and runc in a network namespace, images from the sandbox's registry, CoreDNS,
+metrics-server; needs root; docs/sandbox.md) and writes its admin kubeconfig to
+$sandbox_kubeconfig. Installs missing tools first. Running it again while the sandbox is up
+changes nothing.
 EOF
 }
 
@@ -85,7 +82,7 @@ make_pki() {
   rm -rf "$sandbox_pki"; mkdir -p "$sandbox_pki"; chmod 700 "$sandbox_pki"
   openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$sandbox_pki/ca.key" \
     -subj "/CN=todo-sandbox-ca" -days 3650 -sha256 -out "$sandbox_pki/ca.crt" 2>/dev/null
-  local api_san="IP:127.0.0.1,IP:10.96.0.1,IP:$sandbox_bridge_ip,IP:$sandbox_kubernetes_service_ip"
+  local api_san="IP:127.0.0.1,IP:$sandbox_bridge_ip,IP:$sandbox_kubernetes_service_ip"
   api_san+=",DNS:localhost,DNS:kubernetes,DNS:kubernetes.default"
   api_san+=",DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   issue_cert apiserver "/CN=kube-apiserver" "$api_san"
@@ -93,30 +90,15 @@ make_pki() {
   issue_cert admin "/O=system:masters/CN=todo-sandbox-admin"
   issue_cert kube-controller-manager "/CN=system:kube-controller-manager"
   issue_cert kube-scheduler "/CN=system:kube-scheduler"
-  issue_cert kwok "/O=system:masters/CN=kwok-controller"
-  issue_cert kubelet "/CN=system:node:$sandbox_node_name" "IP:127.0.0.1,DNS:localhost,DNS:$sandbox_node_name"
   # The real node: its client certificate puts it under the Node authorizer, its serving
   # certificate is verified by the API server, kube-proxy is bound to system:node-proxier.
   issue_cert "$sandbox_node_name" "/O=system:nodes/CN=system:node:$sandbox_node_name"
   issue_cert "$sandbox_node_name-serving" "/CN=$sandbox_node_name" "IP:$sandbox_node_ip,DNS:$sandbox_node_name"
   issue_cert kube-proxy "/CN=system:kube-proxy"
   issue_cert front-proxy-client "/CN=front-proxy-client"
-  issue_cert metrics "/CN=sandbox-metrics" "IP:127.0.0.1,DNS:localhost,DNS:metrics-server.kube-system.svc"
-  issue_cert dapr-injector "/CN=dapr-sidecar-injector" \
-    "IP:127.0.0.1,DNS:localhost,DNS:dapr-sidecar-injector.dapr-system.svc"
   openssl genrsa -out "$sandbox_pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$sandbox_pki/sa.key" -pubout -out "$sandbox_pki/sa.pub" 2>/dev/null
   touch "$sandbox_pki/.complete"
-}
-
-# The API server listens on 127.0.0.1 with the host runtime; with a real node, on the
-# sandbox bridge, which both the root namespace and the node reach.
-api_address() {
-  if [[ "$runtime" == containerd ]]; then echo "$sandbox_bridge_ip"; else echo 127.0.0.1; fi
-}
-
-service_cidr() {
-  if [[ "$runtime" == containerd ]]; then echo "$sandbox_service_cidr"; else echo 10.96.0.0/16; fi
 }
 
 # write_kubeconfig FILE USER CONTEXT: a kubeconfig for the sandbox API with a client cert.
@@ -186,20 +168,13 @@ start_etcd() {
 }
 
 start_apiserver() {
-  # The host runtime's node serves kwok's certificate and has no pod network for the
-  # `kubernetes` Service. A real node's certificate is verified and the Service gets the API
-  # server; the API server stays outside the pod network, as on most clusters' control
-  # planes, and reaches webhooks and aggregated APIs at their pods' addresses (routed
-  # through the node), never at a Service address.
-  local node_flags=() endpoint_reconciler=none
-  if [[ "$runtime" == containerd ]]; then
-    node_flags=(--kubelet-certificate-authority "$sandbox_pki/ca.crt" --enable-aggregator-routing=true)
-    endpoint_reconciler=lease
-  fi
+  # The node's serving certificate is verified. The API server stays outside the pod
+  # network, as on most clusters' control planes, and reaches webhooks and aggregated APIs
+  # at their pods' addresses (routed through the node), never at a Service address.
   start_component kube-apiserver "$(bin kubernetes kube-apiserver)" \
     --etcd-servers "http://127.0.0.1:$TODO_SANDBOX_ETCD_PORT" \
-    --bind-address "$(api_address)" \
-    --advertise-address "$(api_address)" \
+    --bind-address "$sandbox_bridge_ip" \
+    --advertise-address "$sandbox_bridge_ip" \
     --secure-port "$TODO_SANDBOX_API_PORT" \
     --tls-cert-file "$sandbox_pki/apiserver.crt" \
     --tls-private-key-file "$sandbox_pki/apiserver.key" \
@@ -207,14 +182,15 @@ start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$sandbox_pki/sa.pub" \
     --service-account-signing-key-file "$sandbox_pki/sa.key" \
-    --service-cluster-ip-range "$(service_cidr)" \
+    --service-cluster-ip-range "$sandbox_service_cidr" \
     --authorization-mode Node,RBAC \
     --enable-admission-plugins NodeRestriction \
     --allow-privileged=true \
     --kubelet-client-certificate "$sandbox_pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$sandbox_pki/apiserver-kubelet-client.key" \
     --kubelet-preferred-address-types InternalIP \
-    "${node_flags[@]}" \
+    --kubelet-certificate-authority "$sandbox_pki/ca.crt" \
+    --enable-aggregator-routing=true \
     --requestheader-client-ca-file "$sandbox_pki/ca.crt" \
     --requestheader-allowed-names front-proxy-client \
     --requestheader-username-headers X-Remote-User \
@@ -222,7 +198,7 @@ start_apiserver() {
     --requestheader-extra-headers-prefix X-Remote-Extra- \
     --proxy-client-cert-file "$sandbox_pki/front-proxy-client.crt" \
     --proxy-client-key-file "$sandbox_pki/front-proxy-client.key" \
-    --endpoint-reconciler-type "$endpoint_reconciler" \
+    --endpoint-reconciler-type lease \
     --enable-priority-and-fairness=false \
     --profiling=false \
     --v 1
@@ -248,8 +224,7 @@ start_controller_manager() {
     --root-ca-file "$sandbox_pki/ca.crt" \
     --cluster-signing-cert-file "$sandbox_pki/ca.crt" \
     --cluster-signing-key-file "$sandbox_pki/ca.key" \
-    --service-cluster-ip-range "$(service_cidr)" \
-    --enable-hostpath-provisioner=true \
+    --service-cluster-ip-range "$sandbox_service_cidr" \
     --v 1
 }
 
@@ -262,54 +237,6 @@ start_scheduler() {
     --secure-port "$TODO_SANDBOX_SCHEDULER_PORT" \
     --leader-elect=false \
     --v 1
-}
-
-# kwok reads its stages from one config file. Only the node's: pods belong to the host
-# runtime, which runs their processes and reports their status.
-write_kwok_config() {
-  local stages file="$TODO_SANDBOX_DIR/kwok.yaml" stage
-  stages="$(tool_dir kwok)/kustomize/stage"
-  {
-    for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease; do
-      echo "---"
-      cat "$stages/$stage.yaml"
-    done
-  } >"$file"
-}
-
-start_kwok() {
-  write_kwok_config
-  start_component kwok "$(bin kwok kwok)" \
-    --kubeconfig "$TODO_SANDBOX_DIR/kwok.kubeconfig" \
-    --config "$TODO_SANDBOX_DIR/kwok.yaml" \
-    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --node-ip 127.0.0.1 \
-    --node-port "$TODO_SANDBOX_KUBELET_PORT" \
-    --server-address "127.0.0.1:$TODO_SANDBOX_KUBELET_PORT" \
-    --tls-cert-file "$sandbox_pki/kubelet.crt" \
-    --tls-private-key-file "$sandbox_pki/kubelet.key" \
-    --cidr 10.244.0.0/16 \
-    --node-lease-duration-seconds 40 \
-    --enable-crds PortForward,ClusterPortForward,Logs,ClusterLogs,Exec,ClusterExec
-}
-
-start_host_runtime() {
-  start_component host-runtime node --import tsx "$script_dir/host-runtime.ts" \
-    --kubeconfig "$TODO_SANDBOX_DIR/host-runtime.kubeconfig" \
-    --state-dir "$TODO_SANDBOX_DIR/runtime" \
-    --pids-dir "$sandbox_pids" \
-    --node "$sandbox_node_name" \
-    --catalogue "$sandbox_repo_root/fixtures/sandbox/images.yaml" \
-    --repo "$sandbox_repo_root" \
-    --tools "$TODO_SANDBOX_HOME" \
-    --daprd "$(bin daprd daprd)" \
-    --metrics-port "$TODO_SANDBOX_METRICS_PORT" \
-    --cert "$sandbox_pki/metrics.crt" \
-    --key "$sandbox_pki/metrics.key"
-  if ! wait_for 30 grep -q '"host runtime ready"' "$sandbox_logs/host-runtime.log"; then
-    require_alive host-runtime
-    log::die "the host runtime did not start within 30 s; see $sandbox_logs/host-runtime.log"
-  fi
 }
 
 # PostgreSQL refuses to run as root, so as root the server runs as Debian's `postgres` user,
@@ -335,14 +262,11 @@ start_postgresql() {
       --auth-host=scram-sha-256 >"$sandbox_logs/postgresql-initdb.log" 2>&1 ||
       log::die "initdb failed; see $sandbox_logs/postgresql-initdb.log"
   fi
-  # With a real node, pods reach the database on the bridge, as they would a managed one
-  # outside the cluster; their connections come from the node's address.
-  local listen=127.0.0.1 database_host=127.0.0.1
-  if [[ "$runtime" == containerd ]]; then
-    listen="127.0.0.1,$sandbox_bridge_ip" database_host=$sandbox_bridge_ip
-    grep -q "$TODO_SANDBOX_HOST_NET.0/24" "$data/pg_hba.conf" ||
-      echo "host todo todo $TODO_SANDBOX_HOST_NET.0/24 scram-sha-256" >>"$data/pg_hba.conf"
-  fi
+  # Pods reach the database on the bridge, as they would a managed one outside the
+  # cluster; their connections come from the node's address.
+  local listen="127.0.0.1,$sandbox_bridge_ip" database_host=$sandbox_bridge_ip
+  grep -q "$TODO_SANDBOX_HOST_NET.0/24" "$data/pg_hba.conf" ||
+    echo "host all todo $TODO_SANDBOX_HOST_NET.0/24 scram-sha-256" >>"$data/pg_hba.conf"
   local as_user=()
   [[ $(id -u) -eq 0 ]] && as_user=(runuser -u postgres --)
   start_component postgresql "${as_user[@]}" "$(pg_bin postgres)" -D "$data" \
@@ -352,28 +276,15 @@ start_postgresql() {
     log::die "PostgreSQL did not accept connections within 30 s; see $sandbox_logs/postgresql.log"
   fi
   # The application's role and database; the password never leaves the sandbox directory.
+  # The role may create databases, so that each stack a test deploys gets one of its own.
   local password; password=$(<"$password_file")
   as_postgres "$(pg_bin psql)" -h "$data" -p "$TODO_SANDBOX_POSTGRES_PORT" -U postgres -q -v ON_ERROR_STOP=1 \
     -v password="$password" >/dev/null <<'SQL'
-SELECT format('CREATE ROLE todo LOGIN PASSWORD %L', :'password') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'todo')\gexec
+SELECT format('CREATE ROLE todo LOGIN CREATEDB PASSWORD %L', :'password') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'todo')\gexec
 SELECT 'CREATE DATABASE todo OWNER todo' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'todo')\gexec
 SQL
   echo "postgresql://todo:$password@$database_host:$TODO_SANDBOX_POSTGRES_PORT/todo?sslmode=disable" >"$TODO_SANDBOX_DIR/database-url"
   chmod 600 "$TODO_SANDBOX_DIR/database-url"
-}
-
-start_injector() {
-  start_component dapr-injector node --import tsx "$script_dir/dapr-injector.ts" \
-    --port "$TODO_SANDBOX_INJECTOR_PORT" \
-    --cert "$sandbox_pki/dapr-injector.crt" \
-    --key "$sandbox_pki/dapr-injector.key" \
-    --trust-anchors "$sandbox_pki/ca.crt" \
-    --dapr-version "${DAPR_VERSION#v}"
-  if ! wait_for 30 curl -fsS --cacert "$sandbox_pki/ca.crt" \
-      "https://127.0.0.1:$TODO_SANDBOX_INJECTOR_PORT/healthz"; then
-    require_alive dapr-injector
-    log::die "the Dapr injector stand-in did not answer within 30 s; see $sandbox_logs/dapr-injector.log"
-  fi
 }
 
 start_registry() {
@@ -388,116 +299,6 @@ start_registry() {
 }
 
 # --- cluster objects ----------------------------------------------------------------------------
-
-apply_cluster_objects() {
-  log::step "applying the node, storage class, kwok and Dapr CRDs, and the injector webhook"
-  local ca_bundle
-  ca_bundle=$(base64 -w0 <"$sandbox_pki/ca.crt")
-  local cpus memory_kib
-  cpus=$(nproc)
-  memory_kib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-  # Only the CRDs of the kwok features enabled above.
-  local crd crds=()
-  for crd in portforwards clusterportforwards logs clusterlogs execs clusterexecs; do
-    crds+=(-f "$(tool_dir kwok)/kustomize/crd/bases/kwok.x-k8s.io_$crd.yaml")
-  done
-  sandbox_kubectl apply --server-side --force-conflicts "${crds[@]}" >/dev/null
-  sandbox_kubectl apply --server-side --force-conflicts -f "$(tool_dir daprd)/crds" >/dev/null
-  # Custom resources can be stored only once their CRDs are established.
-  sandbox_kubectl wait --for condition=established --timeout=60s crd --all >/dev/null ||
-    log::die "the kwok and Dapr CRDs were not established within 60 s; see $sandbox_logs/kube-apiserver.log"
-  sandbox_kubectl apply --server-side --force-conflicts -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Node
-metadata:
-  name: $sandbox_node_name
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    kubernetes.io/arch: amd64
-    kubernetes.io/hostname: $sandbox_node_name
-    kubernetes.io/os: linux
-    node-role.kubernetes.io/sandbox: ""
-    topology.kubernetes.io/zone: sandbox
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: standard
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/host-path
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: dapr-system
----
-# metrics.k8s.io, served by the host runtime from the pods' real processes. The API
-# server's aggregator reaches it through this ExternalName Service on 127.0.0.1.
-apiVersion: v1
-kind: Service
-metadata:
-  name: metrics-server
-  namespace: kube-system
-spec:
-  type: ExternalName
-  externalName: 127.0.0.1
-  ports:
-  - name: https
-    port: $TODO_SANDBOX_METRICS_PORT
----
-apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata:
-  name: v1beta1.metrics.k8s.io
-spec:
-  group: metrics.k8s.io
-  version: v1beta1
-  groupPriorityMinimum: 100
-  versionPriority: 100
-  caBundle: $ca_bundle
-  service:
-    name: metrics-server
-    namespace: kube-system
-    port: $TODO_SANDBOX_METRICS_PORT
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingWebhookConfiguration
-metadata:
-  name: dapr-sidecar-injector
-  labels:
-    app.kubernetes.io/part-of: todo-sandbox
-webhooks:
-- name: sidecar-injector.dapr.io
-  admissionReviewVersions: ["v1"]
-  sideEffects: None
-  # Dapr's own injector is registered with failurePolicy Ignore, so a missing injector
-  # shows up as pods without sidecars, not as pods that cannot be created.
-  failurePolicy: Ignore
-  reinvocationPolicy: IfNeeded
-  timeoutSeconds: 10
-  clientConfig:
-    url: https://127.0.0.1:$TODO_SANDBOX_INJECTOR_PORT/mutate
-    caBundle: $ca_bundle
-  namespaceSelector:
-    matchExpressions:
-    - key: kubernetes.io/metadata.name
-      operator: NotIn
-      values: [kube-system, dapr-system]
-  rules:
-  - apiGroups: [""]
-    apiVersions: ["v1"]
-    operations: ["CREATE"]
-    resources: ["pods"]
-EOF
-  # The node's capacity is this machine's, so scheduling sees the same limits it would.
-  sandbox_kubectl patch node "$sandbox_node_name" --subresource=status --type=merge \
-    -p "{\"status\":{\"capacity\":{\"cpu\":\"$cpus\",\"memory\":\"${memory_kib}Ki\",\"pods\":\"110\"},\"allocatable\":{\"cpu\":\"$cpus\",\"memory\":\"${memory_kib}Ki\",\"pods\":\"110\"}}}" >/dev/null
-}
 
 # The default StorageClass of the real node: local volumes, made ahead on the node as a
 # static provisioner would (a volume's capacity is not enforced). Unlike host-path volumes,
@@ -563,18 +364,6 @@ start_node() {
   sandbox_kubectl label --overwrite "node/$sandbox_node_name" node-role.kubernetes.io/sandbox= >/dev/null
 }
 
-wait_for_node() {
-  if ! wait_for "$node_ready_timeout" \
-      sandbox_kubectl wait --for=condition=Ready "node/$sandbox_node_name" --timeout=5s; then
-    require_alive kwok
-    log::die "node $sandbox_node_name was not Ready within ${node_ready_timeout}s; see $sandbox_logs/kwok.log"
-  fi
-  # Namespaces get their `default` ServiceAccount from the controller manager; wait for it
-  # so that the first pod a user creates is not refused.
-  wait_for 30 sandbox_kubectl -n default get serviceaccount default ||
-    log::die "the controller manager created no default ServiceAccount within 30 s; see $sandbox_logs/kube-controller-manager.log"
-}
-
 # --- driver -------------------------------------------------------------------------------
 
 # state_of_sandbox: "up" when every component runs, "down" when none has state, else
@@ -597,8 +386,8 @@ state_of_sandbox() {
 check_ports_free() {
   local name port
   for name in "${sandbox_components[@]}"; do
-    # With a real node these listen on the sandbox bridge's address, which is new.
-    [[ "$runtime" == containerd && ( "$name" == kube-apiserver || "$name" == registry ) ]] && continue
+    # These listen on the sandbox bridge's address, which is new.
+    [[ "$name" == kube-apiserver || "$name" == registry ]] && continue
     port=$(component_port "$name")
     if [[ -n "$port" ]] && port_in_use "$port"; then
       log::die "port $port on 127.0.0.1 (for $name) is already in use by another program; stop it or set $(component_port_variable "$name") to a free port" 4
@@ -613,22 +402,10 @@ check_ports_free() {
 main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --runtime)
-        [[ $# -ge 2 && ( "$2" == host || "$2" == containerd ) ]] ||
-          log::die "--runtime takes 'host' or 'containerd'" 2
-        runtime=$2; shift 2 ;;
       -h|--help) usage; return ;;
       *) log::die "unknown argument '$1' (see --help)" 2 ;;
     esac
   done
-  [[ "$runtime" == host || "$runtime" == containerd ]] ||
-    log::die "TODO_SANDBOX_RUNTIME takes 'host' or 'containerd', not '$runtime'" 2
-  if [[ -d "$TODO_SANDBOX_DIR/pids" ]]; then
-    runtime=$(sandbox_runtime)
-  fi
-  if [[ "$runtime" == containerd ]]; then
-    sandbox_components=("${containerd_runtime_components[@]}")
-  fi
 
   case "$(state_of_sandbox)" in
     up)
@@ -638,50 +415,7 @@ main() {
       log::die "$TODO_SANDBOX_DIR holds a sandbox that is partly stopped (a crash or a kill?); run 'npm run sandbox:down' to clear it, then 'npm run sandbox:up'" 5 ;;
   esac
 
-  if [[ "$runtime" == containerd ]]; then
-    up_with_node
-  else
-    up_with_host_runtime
-  fi
-}
-
-up_with_host_runtime() {
-  local started=$SECONDS
-  log::step "checking tools"
-  bash "$script_dir/install-tools.sh" --only postgresql,kafka,kubernetes,kwok,daprd,helm
-  npm::ensure_dependencies "$sandbox_repo_root" "the project"
-  check_ports_free
-
-  mkdir -p "$TODO_SANDBOX_DIR" "$sandbox_logs"
-  make_pki
-  write_kubeconfig "$sandbox_kubeconfig" admin "$sandbox_context"
-  write_kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" kube-controller-manager kube-controller-manager
-  write_kubeconfig "$TODO_SANDBOX_DIR/kube-scheduler.kubeconfig" kube-scheduler kube-scheduler
-  write_kubeconfig "$TODO_SANDBOX_DIR/kwok.kubeconfig" kwok kwok
-  write_kubeconfig "$TODO_SANDBOX_DIR/host-runtime.kubeconfig" kwok host-runtime
-
-  log::step "starting PostgreSQL on 127.0.0.1:$TODO_SANDBOX_POSTGRES_PORT"
-  start_postgresql
-
-  log::step "starting etcd on 127.0.0.1:$TODO_SANDBOX_ETCD_PORT"
-  start_etcd
-  log::step "starting kube-apiserver on https://127.0.0.1:$TODO_SANDBOX_API_PORT"
-  start_apiserver
-  log::info "API healthy after $((SECONDS - started)) s"
-  log::step "starting kube-controller-manager, kube-scheduler and the Dapr injector stand-in"
-  start_controller_manager
-  start_scheduler
-  start_injector
-  apply_cluster_objects
-  log::step "starting kwok (node $sandbox_node_name, kubelet API on 127.0.0.1:$TODO_SANDBOX_KUBELET_PORT)"
-  start_kwok
-  wait_for_node
-  log::step "starting the host runtime (runs each pod's containers as host processes)"
-  start_host_runtime
-  local name
-  for name in "${sandbox_components[@]}"; do require_alive "$name"; done
-  log::info "sandbox up in $((SECONDS - started)) s"
-  log::info "use it with: export KUBECONFIG=$sandbox_kubeconfig"
+  up_with_node
 }
 
 # A real node: containerd, the kubelet and kube-proxy in a network namespace of their own,
@@ -690,7 +424,7 @@ up_with_host_runtime() {
 up_with_node() {
   local started=$SECONDS
   [[ $(id -u) -eq 0 ]] ||
-    log::die "a sandbox with a real node needs root (network namespaces, cgroups, mounts); run it as root, or use --runtime host" 3
+    log::die "the sandbox needs root (network namespaces, cgroups, mounts); run it as root" 3
   if ip link show "$sandbox_bridge" >/dev/null 2>&1; then
     log::die "network link $sandbox_bridge already exists (another sandbox with TODO_SANDBOX_LINK_PREFIX=$TODO_SANDBOX_LINK_PREFIX, or one that crashed); run 'npm run sandbox:down' or set TODO_SANDBOX_LINK_PREFIX" 4
   fi
@@ -702,7 +436,6 @@ up_with_node() {
   started=$SECONDS
 
   mkdir -p "$TODO_SANDBOX_DIR" "$sandbox_logs"
-  echo containerd >"$TODO_SANDBOX_DIR/runtime"
   make_pki
   write_kubeconfig "$sandbox_kubeconfig" admin "$sandbox_context"
   write_kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" kube-controller-manager kube-controller-manager

@@ -4,9 +4,9 @@
  * a rollback leave the release history to show for it. Helm 3 installs and rolls back,
  * Helm 4 upgrades and reads the history, so both are exercised on the same release.
  *
- * Sandbox-only parts, named as such: the database is a throwaway PostgreSQL on 127.0.0.1
- * (./postgres.ts), and pods are Ready when the sandbox's host runtime passes their probes.
- * Each run uses its own namespace and release and removes them afterwards.
+ * The images come from the sandbox's registry (global.imageRegistry); the database is one of
+ * its own on the sandbox's PostgreSQL outside the cluster, as a managed database would be. Each run uses
+ * its own namespace and release and removes them afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,8 +24,7 @@ import {
   type CommandResult,
   type HelmBinary,
 } from '../support/helm.js';
-import { ensureSandbox, fetchText, portForward, toolPath, uniqueName } from '../support/sandbox.js';
-import { startTestDatabase, type TestDatabase } from './postgres.js';
+import { ensureSandbox, fetchText, portForward, sandboxRegistry, stackDatabase, toolPath, uniqueName } from '../support/sandbox.js';
 
 /** Bound for bringing the sandbox up when it is not running yet (it is idempotent). */
 const SANDBOX_UP_TIMEOUT_MS = 30 * 60_000;
@@ -55,7 +54,8 @@ describe('charts in the sandbox cluster', () => {
   let kubectlPath = '';
   const namespace = uniqueName('charts');
   const release = uniqueName('todo');
-  let database: TestDatabase | undefined;
+  const registry = ['--set', `global.imageRegistry=${sandboxRegistry}`];
+  let database: ReturnType<typeof stackDatabase> | undefined;
   let workDir = '';
   let installed = false;
 
@@ -105,7 +105,7 @@ describe('charts in the sandbox cluster', () => {
     workDir = mkdtempSync(join(tmpdir(), 'charts-install-'));
     await ensureUmbrellaDependencies(helm3);
     await kubectlOk(['create', 'namespace', namespace]);
-    database = await startTestDatabase();
+    database = stackDatabase(namespace);
     // Generated for this run only; the chart refers to the Secret and never creates it here.
     const authSecret = randomBytes(32).toString('hex');
     await kubectlOk([
@@ -123,7 +123,7 @@ describe('charts in the sandbox cluster', () => {
       }
       await kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found'], CLEANUP_TIMEOUT_MS);
     }
-    await database?.stop();
+    database?.drop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   }, CLEANUP_TIMEOUT_MS * 2);
 
@@ -156,7 +156,7 @@ describe('charts in the sandbox cluster', () => {
   it('installs the umbrella with helm 3 and every workload becomes Ready', async () => {
     const started = performance.now();
     const result = await clusterHelm(helm3, [
-      'install', release, UMBRELLA_DIR, '-n', namespace, '--wait', '--wait-for-jobs', '--timeout', HELM_WAIT,
+      'install', release, UMBRELLA_DIR, '-n', namespace, ...registry, '--wait', '--wait-for-jobs', '--timeout', HELM_WAIT,
     ]);
     installed = true;
     await expectOk(result, 'helm install');
@@ -176,9 +176,11 @@ describe('charts in the sandbox cluster', () => {
       );
     }
     const services = await kubectlOk(['get', 'services', '-n', namespace, '-o', 'jsonpath={.items[*].metadata.name}']);
-    expect(services.stdout.split(' ').sort()).toEqual(
-      ['backend', 'frontend', 'kafka', 'kafka-headless', 'notification-service', 'recurring-task-service'].sort(),
-    );
+    // The charts' six, and the `<app-id>-dapr` Service Dapr's operator makes for each sidecar.
+    expect(services.stdout.split(' ').sort()).toEqual([
+      'backend', 'frontend', 'kafka', 'kafka-headless', 'notification-service', 'recurring-task-service',
+      'backend-dapr', 'notification-service-dapr', 'recurring-task-service-dapr',
+    ].sort());
     const pods = await kubectlOk(['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/name=backend', '-o', 'jsonpath={.items[*].spec.containers[*].name}']);
     expect(pods.stdout.split(' ')).toContain('daprd');
   }, HELM_WAIT_MS);
@@ -222,7 +224,7 @@ describe('charts in the sandbox cluster', () => {
     const before = await checksumOf();
 
     const upgrade = await clusterHelm(helm4, [
-      'upgrade', release, UMBRELLA_DIR, '-n', namespace, '--wait', '--timeout', HELM_WAIT,
+      'upgrade', release, UMBRELLA_DIR, '-n', namespace, ...registry, '--wait', '--timeout', HELM_WAIT,
       '--set', 'global.appConfig.data.LOG_LEVEL=debug',
     ]);
     await expectOk(upgrade, 'helm4 upgrade');

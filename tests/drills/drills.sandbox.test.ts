@@ -15,7 +15,7 @@ import { buildKube, type Kube } from '../../suites/lib/kube.js';
 import { runDrill, type DrillOptions, type DrillReport } from '../../suites/drills/drill.js';
 import { locateHelm, runHelm, type HelmTarget } from '../../suites/drills/helm.js';
 import type { LoadReport } from '../../suites/load/load.js';
-import { ensureSandbox, repoRoot, runTool, sandboxDir, uniqueName } from '../support/sandbox.js';
+import { ensureSandbox, repoRoot, runTool, sandboxRegistry, stackDatabase, uniqueName } from '../support/sandbox.js';
 
 const execFileAsync = promisify(execFile);
 const namespace = uniqueName('drills');
@@ -27,6 +27,7 @@ const figures: string[] = [];
 
 let core: k8s.CoreV1Api;
 let workDir: string;
+let database: ReturnType<typeof stackDatabase> | undefined;
 let config: SuiteConfig;
 let kube: Kube;
 let helm: HelmTarget;
@@ -68,12 +69,13 @@ beforeAll(async () => {
   kc.loadFromFile(kubeconfig);
   core = kc.makeApiClient(k8s.CoreV1Api);
   workDir = await mkdtemp(join(tmpdir(), 'drills-'));
-  const databaseUrl = (await readFile(join(sandboxDir, 'database-url'), 'utf8')).trim();
+  database = stackDatabase(namespace);
   await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'todo.suite/test': 'true' } } } });
   await runTool('helm', [
     'install', release, chart, '-n', namespace, '--wait', '--timeout', '6m',
+    '--set', `global.imageRegistry=${sandboxRegistry}`,
     '--set', 'global.appSecrets.create=true',
-    '--set-string', `global.appSecrets.databaseUrl=${databaseUrl}`,
+    '--set-string', `global.appSecrets.databaseUrl=${database.url}`,
     '--set-string', `global.appSecrets.betterAuthSecret=${secretValue}`,
     '--set-string', `global.appSecrets.jwtSecret=${secretValue}`,
   ], 420_000);
@@ -86,6 +88,7 @@ afterAll(async () => {
   if (!runnable) return;
   await runTool('helm', ['uninstall', release, '-n', namespace, '--wait', '--timeout', '2m'], 180_000).catch(() => undefined);
   await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+  database?.drop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
   if (figures.length > 0) process.stdout.write(`\ndrill figures:\n${figures.map((f) => `  ${f}`).join('\n')}\n`);
 }, 240_000);
@@ -145,7 +148,7 @@ describe.skipIf(!runnable)('drills and load against the stack in the sandbox', (
     figures.push(`load 20 users x 15 s: ${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %, event flow p95 ${report.eventFlow.p95} ms; ${report.usage.note}`);
   }, 120_000);
 
-  it('the same load runs in the cluster as a Job of several pods, merged into one report', async () => {
+  it('the same load runs in the cluster as a Job of several pods of the suite image, merged into one report', async () => {
     const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--job', '2', '--users', '5', '--duration', '10', '--rate-per-user', '2', '--event-every', '3', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-job'];
     await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 150_000 });
     const report = (JSON.parse(await readFile(join(workDir, 'reports/load-job/report.json'), 'utf8')) as { detail: { load: LoadReport } }).detail.load;

@@ -1,13 +1,13 @@
 // The sandbox's own lifecycle: `up` is idempotent, `down` stops exactly what `up` started
-// and can run twice, and user mistakes get one clear line. Runs last in `npm run check`:
-// it takes the shared sandbox down.
+// (the node's containers included) and can run twice, and user mistakes get one clear line.
+// Runs last in `npm run check`: it takes the shared sandbox down.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kubectl, repoRoot, sandboxDir, waitFor } from '../support/sandbox.js';
+import { busyboxImage, kubectl, repoRoot, sandboxDir, waitFor } from '../support/sandbox.js';
 
 interface Run { status: number | null; stdout: string; stderr: string; ms: number }
 
@@ -15,10 +15,16 @@ function script(name: string, env: Record<string, string> = {}): Run {
   const started = Date.now();
   const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox', name)], {
     encoding: 'utf8',
-    env: { ...process.env, TODO_SANDBOX_RUNTIME: 'host', ...env },
+    env: { ...process.env, ...env },
     timeout: 300_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };
+}
+
+/** A quick command of the host (ip, sysctl, pgrep). */
+function host(command: string, args: string[]): { status: number | null; stdout: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
+  return { status: result.status, stdout: result.stdout };
 }
 
 function recordedProcesses(dir: string): { name: string; pid: number; start: string }[] {
@@ -40,8 +46,27 @@ function stillRunning(pid: number, start: string): boolean {
 }
 
 const components = [
-  'postgresql', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'dapr-injector', 'kwok', 'host-runtime',
+  'postgresql', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'registry', 'containerd', 'kubelet', 'kube-proxy',
 ];
+const linkPrefix = process.env.TODO_SANDBOX_LINK_PREFIX ?? 'tdsbx';
+// Another sandbox's links and ranges, for the attempts that must fail before making any.
+const otherNetwork = { TODO_SANDBOX_LINK_PREFIX: 'tdlfc', TODO_SANDBOX_HOST_NET: '10.240.0', TODO_SANDBOX_POD_NET: '10.241', TODO_SANDBOX_SERVICE_NET: '10.242' };
+
+/** Every process in the node's pods: the PIDs under the sandbox's own cgroup. */
+function podProcesses(): { pid: number; start: string }[] {
+  const root = `/sys/fs/cgroup/pids/${linkPrefix}/kubepods`;
+  const found: { pid: number; start: string }[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      const stat = readFileSync(`/proc/${line}/stat`, 'utf8');
+      found.push({ pid: Number(line), start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '' });
+    }
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) walk(join(dir, entry.name));
+  };
+  walk(root);
+  return found;
+}
 
 const scratch = mkdtempSync(join(tmpdir(), 'sandbox-lifecycle-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -55,7 +80,7 @@ describe('sandbox lifecycle', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('already up');
     expect(recordedProcesses(sandboxDir)).toEqual(before);
-  });
+  }, 600_000);
 
   it('status lists every component as running with its memory', () => {
     const status = script('status.sh');
@@ -73,6 +98,7 @@ describe('sandbox lifecycle', () => {
     try {
       // PostgreSQL's port is the first one checked; the others are the running sandbox's.
       const run = script('up.sh', {
+        ...otherNetwork,
         TODO_SANDBOX_DIR: join(scratch, 'busy'),
         TODO_SANDBOX_POSTGRES_PORT: String(port),
       });
@@ -94,39 +120,65 @@ describe('sandbox lifecycle', () => {
     const run = script('up.sh', { TODO_SANDBOX_DIR: stale });
     expect(run.status).toBe(5);
     expect(run.stderr).toContain("run 'npm run sandbox:down' to clear it");
+    // Same link names as the running sandbox: down clears the stale directory and leaves the
+    // running sandbox's network alone, since this directory made none.
     const cleared = script('down.sh', { TODO_SANDBOX_DIR: stale });
     expect(cleared.status).toBe(0);
     expect(readdirSync(stale)).toEqual([]);
+    expect(script('status.sh').status).toBe(0);
   });
 
   it('names the missing toolchain when tools cannot be built', () => {
     const run = script('up.sh', {
       TODO_SANDBOX_HOME: join(scratch, 'empty-cache'),
+      ...otherNetwork,
       TODO_SANDBOX_DIR: join(scratch, 'no-tools'),
       PATH: '/usr/bin:/bin',
     });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('go is not on PATH');
-  });
+  }, 120_000);
 
-  it('down stops every process up started, pod processes included, and is safe to run twice', async () => {
-    await kubectl(['create', 'deployment', 'lifecycle-echo', '--image=sandbox.local/echo:1', '--port=8080', '--replicas=2']);
-    await waitFor('2 pod processes recorded', async () =>
-      (recordedProcesses(sandboxDir).filter((entry) => entry.name.startsWith('pod-')).length >= 2 ? true : undefined), 60_000);
+  it('down stops every process up started, the pods\' included, and is safe to run twice', async () => {
+    await kubectl(['create', 'deployment', 'lifecycle-sleep', `--image=${busyboxImage}`, '--replicas=2', '--', 'sleep', '3600']);
+    // Two pause and two sleep processes at least.
+    const inPods = await waitFor('the pods\' processes', async () => {
+      const found = podProcesses();
+      return found.length >= 4 ? found : undefined;
+    }, 60_000);
     const processes = recordedProcesses(sandboxDir);
-    expect(processes.map((entry) => entry.name).filter((name) => !name.startsWith('pod-')).sort()).toEqual([...components].sort());
+    expect(processes.map((entry) => entry.name).sort()).toEqual([...components].sort());
+    const sysctlsBefore = readFileSync('/run/todo-sandbox-sysctls', 'utf8');
     const down = script('down.sh');
     expect(down.status, down.stderr).toBe(0);
     for (const entry of processes) {
       expect(stillRunning(entry.pid, entry.start), `${entry.name} (pid ${entry.pid}) still runs`).toBe(false);
     }
+    for (const entry of inPods) {
+      expect(stillRunning(entry.pid, entry.start), `pod process ${entry.pid} still runs`).toBe(false);
+    }
     expect(readdirSync(sandboxDir)).toEqual(['logs']);
+    // Its network namespace, links, routes, mounts and cgroups are gone.
+    expect(host('ip', ['netns', 'list']).stdout).not.toContain(linkPrefix);
+    expect(host('ip', ['-br', 'link']).stdout).not.toContain(linkPrefix);
+    expect(host('ip', ['route', 'show', 'type', 'blackhole']).stdout).not.toContain(`${process.env.TODO_SANDBOX_POD_NET ?? '10.221'}.`);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(sandboxDir);
+    expect(existsSync(`/sys/fs/cgroup/memory/${linkPrefix}`)).toBe(false);
+    // The machine's kernel settings come back with the last node on it; another sandbox's
+    // kubelet (a demo beside the check) still needs the kubelet's.
+    if (host('pgrep', ['-x', 'kubelet']).status === 0) {
+      expect(existsSync('/run/todo-sandbox-sysctls')).toBe(true);
+    } else {
+      const after = host('sysctl', ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops']).stdout;
+      expect(after.trim()).toBe(sysctlsBefore.trim());
+      expect(existsSync('/run/todo-sandbox-sysctls')).toBe(false);
+    }
     const again = script('down.sh');
     expect(again.status, again.stderr).toBe(0);
     const status = script('status.sh');
     expect(status.status).toBe(1);
     expect(status.stdout).toContain('The sandbox is down');
-  });
+  }, 300_000);
 
   it('comes up again from nothing, then goes down clean', () => {
     const up = script('up.sh');
@@ -136,5 +188,5 @@ describe('sandbox lifecycle', () => {
     const down = script('down.sh');
     expect(down.status, down.stderr).toBe(0);
     expect(processes.filter((entry) => stillRunning(entry.pid, entry.start))).toEqual([]);
-  });
+  }, 600_000);
 });

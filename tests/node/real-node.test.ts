@@ -2,23 +2,23 @@
 // own, pulling images built from Dockerfiles from the sandbox's registry. What only a real
 // node shows is proven here: enforced memory limits (OOMKilled), cluster DNS without an
 // upstream, NodePorts on the node's address, exec and port-forward into a container,
-// metrics from the kubelet, and a `down` that leaves nothing behind.
-// Runs as its own stage of `npm run check` (TODO_CHECK_STAGE=node), on a sandbox of its own.
+// metrics from the kubelet; then the demo as a user runs it, and faults only a real node shows.
+// Runs as its own stage of `npm run check` (TODO_CHECK_STAGE=node), after the tests that
+// share the sandbox, since its demo keeps the stack deployed in namespace todo-app.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { RunReport } from '../../suites/lib/report/model.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchText, kubeConfig, kubectl, portForward, repoRoot, sandboxDir, uniqueName, waitFor } from '../support/sandbox.js';
+import {
+  busyboxImage, ensureSandbox, fetchText, kubeConfig, kubectl, nodeAddress, portForward, repoRoot, sandboxDir,
+  sandboxRegistry as registry, uniqueName, waitFor,
+} from '../support/sandbox.js';
 
 const env = process.env;
-const hostNet = env.TODO_SANDBOX_HOST_NET ?? '10.220.0';
-const nodeIp = `${hostNet}.2`;
-const registry = `${hostNet}.1:${env.TODO_SANDBOX_REGISTRY_PORT ?? '5000'}`;
 const linkPrefix = env.TODO_SANDBOX_LINK_PREFIX ?? 'tdsbx';
 const namespace = uniqueName('node-test');
-const busybox = `${registry}/busybox:1.37`;
 
 let core: k8s.CoreV1Api;
 
@@ -42,10 +42,6 @@ function runLong(command: string, args: string[], timeoutMs: number): Promise<Ru
   });
 }
 
-function sandboxScript(name: string, args: string[] = []): Promise<Run> {
-  return runLong('bash', [join(repoRoot, 'scripts/sandbox', name), ...args], 600_000);
-}
-
 function pod(name: string, command: string[], extra: Partial<k8s.V1Container> = {}): k8s.V1Pod {
   return {
     metadata: { name, namespace, labels: { app: name } },
@@ -53,7 +49,7 @@ function pod(name: string, command: string[], extra: Partial<k8s.V1Container> = 
       terminationGracePeriodSeconds: 1,
       containers: [{
         name: 'main',
-        image: busybox,
+        image: busyboxImage,
         command,
         resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
         ...extra,
@@ -72,10 +68,7 @@ async function readyPod(name: string): Promise<k8s.V1Pod> {
 }
 
 beforeAll(async () => {
-  const up = await sandboxScript('up.sh', ['--runtime', 'containerd']);
-  if (up.status !== 0) throw new Error(`sandbox up failed (exit ${up.status}):\n${up.stdout}\n${up.stderr}`);
-  const images = await runLong('bash', [join(repoRoot, 'scripts/sandbox/images/build.sh'), '--registry', registry, '--push', '--insecure', '--only', 'busybox'], 600_000);
-  if (images.status !== 0) throw new Error(`building the busybox image failed:\n${images.stdout}\n${images.stderr}`);
+  ensureSandbox();
   core = kubeConfig().makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   await waitFor('default ServiceAccount', () => core.readNamespacedServiceAccount({ name: 'default', namespace }), 30_000);
@@ -92,7 +85,7 @@ describe('real node', () => {
     const info = nodes.items[0]!.status!.nodeInfo!;
     expect(info.kubeletVersion).toBe('v1.34.4');
     expect(info.containerRuntimeVersion).toMatch(/^containerd:\/\//);
-    expect(nodes.items[0]!.status!.addresses).toContainEqual({ type: 'InternalIP', address: nodeIp });
+    expect(nodes.items[0]!.status!.addresses).toContainEqual({ type: 'InternalIP', address: nodeAddress });
     expect(nodes.items[0]!.metadata!.labels!['topology.kubernetes.io/zone']).toBeTruthy();
   });
 
@@ -141,7 +134,7 @@ describe('real node', () => {
     await readyPod('web');
     const nodePort = service.spec!.ports![0]!.nodePort!;
     const body = await waitFor('the NodePort to answer', async () => {
-      const response = await fetch(`http://${nodeIp}:${nodePort}/index.html`, { signal: AbortSignal.timeout(3_000) });
+      const response = await fetch(`http://${nodeAddress}:${nodePort}/index.html`, { signal: AbortSignal.timeout(3_000) });
       return response.text();
     }, 30_000);
     expect(body).toContain('hello-from-node');
@@ -174,7 +167,7 @@ describe('real node', () => {
 describe('the stack on the real node', () => {
   it('deploys from images built from the Dockerfiles, with Dapr\'s own control plane, and validates green', async () => {
     // The demo as a user runs it: images, Dapr from its chart, the charts, the suite.
-    const demo = await runLong('bash', [join(repoRoot, 'scripts/demo.sh'), '--runtime', 'containerd'], 1_700_000);
+    const demo = await runLong('bash', [join(repoRoot, 'scripts/demo.sh')], 1_700_000);
     const report = JSON.parse(readFileSync(join(repoRoot, 'reports/latest/report.json'), 'utf8')) as RunReport;
     const verdicts = report.results.map((result) => `${result.id}: ${result.verdict} (${result.reason})`);
     expect(demo.status, `${demo.stdout.slice(-3000)}\n${demo.stderr.slice(-3000)}\n${verdicts.join('\n')}`).toBe(0);
@@ -280,30 +273,26 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
     }
   }, 600_000);
 
+  it('a broken DNS name in a service\'s configuration: frontend-api-route names the 502', async () => {
+    // The frontend's BACKEND_URL names a Service that does not exist; the pod still starts
+    // and serves its page, only the API behind it is gone.
+    await kubectl(['-n', 'todo-app', 'set', 'env', 'deployment/frontend', 'BACKEND_URL=http://backend-typo:8000']);
+    await kubectl(['-n', 'todo-app', 'rollout', 'status', 'deployment/frontend', '--timeout=180s'], 200_000);
+    try {
+      const report = await suiteVerdicts();
+      const red = report.results.filter((result) => result.verdict === 'fail').map((result) => result.id);
+      const route = report.results.find((result) => result.id === 'frontend-api-route');
+      console.log(`fault broken DNS name: red ${red.join(', ')}; frontend-api-route: ${route?.reason}`);
+      expect(red).toEqual(['frontend-api-route']);
+      expect(route?.reason).toMatch(/answered 502 .*Backend unreachable.*the frontend cannot reach the backend/);
+    } finally {
+      await kubectl(['-n', 'todo-app', 'rollout', 'undo', 'deployment/frontend']);
+      await kubectl(['-n', 'todo-app', 'rollout', 'status', 'deployment/frontend', '--timeout=180s'], 200_000);
+    }
+  }, 600_000);
+
   it('a container that runs as root against runAsNonRoot', async () => {
     await breakAndProve('backend', ['--type', 'json', '-p',
       JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/securityContext/runAsUser', value: 0 }])], /CreateContainerConfigError.*non-root/);
   }, 600_000);
-});
-
-describe('real node down', () => {
-  it('removes exactly what up made and puts the kernel settings back', async () => {
-    const before = readFileSync('/run/todo-sandbox-sysctls', 'utf8');
-    const down = await sandboxScript('down.sh');
-    expect(down.status, down.stderr).toBe(0);
-    expect(run('ip', ['netns', 'list']).stdout).not.toContain(linkPrefix);
-    expect(run('ip', ['-br', 'link']).stdout).not.toContain(linkPrefix);
-    expect(run('ip', ['route', 'show', 'type', 'blackhole']).stdout).not.toContain(`${env.TODO_SANDBOX_POD_NET ?? '10.221'}.`);
-    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(sandboxDir);
-    expect(existsSync(`/sys/fs/cgroup/memory/${linkPrefix}`)).toBe(false);
-    // The machine's values come back with the last node on it; another sandbox's kubelet
-    // (a demo beside the check) still needs the kubelet's.
-    if (run('pgrep', ['-x', 'kubelet']).status === 0) {
-      expect(existsSync('/run/todo-sandbox-sysctls')).toBe(true);
-    } else {
-      const after = run('sysctl', ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops']).stdout;
-      expect(after.trim()).toBe(before.trim());
-      expect(existsSync('/run/todo-sandbox-sysctls')).toBe(false);
-    }
-  }, 180_000);
 });

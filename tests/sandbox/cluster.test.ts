@@ -1,17 +1,21 @@
 // The sandbox behaves like a cluster where the charts, scripts and suite can tell:
-// Deployments roll out, Services get endpoints, admission webhooks mutate pods, Helm keeps
-// release history, and port-forward goes through the real API server to the pod's process.
+// Deployments roll out, Services get endpoints, Dapr's injector adds its sidecar, Helm keeps
+// release history, and port-forward goes through the API server and the kubelet into the
+// container.
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  busyboxImage,
   ensureSandbox,
   fetchText,
+  httpEchoContainer,
   kubeConfig,
   kubectl,
   portForward,
   repoRoot,
   runTool,
+  sandboxRegistry,
   uniqueName,
   waitFor,
 } from '../support/sandbox.js';
@@ -23,9 +27,7 @@ let apps: k8s.AppsV1Api;
 let discovery: k8s.DiscoveryV1Api;
 const namespace = uniqueName('sandbox-test');
 
-const echoImage = (tag: string) => `sandbox.local/echo:${tag}`;
-
-function deployment(name: string, replicas: number, image: string, annotations: Record<string, string> = {}): k8s.V1Deployment {
+function deployment(name: string, replicas: number, annotations: Record<string, string> = {}): k8s.V1Deployment {
   return {
     metadata: { name, namespace },
     spec: {
@@ -35,11 +37,11 @@ function deployment(name: string, replicas: number, image: string, annotations: 
       template: {
         metadata: { labels: { app: name }, annotations },
         spec: {
+          terminationGracePeriodSeconds: 1,
           containers: [{
             name: 'app',
-            image,
+            ...httpEchoContainer(8080),
             ports: [{ name: 'http', containerPort: 8080 }],
-            env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
             readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
             resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
           }],
@@ -91,7 +93,7 @@ describe('sandbox cluster', () => {
 
   it('brings a 2-replica Deployment to 2/2 Ready and gives its Service endpoints', async () => {
     const started = Date.now();
-    await apps.createNamespacedDeployment({ namespace, body: deployment('web', 2, echoImage('1')) });
+    await apps.createNamespacedDeployment({ namespace, body: deployment('web', 2) });
     await core.createNamespacedService({
       namespace,
       body: {
@@ -115,24 +117,24 @@ describe('sandbox cluster', () => {
     expect(slices[0]?.ports?.[0]?.port).toBe(8080);
   });
 
-  it('completes a rolling update to a new image', async () => {
+  it('completes a rolling update to a new pod template', async () => {
     await waitFor('deployment web 2/2 Ready', () => rolledOut('web', 2), readyTimeoutMs);
     await apps.patchNamespacedDeployment(
       {
         name: 'web',
         namespace,
-        body: { spec: { template: { spec: { containers: [{ name: 'app', image: echoImage('2') }] } } } },
+        body: { spec: { template: { metadata: { annotations: { 'todo.test/revision': '2' } } } } },
       },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
     );
-    await waitFor('rolling update of web to :2', async () => {
+    await waitFor('rolling update of web to revision 2', async () => {
       await rolledOut('web', 2);
       const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
-      const images = pods.items
+      const revisions = pods.items
         .filter((pod) => !pod.metadata?.deletionTimestamp)
-        .map((pod) => pod.spec?.containers[0]?.image);
-      if (images.length !== 2 || images.some((image) => image !== echoImage('2'))) {
-        throw new Error(`pod images: ${images.join(', ')}`);
+        .map((pod) => pod.metadata?.annotations?.['todo.test/revision']);
+      if (revisions.length !== 2 || revisions.some((revision) => revision !== '2')) {
+        throw new Error(`pod revisions: ${revisions.join(', ')}`);
       }
       return true;
     }, readyTimeoutMs);
@@ -143,21 +145,28 @@ describe('sandbox cluster', () => {
   it('injects daprd into a pod annotated dapr.io/enabled, with the annotated app-id and app-port', async () => {
     await apps.createNamespacedDeployment({
       namespace,
-      body: deployment('daprized', 1, echoImage('1'), {
+      body: deployment('daprized', 1, {
         'dapr.io/enabled': 'true',
         'dapr.io/app-id': 'orders',
         'dapr.io/app-port': '8080',
       }),
     });
-    await apps.createNamespacedDeployment({ namespace, body: deployment('plain', 1, echoImage('1')) });
+    await apps.createNamespacedDeployment({ namespace, body: deployment('plain', 1) });
     const pod = await waitFor('the daprized pod', async () => {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=daprized' });
       return pods.items[0];
     }, readyTimeoutMs);
     const names = pod.spec?.containers.map((container) => container.name);
     expect(names).toEqual(['app', 'daprd']);
+    // daprd starts for real: a certificate from Sentry, then the app's port.
+    await waitFor('the daprized pod Ready, app and daprd', async () => {
+      const current = await core.readNamespacedPod({ name: pod.metadata!.name!, namespace });
+      const statuses = current.status?.containerStatuses ?? [];
+      if (statuses.length !== 2 || statuses.some((status) => !status.ready)) throw new Error(JSON.stringify(statuses.map((s) => s.state)));
+      return true;
+    }, readyTimeoutMs);
     const sidecar = pod.spec!.containers[1]!;
-    expect(sidecar.image).toMatch(/^ghcr\.io\/dapr\/daprd:1\.16\./);
+    expect(sidecar.image).toBe(`${sandboxRegistry}/daprd:1.16.5`);
     const args = sidecar.args ?? [];
     expect(args[0]).toBe('/daprd');
     expect(args[args.indexOf('--app-id') + 1]).toBe('orders');
@@ -176,7 +185,7 @@ describe('sandbox cluster', () => {
     expect(plain.spec?.containers.map((container) => container.name)).toEqual(['app']);
   });
 
-  it('opens kubectl port-forward through the API server and kwok to the pod\'s own process', async () => {
+  it('opens kubectl port-forward through the API server and the kubelet into the container', async () => {
     const pod = await waitFor('a ready web pod', async () => {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
       return pods.items.find((item) => !item.metadata?.deletionTimestamp &&
@@ -197,9 +206,10 @@ describe('sandbox cluster', () => {
     const chart = join(repoRoot, 'fixtures/charts/hello');
     const helm = (args: string[]) => runTool('helm', [...args, '--namespace', namespace], 180_000);
     const started = Date.now();
-    await helm(['install', release, chart, '--wait', '--timeout', '2m']);
+    const image = ['--set', `image=${busyboxImage}`];
+    await helm(['install', release, chart, ...image, '--wait', '--timeout', '2m']);
     console.log(`helm install --wait took ${Date.now() - started} ms`);
-    await helm(['upgrade', release, chart, '--set', 'message=changed', '--wait', '--timeout', '2m']);
+    await helm(['upgrade', release, chart, ...image, '--set', 'message=changed', '--wait', '--timeout', '2m']);
     const configMap = await core.readNamespacedConfigMap({ name: `${release}-hello`, namespace });
     expect(configMap.data?.message).toBe('changed');
     await helm(['rollback', release, '1', '--wait', '--timeout', '2m']);

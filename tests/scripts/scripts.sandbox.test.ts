@@ -5,22 +5,20 @@
  * refusal of a release stuck in pending-upgrade. The auth secret is generated for this run
  * and must never appear in any output.
  *
- * Sandbox-only parts, named as such: the database is the sandbox's PostgreSQL (the `todo`
- * database, shared; the stack migrates safely and the suite's users are unique per run);
- * Dapr is the sandbox's injector stand-in, which install-dapr.sh detects; the validation
- * Pod's in-cluster network access (Service DNS, pod IPs) cannot be exercised here, so its
- * command line runs on the host with the ServiceAccount's token and only the checks that
- * read the API.
+ * Sandbox-only parts, named as such: the images come from the sandbox's registry
+ * (global.imageRegistry); the database is one of its own on the sandbox's PostgreSQL; Dapr is the
+ * control plane the sandbox installed from Dapr's chart, which install-dapr.sh finds healthy.
+ * The validation Pod runs for real: `helm test` starts it on the node, where it reaches the
+ * services by their Service names, and its verdicts come back through `--logs`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, run, type CommandResult } from '../support/helm.js';
-import { ensureSandbox, kubectl, runTool, sandboxDir, toolPath, uniqueName } from '../support/sandbox.js';
+import { ensureSandbox, kubectl, runTool, sandboxRegistry, stackDatabase, toolPath, uniqueName } from '../support/sandbox.js';
 
 /** Bounds, as the scripts are given them, plus a margin for the process. */
 const DEPLOY_TIMEOUT_MS = 10 * 60_000;
@@ -29,8 +27,9 @@ const ROLLBACK_TIMEOUT_MS = 6 * 60_000;
 const QUICK_TIMEOUT_MS = 60_000;
 const CLEANUP_TIMEOUT_MS = 5 * 60_000;
 const CONTEXT = 'todo-sandbox';
-/** Checks that read only the Kubernetes API, so they mean something outside the cluster too. */
-const API_ONLY_CHECKS = 'pods,secret-keys,secret-references,resources-set,dapr-sidecar-backend,dapr-sidecar-recurring-task-service,dapr-sidecar-notification-service';
+/** The validation Pod's own bound (its activeDeadlineSeconds is 900). */
+const HELM_TEST_TIMEOUT_MS = 16 * 60_000;
+const REGISTRY = `global.imageRegistry=${sandboxRegistry}`;
 
 interface HistoryEntry {
   revision: number;
@@ -42,6 +41,7 @@ describe('deployment scripts on the sandbox', () => {
   const namespace = uniqueName('scripts');
   const authSecret = randomBytes(32).toString('hex');
   let databaseUrl = '';
+  let database: ReturnType<typeof stackDatabase> | undefined;
   let kubeconfig = '';
   let workDir = '';
   let deployed = false;
@@ -76,7 +76,8 @@ describe('deployment scripts on the sandbox', () => {
 
   beforeAll(() => {
     kubeconfig = ensureSandbox().kubeconfig;
-    databaseUrl = readFileSync(join(sandboxDir, 'database-url'), 'utf8').trim();
+    database = stackDatabase(namespace);
+    databaseUrl = database.url;
     workDir = mkdtempSync(join(tmpdir(), 'scripts-sandbox-'));
   }, 30 * 60_000);
 
@@ -87,6 +88,7 @@ describe('deployment scripts on the sandbox', () => {
       }
       await kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found'], CLEANUP_TIMEOUT_MS).catch(() => undefined);
     }
+    database?.drop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   }, CLEANUP_TIMEOUT_MS * 2);
 
@@ -133,14 +135,14 @@ describe('deployment scripts on the sandbox', () => {
   it('deploy-to-cloud.sh brings the stack up step by step, each with its checkpoint and duration, and validates it', async () => {
     const result = await script(
       'deploy-to-cloud.sh',
-      [...target(), '--set', 'validation.enabled=true', '--', '--only', 'pods,secrets'],
+      [...target(), '--set', 'validation.enabled=true', '--set', REGISTRY, '--', '--only', 'pods,secrets'],
       DEPLOY_TIMEOUT_MS,
       secretEnv(),
     );
     deployed = true;
     expectOk(result, 'deploy-to-cloud');
     for (let step = 1; step <= 7; step += 1) expect(result.stdout).toMatch(new RegExp(`checkpoint ${step} passed \\(\\d+`));
-    expect(result.stdout).toMatch(/Dapr is already provided by the sandbox/);
+    expect(result.stdout).toMatch(/Dapr v?1\.16\.\d+ is already installed in dapr-system and healthy; nothing to do/);
     expect(result.stdout).toMatch(/statefulset\.apps\/kafka: 1\/1 ready/);
     expect(result.stdout).toMatch(/Dapr Components: .*kafka-pubsub.*statestore/);
     expect(result.stdout).toMatch(/daprd injected in every pod of backend recurring-task-service notification-service/);
@@ -199,47 +201,28 @@ describe('deployment scripts on the sandbox', () => {
     expect(await can('get', 'nodes')).toBe('no');
   }, QUICK_TIMEOUT_MS * 2);
 
-  it("the validation Pod's command line runs the suite with the ServiceAccount's token", async () => {
-    const { stdout: hooks } = await runTool('helm', ['get', 'hooks', 'todo-app', '-n', namespace]);
-    const pod = parseAllDocuments(hooks)
-      .map((doc) => doc.toJS() as { kind?: string; metadata?: { name?: string }; spec?: { containers: { command: string[]; args: string[] }[] } })
-      .find((object) => object?.kind === 'Pod' && object.metadata?.name === 'todo-validation');
-    const container = pod?.spec?.containers[0];
-    expect(container?.command).toEqual(['node', '--import', 'tsx', 'suites/cli.ts']);
-    const { stdout: token } = await kubectl(['create', 'token', 'todo-validation', '-n', namespace, '--duration=10m']);
-    const { stdout: server } = await kubectl(['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}']);
-    const ca = readFileSync(join(sandboxDir, 'pki', 'ca.crt')).toString('base64');
-    const tokenConfig = join(workDir, 'validation.kubeconfig');
-    writeFileSync(
-      tokenConfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: sandbox, cluster: {server: "${server}", certificate-authority-data: "${ca}"}}]`,
-        `users: [{name: todo-validation, user: {token: "${token.trim()}"}}]`,
-        'contexts: [{name: todo-validation, context: {cluster: sandbox, user: todo-validation}}]',
-        'current-context: todo-validation',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    // The Pod's own command and arguments; outside a pod there are no in-cluster
-    // credentials, so the token's kubeconfig is added, and the report goes to a temp dir.
-    const args = (container?.args ?? []).map((arg) => (arg === '/reports' ? join(workDir, 'pod-reports') : arg));
-    const [command, ...rest] = container?.command ?? [];
-    const result = await run(command ?? 'node', [...rest, ...args, '--kubeconfig', tokenConfig, '--only', API_ONLY_CHECKS], {
-      env: { ...process.env, NO_COLOR: '1' },
-      timeoutMs: VALIDATE_TIMEOUT_MS,
-    });
-    expect(args).toEqual(expect.arrayContaining(['--namespace', namespace, '--release', 'todo-app', '--access', 'in-cluster']));
-    expectOk(result, 'suite with the validation token');
-    expect(result.stdout).toMatch(/PASS pods-ready/);
-    expect(result.stdout).toMatch(/PASS secret-references/);
-    expect(result.stdout + result.stderr).not.toMatch(/forbid/i);
-  }, VALIDATE_TIMEOUT_MS);
+  it('the validation Pod runs the whole suite inside the cluster, and helm test --logs brings its verdicts back', async () => {
+    // Only the validation Pod: the charts' own test pods are deleted once they pass, and
+    // `--logs` would not find them.
+    const result = await run(toolPath('helm'), ['test', 'todo-app', '-n', namespace, '--filter', 'name=todo-validation', '--logs', '--timeout', '15m'], { env: scriptEnv(), timeoutMs: HELM_TEST_TIMEOUT_MS });
+    outputs.push(result.stdout, result.stderr);
+    expectOk(result, 'helm test');
+    expect(result.stdout).toMatch(/TEST SUITE:\s+todo-validation[\s\S]*?Phase:\s+Succeeded/);
+    // The Pod's log: the suite's verdicts, in-cluster access (Service names, pod IPs).
+    const log = result.stdout.slice(result.stdout.indexOf('POD LOGS: todo-validation'));
+    for (const check of ['pods-ready', 'dapr-control-plane', 'kafka-topics', 'recurring-next-task', 'api-crud-latency', 'frontend-load']) {
+      expect(log, check).toMatch(new RegExp(`PASS ${check} `));
+    }
+    // The summary, printed after the verdicts since the Pod's report directory goes with it.
+    expect(log).toMatch(/## Todo stack validation: .*all \d+ checks passed/);
+    expect(log).toMatch(/access in-cluster\./);
+    expect(log).not.toMatch(/^(FAIL|SKIP) /m);
+    expect(log).not.toMatch(/forbid/i);
+  }, HELM_TEST_TIMEOUT_MS);
 
   it('deploy-to-cloud.sh run again upgrades in place with one revision', async () => {
     const before = (await history()).length;
-    const result = await script('deploy-to-cloud.sh', [...target(), '--set', 'validation.enabled=true', '--skip-validation'], DEPLOY_TIMEOUT_MS);
+    const result = await script('deploy-to-cloud.sh', [...target(), '--set', 'validation.enabled=true', '--set', REGISTRY, '--skip-validation'], DEPLOY_TIMEOUT_MS);
     expectOk(result, 'deploy-to-cloud (again)');
     expect(result.stdout).toMatch(/Secret app-secrets exists; keeping it/);
     expect(result.stdout).toMatch(/nothing new to enable: already part of the release/);

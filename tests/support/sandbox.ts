@@ -1,7 +1,7 @@
 // Shared access to the sandbox cluster for the project's own tests: bring it up once,
 // find its tools, and build Kubernetes clients for it.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,13 @@ export const sandboxHome = process.env.TODO_SANDBOX_HOME ?? join(homedir(), '.ca
 export const sandboxDir = process.env.TODO_SANDBOX_DIR ?? join(repoRoot, '.sandbox');
 export const sandboxKubeconfig = join(sandboxDir, 'kubeconfig');
 export const toolBin = join(sandboxHome, 'bin');
+
+// The sandbox's address plan (scripts/sandbox/common.sh): the root namespace's bridge at
+// .1 (the API server, the registry, PostgreSQL), the node at .2.
+const hostNet = process.env.TODO_SANDBOX_HOST_NET ?? '10.220.0';
+export const nodeAddress = `${hostNet}.2`;
+export const sandboxRegistry = `${hostNet}.1:${process.env.TODO_SANDBOX_REGISTRY_PORT ?? '5000'}`;
+export const busyboxImage = `${sandboxRegistry}/busybox:1.37`;
 
 export function toolPath(name: string): string {
   const path = join(toolBin, name);
@@ -30,21 +37,63 @@ export interface Sandbox {
 
 let ensured: Sandbox | undefined;
 
+function sandboxScript(name: string): void {
+  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox', name)], { encoding: 'utf8', env: process.env });
+  if (result.status !== 0) {
+    throw new Error(`${name} failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
 /**
- * Bring the sandbox up unless it already runs (`up.sh` is idempotent) and return it. These
- * tests run on the host runtime; the real node's have a sandbox of their own (tests/node).
+ * Bring the sandbox up unless it already runs (`up.sh` is idempotent), with the stack's
+ * images in its registry and Dapr's control plane installed (`prepare-stack.sh`, once per
+ * sandbox), and return it.
  */
 export function ensureSandbox(): Sandbox {
   if (ensured) return ensured;
-  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox/up.sh'), '--runtime', 'host'], {
-    encoding: 'utf8',
-    env: process.env,
-  });
-  if (result.status !== 0) {
-    throw new Error(`sandbox up failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
-  }
+  sandboxScript('up.sh');
+  if (!existsSync(join(sandboxDir, 'stack-prepared'))) sandboxScript('prepare-stack.sh');
   ensured = { kubeconfig: sandboxKubeconfig };
   return ensured;
+}
+
+/**
+ * A database of its own on the sandbox's PostgreSQL, for one stack a test deploys (stacks
+ * sharing a database would publish each other's outbox events); its URL, and a function
+ * that drops it.
+ */
+export function stackDatabase(name: string): { url: string; drop: () => void } {
+  const shared = new URL(readFileSync(join(sandboxDir, 'database-url'), 'utf8').trim());
+  const database = name.replace(/[^a-z0-9]/g, '_');
+  const psql = (sql: string) => {
+    const result = spawnSync(join(sandboxHome, 'tools/postgresql-15/bin/psql'), [shared.toString(), '-v', 'ON_ERROR_STOP=1', '-qc', sql], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  };
+  psql(`CREATE DATABASE ${database}`);
+  const url = new URL(shared);
+  url.pathname = `/${database}`;
+  return { url: url.toString(), drop: () => psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`) };
+}
+
+/**
+ * A container of the sandbox's busybox image that answers HTTP on `port` with its pod's
+ * name, on every path (`/`, `/healthz`).
+ */
+export function httpEchoContainer(port: number): { image: string; command: string[]; env: k8s.V1EnvVar[] } {
+  return {
+    image: busyboxImage,
+    command: ['sh', '-c', `mkdir -p /tmp/www && echo "$POD_NAME" > /tmp/www/index.html && cp /tmp/www/index.html /tmp/www/healthz && exec httpd -f -p ${port} -h /tmp/www`],
+    env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+  };
+}
+
+/** A container that prints EXIT_MESSAGE and exits with EXIT_CODE (both from its env). */
+export function exitContainer(code: number, message: string): { image: string; command: string[]; env: k8s.V1EnvVar[] } {
+  return {
+    image: busyboxImage,
+    command: ['sh', '-c', 'echo "$EXIT_MESSAGE"; exit "$EXIT_CODE"'],
+    env: [{ name: 'EXIT_CODE', value: String(code) }, { name: 'EXIT_MESSAGE', value: message }],
+  };
 }
 
 export function kubeConfig(): k8s.KubeConfig {
