@@ -304,7 +304,7 @@ start_registry() {
 # static provisioner would (a volume's capacity is not enforced). Unlike host-path volumes,
 # the kubelet applies a pod's fsGroup to them, as to a cloud disk, so a non-root workload
 # can write its claim. A released volume keeps its data (Retain) and is not bound again.
-readonly node_volumes=8 node_volume_size=64Gi
+readonly node_volumes=32 node_volume_size=64Gi
 
 apply_node_cluster_objects() {
   local index volumes
