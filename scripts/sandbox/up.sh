@@ -110,7 +110,7 @@ kind: Config
 clusters:
 - name: $sandbox_context
   cluster:
-    server: https://$(api_address):$TODO_SANDBOX_API_PORT
+    server: https://$sandbox_bridge_ip:$TODO_SANDBOX_API_PORT
     certificate-authority: $sandbox_pki/ca.crt
 users:
 - name: $user

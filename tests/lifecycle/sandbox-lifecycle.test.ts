@@ -1,7 +1,7 @@
 // The sandbox's own lifecycle: `up` is idempotent, `down` stops exactly what `up` started
 // (the node's containers included) and can run twice, and user mistakes get one clear line.
 // Runs last in `npm run check`: it takes the shared sandbox down.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,14 +11,17 @@ import { busyboxImage, kubectl, repoRoot, sandboxDir, waitFor } from '../support
 
 interface Run { status: number | null; stdout: string; stderr: string; ms: number }
 
-function script(name: string, env: Record<string, string> = {}): Run {
+/** A sandbox script, without blocking the test worker (up and down take tens of seconds). */
+function script(name: string, env: Record<string, string> = {}): Promise<Run> {
   const started = Date.now();
-  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox', name)], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 300_000,
+  return new Promise((resolve) => {
+    const child = spawn('bash', [join(repoRoot, 'scripts/sandbox', name)], { env: { ...process.env, ...env }, timeout: 300_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.once('close', (status) => resolve({ status, stdout, stderr, ms: Date.now() - started }));
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };
 }
 
 /** A quick command of the host (ip, sysctl, pgrep). */
@@ -72,18 +75,18 @@ const scratch = mkdtempSync(join(tmpdir(), 'sandbox-lifecycle-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('sandbox lifecycle', () => {
-  it('up on a running sandbox changes nothing', () => {
-    const first = script('up.sh');
+  it('up on a running sandbox changes nothing', async () => {
+    const first = await script('up.sh');
     expect(first.status, first.stderr).toBe(0);
     const before = recordedProcesses(sandboxDir);
-    const again = script('up.sh');
+    const again = await script('up.sh');
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('already up');
     expect(recordedProcesses(sandboxDir)).toEqual(before);
   }, 600_000);
 
-  it('status lists every component as running with its memory', () => {
-    const status = script('status.sh');
+  it('status lists every component as running with its memory', async () => {
+    const status = await script('status.sh');
     expect(status.status, status.stdout + status.stderr).toBe(0);
     for (const name of components) {
       expect(status.stdout).toMatch(new RegExp(`^${name}\\s+running`, 'm'));
@@ -97,7 +100,7 @@ describe('sandbox lifecycle', () => {
     const port = (blocker.address() as { port: number }).port;
     try {
       // PostgreSQL's port is the first one checked; the others are the running sandbox's.
-      const run = script('up.sh', {
+      const run = await script('up.sh', {
         ...otherNetwork,
         TODO_SANDBOX_DIR: join(scratch, 'busy'),
         TODO_SANDBOX_POSTGRES_PORT: String(port),
@@ -112,24 +115,24 @@ describe('sandbox lifecycle', () => {
     }
   });
 
-  it('says how to clear a stale sandbox left by a crash', () => {
+  it('says how to clear a stale sandbox left by a crash', async () => {
     const stale = join(scratch, 'stale');
     mkdirSync(join(stale, 'pids'), { recursive: true });
     mkdirSync(join(stale, 'etcd'));
     writeFileSync(join(stale, 'pids/etcd.pid'), '999999999 1\n');
-    const run = script('up.sh', { TODO_SANDBOX_DIR: stale });
+    const run = await script('up.sh', { TODO_SANDBOX_DIR: stale });
     expect(run.status).toBe(5);
     expect(run.stderr).toContain("run 'npm run sandbox:down' to clear it");
     // Same link names as the running sandbox: down clears the stale directory and leaves the
     // running sandbox's network alone, since this directory made none.
-    const cleared = script('down.sh', { TODO_SANDBOX_DIR: stale });
+    const cleared = await script('down.sh', { TODO_SANDBOX_DIR: stale });
     expect(cleared.status).toBe(0);
     expect(readdirSync(stale)).toEqual([]);
-    expect(script('status.sh').status).toBe(0);
+    expect((await script('status.sh')).status).toBe(0);
   });
 
-  it('names the missing toolchain when tools cannot be built', () => {
-    const run = script('up.sh', {
+  it('names the missing toolchain when tools cannot be built', async () => {
+    const run = await script('up.sh', {
       TODO_SANDBOX_HOME: join(scratch, 'empty-cache'),
       ...otherNetwork,
       TODO_SANDBOX_DIR: join(scratch, 'no-tools'),
@@ -149,7 +152,7 @@ describe('sandbox lifecycle', () => {
     const processes = recordedProcesses(sandboxDir);
     expect(processes.map((entry) => entry.name).sort()).toEqual([...components].sort());
     const sysctlsBefore = readFileSync('/run/todo-sandbox-sysctls', 'utf8');
-    const down = script('down.sh');
+    const down = await script('down.sh');
     expect(down.status, down.stderr).toBe(0);
     for (const entry of processes) {
       expect(stillRunning(entry.pid, entry.start), `${entry.name} (pid ${entry.pid}) still runs`).toBe(false);
@@ -173,19 +176,19 @@ describe('sandbox lifecycle', () => {
       expect(after.trim()).toBe(sysctlsBefore.trim());
       expect(existsSync('/run/todo-sandbox-sysctls')).toBe(false);
     }
-    const again = script('down.sh');
+    const again = await script('down.sh');
     expect(again.status, again.stderr).toBe(0);
-    const status = script('status.sh');
+    const status = await script('status.sh');
     expect(status.status).toBe(1);
     expect(status.stdout).toContain('The sandbox is down');
   }, 300_000);
 
-  it('comes up again from nothing, then goes down clean', () => {
-    const up = script('up.sh');
+  it('comes up again from nothing, then goes down clean', async () => {
+    const up = await script('up.sh');
     expect(up.status, up.stderr).toBe(0);
     console.log(`sandbox up (warm tools) took ${up.ms} ms; ${up.stdout.match(/API healthy after \d+ s/)?.[0]}`);
     const processes = recordedProcesses(sandboxDir);
-    const down = script('down.sh');
+    const down = await script('down.sh');
     expect(down.status, down.stderr).toBe(0);
     expect(processes.filter((entry) => stillRunning(entry.pid, entry.start))).toEqual([]);
   }, 600_000);
