@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The CI gate after a deploy: runs the validation suite (suites/cli.ts) against a release and
-# exits 0 only when every check passed (skips allowed). Prints where the report is.
+# exits 0 only when every check passed; a skipped check fails it too (the suite's --strict),
+# unless allowed. Prints where the report is.
 #
 # Usage: scripts/validate-deployment.sh [--context CTX] [--kubeconfig FILE] [--namespace NS]
-#          [--release NAME] [--report-dir DIR] [--help] [-- SUITE_ARGS...]
+#          [--release NAME] [--report-dir DIR] [--no-strict] [--help] [-- SUITE_ARGS...]
 #
 # Environment:
 #   KUBECTL, HELM        kubectl and helm to use (default: on PATH, else the sandbox's)
@@ -25,14 +26,17 @@ usage() {
 Usage: scripts/validate-deployment.sh [options] [-- SUITE_ARGS...]
 
 Runs the validation suite (npx tsx suites/cli.ts) against a deployed release and exits with
-its verdict: 0 only when every check passed (skips allowed). Prints the report's path
-(<report dir>/latest: report.html, report.json, junit.xml, summary.md).
+its verdict: 0 only when every check passed. A gate proves every criterion, so a skipped
+check fails the run (the suite's --strict); allow one with -- --allow-skip ID, or all with
+--no-strict. Prints the report's path (<report dir>/latest: report.html, report.json,
+junit.xml, summary.md).
 
   --context CTX       kube context (default: the current one)
   --kubeconfig FILE   kubeconfig (default: $KUBECONFIG or ~/.kube/config)
   --namespace NS      namespace of the release (default: todo-app)
   --release NAME      Helm release (default: todo-app)
   --report-dir DIR    where reports go (default: reports/ in the repository)
+  --no-strict         let skipped checks pass the gate
   -h, --help          this text
   -- SUITE_ARGS       passed to the suite as they are, e.g. -- --only pods,dapr --limit crudIterations=5
                       (npx tsx suites/cli.ts --help lists them)
@@ -45,7 +49,7 @@ EOF
 
 main() {
   local context='' kubeconfig='' namespace=todo-app release=todo-app report_dir="$repo_root/reports"
-  local suite_args=()
+  local suite_args=() strict=(--strict)
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --context|--kubeconfig|--namespace|--release|--report-dir)
@@ -55,6 +59,7 @@ main() {
       --namespace) namespace=$2; shift 2 ;;
       --release) release=$2; shift 2 ;;
       --report-dir) report_dir=$2; shift 2 ;;
+      --no-strict) strict=(); shift ;;
       --) shift; suite_args=("$@"); break ;;
       -h|--help) usage; return ;;
       *) log::die "unknown argument '$1' (see --help; the suite's own flags go after --)" 2 ;;
@@ -72,7 +77,7 @@ main() {
   kube::check_reachable
   kube::check_namespace "$namespace"
 
-  local args=(--namespace "$namespace" --release "$release" --report-dir "$report_dir")
+  local args=(--namespace "$namespace" --release "$release" --report-dir "$report_dir" ${strict[@]+"${strict[@]}"})
   [[ -z "$kubeconfig" ]] || args+=(--kubeconfig "$kubeconfig")
   [[ -z "$context" ]] || args+=(--context "$context")
   if [[ -z "${TODO_SUITE_HELM:-}" ]]; then

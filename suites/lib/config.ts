@@ -77,6 +77,9 @@ export interface SuiteConfig {
   only: string[];
   /** Checks (ids or groups) left out. */
   skip: string[];
+  /** A skipped check fails the run, unless its id or group is in allowSkips. */
+  strict: boolean;
+  allowSkips: string[];
   /** The Secret the pods take their credentials from. */
   secretName: string;
   /** Keys that Secret must hold. */
@@ -128,6 +131,10 @@ Checks:
   --skip IDS               TODO_SUITE_SKIP / skip; comma list of check ids or groups
   --limit KEY=VALUE        TODO_SUITE_LIMITS (comma list) / limits (map); repeatable
   --list                   print the checks and exit
+  --strict                 TODO_SUITE_STRICT=1 / strict: true; a skipped check fails the run
+                           (a gate that must prove every criterion), unless allowed below
+  --allow-skip IDS         TODO_SUITE_ALLOW_SKIP / allowSkips; comma list of check ids or
+                           groups that may skip under --strict, e.g. frontend-load
 Reports:
   --report-dir DIR         TODO_SUITE_REPORT_DIR / reportDir; default reports
   --run-id ID              TODO_SUITE_RUN_ID; default a timestamp
@@ -138,7 +145,7 @@ Limits (KEY=default): ${Object.entries(defaultLimits)
   .map(([key, value]) => `${key}=${value}`)
   .join(', ')}
 
-Exit codes: 0 all checks passed (skips allowed), 1 a check failed, 2 bad usage,
+Exit codes: 0 all checks passed (skips allowed unless --strict), 1 a check failed, 2 bad usage,
 3 kubeconfig missing, 4 context invalid, 5 cluster unreachable, 6 namespace missing,
 7 Helm release missing, 8 RBAC forbids a needed call, 9 internal error.`;
 
@@ -188,6 +195,8 @@ interface FileConfig {
   reportDir?: string;
   only?: string[] | string;
   skip?: string[] | string;
+  strict?: boolean;
+  allowSkips?: string[] | string;
   secretName?: string;
   secretKeys?: string[];
   topics?: string[];
@@ -198,7 +207,7 @@ interface FileConfig {
 
 const fileKeys: readonly string[] = [
   'kubeconfig', 'context', 'namespace', 'release', 'frontendUrl', 'serviceUrls', 'kafkaBrokers',
-  'access', 'reportDir', 'only', 'skip', 'secretName', 'secretKeys', 'topics', 'daprNamespace',
+  'access', 'reportDir', 'only', 'skip', 'strict', 'allowSkips', 'secretName', 'secretKeys', 'topics', 'daprNamespace',
   'daprComponents', 'limits',
 ];
 
@@ -228,6 +237,17 @@ function readConfigFile(path: string, sources: ConfigSources): FileConfig {
   return parsed as FileConfig;
 }
 
+function strictFrom(envValue: string | undefined, fileValue: unknown, configPath: string | undefined): boolean {
+  if (envValue !== undefined && envValue !== '') {
+    if (['1', 'true', 'yes'].includes(envValue.toLowerCase())) return true;
+    if (['0', 'false', 'no'].includes(envValue.toLowerCase())) return false;
+    throw new InputError('usage', `TODO_SUITE_STRICT must be 1/true/yes or 0/false/no, got "${envValue}"`);
+  }
+  if (fileValue === undefined) return false;
+  if (typeof fileValue !== 'boolean') throw new InputError('usage', `config file ${configPath ?? ''}: strict must be true or false, got ${JSON.stringify(fileValue)}`);
+  return fileValue;
+}
+
 const asList = (value: string[] | string | undefined): string[] | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value.map(String) : splitList(value);
 
@@ -250,6 +270,8 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
         access: { type: 'string' },
         only: { type: 'string' },
         skip: { type: 'string' },
+        strict: { type: 'boolean' },
+        'allow-skip': { type: 'string' },
         limit: { type: 'string', multiple: true },
         'report-dir': { type: 'string' },
         'run-id': { type: 'string' },
@@ -328,6 +350,8 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     runId: pick(flags['run-id'], env.TODO_SUITE_RUN_ID),
     only: asList(pick<string | string[]>(flags.only, env.TODO_SUITE_ONLY, file.only)) ?? [],
     skip: asList(pick<string | string[]>(flags.skip, env.TODO_SUITE_SKIP, file.skip)) ?? [],
+    strict: flags.strict ?? strictFrom(env.TODO_SUITE_STRICT, file.strict, configPath),
+    allowSkips: asList(pick<string | string[]>(flags['allow-skip'], env.TODO_SUITE_ALLOW_SKIP, file.allowSkips)) ?? [],
     secretName: file.secretName ?? 'app-secrets',
     secretKeys: file.secretKeys ?? ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],
     topics: file.topics ?? ['task-events', 'reminders'],

@@ -1,6 +1,7 @@
 // Runs checks concurrently, each as soon as the checks it waits for have finished, each
 // under its own deadline; a failing check never stops the others.
 import { CheckFailure, CheckSkip, Recorder, type Check, type CheckContext, type CheckResult } from './check.js';
+import type { SuiteConfig } from './config.js';
 import { oneLine } from './errors.js';
 import { withTimeout } from './wait.js';
 
@@ -52,6 +53,17 @@ export async function runOne(check: Check, ctx: CheckContext, timeoutMs: number)
   };
 }
 
+/**
+ * Under --strict a gate must prove every criterion: a skip that is not allowed (by id or
+ * group) becomes a failure that keeps the skip's reason.
+ */
+export function strictVerdict(result: CheckResult, config: Pick<SuiteConfig, 'strict' | 'allowSkips'>): CheckResult {
+  if (!config.strict || result.verdict !== 'skip') return result;
+  if (config.allowSkips.includes(result.id) || config.allowSkips.includes(result.group)) return result;
+  const why = result.reason.replace(/^skipped: /, '');
+  return { ...result, verdict: 'fail', reason: `skipped, which --strict does not allow (--allow-skip ${result.id} to allow it): ${why}` };
+}
+
 export async function runChecks(
   checks: Check[],
   ctx: CheckContext,
@@ -66,7 +78,7 @@ export async function runChecks(
     const promise = (async () => {
       const before = (check.after ?? []).filter((id) => ids.has(id) && id !== check.id);
       await Promise.allSettled(before.map((id) => start(checks.find((c) => c.id === id) as Check)));
-      const result = await runOne(check, ctx, timeoutMs);
+      const result = strictVerdict(await runOne(check, ctx, timeoutMs), ctx.config);
       onResult(result);
       return result;
     })();

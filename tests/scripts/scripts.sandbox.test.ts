@@ -165,6 +165,20 @@ describe('deployment scripts on the sandbox', () => {
     expect(existsSync(match?.[2] ?? '')).toBe(true);
   }, VALIDATE_TIMEOUT_MS);
 
+  it('validate-deployment.sh fails the gate on a skipped check unless told otherwise', async () => {
+    // No browser: frontend-load skips, which the gate does not accept by default.
+    const noBrowser = { TODO_SUITE_CHROMIUM: '/nonexistent/chromium' };
+    const args = [...target(), '--report-dir', join(workDir, 'strict-reports')];
+    const strict = await script('validate-deployment.sh', [...args, '--', '--only', 'frontend-load'], VALIDATE_TIMEOUT_MS, noBrowser);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/FAIL frontend-load .*skipped, which --strict does not allow \(--allow-skip frontend-load to allow it\): Chromium at \/nonexistent\/chromium cannot start/);
+    const allowed = await script('validate-deployment.sh', [...args, '--', '--only', 'frontend-load', '--allow-skip', 'frontend-load'], VALIDATE_TIMEOUT_MS, noBrowser);
+    expectOk(allowed, 'validate-deployment with the skip allowed');
+    expect(allowed.stdout).toMatch(/SKIP frontend-load /);
+    const lenient = await script('validate-deployment.sh', [...args, '--no-strict', '--', '--only', 'frontend-load'], VALIDATE_TIMEOUT_MS, noBrowser);
+    expectOk(lenient, 'validate-deployment --no-strict');
+  }, VALIDATE_TIMEOUT_MS * 3);
+
   it("validate-deployment.sh passes the suite's exit code through (release missing: 7)", async () => {
     const result = await script('validate-deployment.sh', [...target(), '--release', 'no-such-release'], QUICK_TIMEOUT_MS);
     expect(result.code).toBe(7);
