@@ -2,6 +2,7 @@
 import type { Check } from '../lib/check.js';
 import { daprChecks } from './dapr.js';
 import { eventChecks } from './events.js';
+import { exposureChecks } from './exposure.js';
 import { frontendChecks } from './frontend.js';
 import { healthChecks } from './health.js';
 import { kafkaChecks } from './kafka.js';
@@ -18,6 +19,7 @@ export const allChecks: Check[] = [
   ...kafkaChecks,
   ...eventChecks,
   ...secretChecks,
+  ...exposureChecks,
   ...resourceChecks,
   ...performanceChecks,
 ];

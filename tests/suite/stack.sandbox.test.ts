@@ -145,7 +145,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
     expectGreenExcept(byId, []);
     const skipped = run.report.results.filter((result) => result.verdict === 'skip').map((result) => `${result.id}: ${result.reason}`);
     expect(skipped).toEqual([]);
-    for (const id of ['pods-ready', 'dapr-control-plane', 'resource-usage', 'dapr-components', 'health-backend', 'kafka-topics', 'recurring-next-task', 'reminder-delivered', 'database-connected', 'api-crud-latency', 'auth-enforced', 'frontend-load', 'secret-references', 'resources-set']) {
+    for (const id of ['pods-ready', 'dapr-control-plane', 'resource-usage', 'backend-internal', 'frontend-api-route', 'dapr-components', 'health-backend', 'kafka-topics', 'recurring-next-task', 'reminder-delivered', 'database-connected', 'api-crud-latency', 'auth-enforced', 'frontend-load', 'secret-references', 'resources-set']) {
       expect(byId.get(id)?.verdict, `${id}: ${byId.get(id)?.reason}`).toBe('pass');
     }
     expect(run.report.exitCode).toBe(0);
@@ -197,6 +197,27 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
       await scale('frontend', 1);
     }
   }, 400_000);
+
+  it('backend-internal turns red when the backend Service is opened as a NodePort', async () => {
+    const setType = async (type: 'NodePort' | 'ClusterIP') => {
+      const current = await core.readNamespacedService({ name: 'backend', namespace });
+      if (!current.spec) throw new Error('Service backend has no spec');
+      current.spec.type = type;
+      if (type === 'ClusterIP') for (const port of current.spec.ports ?? []) delete port.nodePort;
+      await core.replaceNamespacedService({ name: 'backend', namespace, body: current });
+    };
+    const applied = Date.now();
+    await setType('NodePort');
+    try {
+      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load']);
+      const seconds = (Date.now() - applied) / 1000;
+      const result = expectRed(byId, 'backend-internal', /^open to the outside: Service backend is NodePort: 8000 \(node port \d+\) open on every node$/);
+      expectGreenExcept(byId, ['backend-internal']);
+      faultTable.push({ fault: 'backend Service made a NodePort', check: 'backend-internal', seconds, message: result.reason });
+    } finally {
+      await setType('ClusterIP');
+    }
+  }, 300_000);
 
   it('the backend without its sidecar turns the Dapr checks and the event flow red, and leaks no secret', async () => {
     const applied = Date.now();
