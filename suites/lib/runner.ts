@@ -2,12 +2,44 @@
 // under its own deadline; a failing check never stops the others.
 import { CheckFailure, CheckSkip, Recorder, type Check, type CheckContext, type CheckResult } from './check.js';
 import type { SuiteConfig } from './config.js';
-import { oneLine } from './errors.js';
+import { InputError, oneLine } from './errors.js';
 import { withTimeout } from './wait.js';
 
+/**
+ * The checks --only and --skip leave. A name that is neither a check id nor a group is a
+ * typo, refused before anything runs, even when the other names match.
+ */
 export function selectChecks(checks: Check[], only: string[], skip: string[]): Check[] {
-  const matches = (check: Check, names: string[]) => names.includes(check.id) || names.includes(check.group);
+  const known = new Set(checks.flatMap((check) => [check.id, check.group]));
+  for (const [flag, names] of [['--only', only], ['--skip', skip]] as const) {
+    const unknown = names.filter((name) => !known.has(name));
+    if (unknown.length > 0) {
+      throw new InputError('usage', `${flag}: no check or group named ${unknown.map((name) => `"${name}"`).join(', ')} (npm test -- --list shows them)`);
+    }
+  }
+  const matches = (check: Check, names: readonly string[]) => names.includes(check.id) || names.includes(check.group);
   return checks.filter((check) => (only.length === 0 || matches(check, only)) && !matches(check, skip));
+}
+
+/**
+ * A check's `after` must name checks that exist, and never lead back to it: a cycle would
+ * wait forever. Thrown as a programming error of the check set, before anything runs.
+ */
+export function validateOrder(checks: Check[]): void {
+  const byId = new Map(checks.map((check) => [check.id, check]));
+  for (const check of checks) {
+    for (const id of check.after ?? []) {
+      if (!byId.has(id)) throw new Error(`check ${check.id} waits for "${id}", which is not a check`);
+    }
+  }
+  const done = new Set<string>();
+  const visit = (check: Check, path: string[]): void => {
+    if (done.has(check.id)) return;
+    if (path.includes(check.id)) throw new Error(`checks wait for each other in a cycle: ${[...path.slice(path.indexOf(check.id)), check.id].join(' -> ')}`);
+    for (const id of check.after ?? []) visit(byId.get(id) as Check, [...path, check.id]);
+    done.add(check.id);
+  };
+  for (const check of checks) visit(check, []);
 }
 
 export async function runOne(check: Check, ctx: CheckContext, timeoutMs: number): Promise<CheckResult> {

@@ -12,7 +12,7 @@ import { Redactor } from './redact.js';
 import { writeDiagnostics } from './report/diagnostics.js';
 import { newRunId, runDir, writeReports, type WrittenReports } from './report/index.js';
 import { totals, type RunReport } from './report/model.js';
-import { runChecks, selectChecks } from './runner.js';
+import { runChecks, selectChecks, validateOrder } from './runner.js';
 import { TodoApi, testUserId } from './todo-api.js';
 import { withTimeout } from './wait.js';
 
@@ -109,6 +109,10 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
   const env = options.env ?? process.env;
   const startedAt = new Date();
   const runId = config.runId ?? newRunId(startedAt);
+  // Names and order first: a typo or a cycle is found before the cluster is touched.
+  validateOrder(options.checks);
+  const checks = selectChecks(options.checks, config.only, config.skip);
+  if (checks.length === 0) throw new InputError('usage', `no checks match --only ${config.only.join(',')} / --skip ${config.skip.join(',')} (see --list)`);
   const kube = buildKube(config);
   const pre = await preflight(kube, config);
   const redactor = new Redactor();
@@ -131,8 +135,6 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
     },
   };
   const ctx: CheckContext = { config, kube, access, redactor, preflight: pre, shared, signal: controller.signal, runId };
-  const checks = selectChecks(options.checks, config.only, config.skip);
-  if (checks.length === 0) throw new InputError('usage', `no checks match --only ${config.only.join(',')} / --skip ${config.skip.join(',')} (see --list)`);
   const notes: string[] = [];
   let results: CheckResult[];
   try {

@@ -7,7 +7,9 @@ import { secretSources } from '../../suites/checks/secrets.js';
 import { CheckFailure, CheckSkip, type Check, type CheckContext } from '../../suites/lib/check.js';
 import { defaultLimits, type SuiteConfig } from '../../suites/lib/config.js';
 import { Redactor } from '../../suites/lib/redact.js';
-import { runChecks, selectChecks } from '../../suites/lib/runner.js';
+import { allChecks } from '../../suites/checks/index.js';
+import { InputError } from '../../suites/lib/errors.js';
+import { runChecks, selectChecks, validateOrder } from '../../suites/lib/runner.js';
 
 function pod(status: k8s.V1PodStatus, spec: Partial<k8s.V1PodSpec> = {}, meta: Partial<k8s.V1ObjectMeta> = {}): k8s.V1Pod {
   return { metadata: { name: 'backend-abc', ...meta }, spec: { containers: [{ name: 'backend' }], ...spec }, status };
@@ -181,5 +183,22 @@ describe('runner', () => {
     const checks = [make('a', async () => undefined), { ...make('b', async () => undefined), group: 'h' }];
     expect(selectChecks(checks, ['h'], []).map((c) => c.id)).toEqual(['b']);
     expect(selectChecks(checks, [], ['a']).map((c) => c.id)).toEqual(['b']);
+  });
+
+  it('refuses a name that is neither a check nor a group, even beside ones that match', () => {
+    const checks = [make('a', async () => undefined), { ...make('b', async () => undefined), group: 'h' }];
+    expect(() => selectChecks(checks, ['a', 'pods-redy'], [])).toThrow(InputError);
+    expect(() => selectChecks(checks, ['a', 'pods-redy'], [])).toThrow('--only: no check or group named "pods-redy" (npm test -- --list shows them)');
+    expect(() => selectChecks(checks, [], ['x', 'y'])).toThrow('--skip: no check or group named "x", "y"');
+  });
+
+  it('refuses an order that names no check or waits in a cycle', () => {
+    const a = { ...make('a', async () => undefined), after: ['c'] };
+    const b = { ...make('b', async () => undefined), after: ['a'] };
+    const c = { ...make('c', async () => undefined), after: ['b'] };
+    expect(() => validateOrder([a, b, c])).toThrow('checks wait for each other in a cycle: a -> c -> b -> a');
+    expect(() => validateOrder([{ ...make('d', async () => undefined), after: ['nope'] }])).toThrow('check d waits for "nope", which is not a check');
+    expect(() => validateOrder([make('e', async () => undefined), { ...make('f', async () => undefined), after: ['e'] }])).not.toThrow();
+    expect(() => validateOrder(allChecks)).not.toThrow();
   });
 });
