@@ -59,6 +59,19 @@ deploy() {
   log::info "release $release deployed and every workload Ready in $((SECONDS - started)) s"
 }
 
+# The frontend's NodePort on the node's address, where the root namespace (a browser on this
+# machine) reaches it.
+frontend_url() {
+  local node_port
+  node_port=$("$TODO_SANDBOX_HOME/bin/kubectl" --kubeconfig "$sandbox_kubeconfig" -n "$namespace" \
+    get service frontend -o 'jsonpath={.spec.ports[0].nodePort}' 2>/dev/null) || node_port=''
+  if [[ -n "$node_port" ]]; then
+    echo "http://$sandbox_node_ip:$node_port/"
+  else
+    echo "no NodePort on Service frontend (kubectl -n $namespace get service frontend)"
+  fi
+}
+
 main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -82,6 +95,7 @@ main() {
   (cd "$repo_root" && npx tsx suites/cli.ts --kubeconfig "$sandbox_kubeconfig" --namespace "$namespace" --release "$release") || status=$?
   echo
   log::info "demo finished in $((SECONDS - started)) s; report: $repo_root/reports/latest/"
+  log::info "the frontend: $(frontend_url)"
   log::info "point kubectl at the sandbox with: export KUBECONFIG=$sandbox_kubeconfig"
   log::info "stop everything with: npm run sandbox:down"
   return "$status"

@@ -172,6 +172,10 @@ describe('the stack on the real node', () => {
     const verdicts = report.results.map((result) => `${result.id}: ${result.verdict} (${result.reason})`);
     expect(demo.status, `${demo.stdout.slice(-3000)}\n${demo.stderr.slice(-3000)}\n${verdicts.join('\n')}`).toBe(0);
     expect(report.totals.failed, verdicts.join('\n')).toBe(0);
+    // It says where a browser on this machine opens the frontend, and the address answers.
+    const frontend = /the frontend: (http:\/\/\S+)/.exec(demo.stdout)?.[1];
+    expect(frontend, demo.stdout.slice(-2000)).toMatch(new RegExp(`^http://${nodeAddress.replace(/\./g, '\\.')}:\\d+/$`));
+    expect((await fetch(frontend ?? '', { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
     // Skipped only where the sandbox has no such thing: a cloud load balancer's address.
     const skipped = report.results.filter((result) => result.verdict === 'skip').map((result) => result.id);
     expect(skipped, verdicts.join('\n')).toEqual([]);
