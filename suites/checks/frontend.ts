@@ -3,7 +3,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { CheckFailure, CheckSkip, type Check, type CheckContext, type Recorder } from '../lib/check.js';
 import { readService } from '../lib/cluster.js';
-import { percentile, snippet } from '../lib/http.js';
+import { http, percentile, snippet, type HttpResult } from '../lib/http.js';
 import { oneLine } from '../lib/errors.js';
 import { testUserId, tokenFor } from '../lib/todo-api.js';
 
@@ -87,33 +87,22 @@ const apiRouteCheck: Check = {
     const address = await publicAddress(ctx);
     if ('none' in address) throw new CheckSkip(address.none);
     const user = testUserId(ctx.runId);
-    const url = `${address.url.replace(/\/$/, '')}/api/${user}/tasks`;
-    const started = performance.now();
-    let response: Response;
+    const path = `/api/${user}/tasks`;
+    const endpoint = { url: address.url.replace(/\/$/, ''), via: address.source };
+    let answer: HttpResult;
     try {
-      response = await fetch(url, {
-        headers: { accept: 'application/json', authorization: `Bearer ${tokenFor(user, await ctx.shared.jwtSecret())}` },
-        signal: AbortSignal.timeout(ctx.config.limits.httpTimeoutMs),
-      });
+      answer = await http(endpoint, path, { token: tokenFor(user, await ctx.shared.jwtSecret()), timeoutMs: ctx.config.limits.httpTimeoutMs });
     } catch (error) {
-      throw new CheckFailure(`GET ${url} (${address.source}) failed: ${oneLine(error)}`, '200 and a list', 'no answer');
+      throw new CheckFailure(oneLine(error), '200 and a list', 'no answer');
     }
-    const text = await response.text();
-    const ms = performance.now() - started;
-    rec.measure('response time', ms, 'ms', ctx.config.limits.crudP95Ms);
-    rec.note(`GET ${url} (${address.source}): ${response.status} ${snippet(text, 200)}`);
-    if (response.status !== 200) {
-      const cause = response.status === 502 || response.status === 504 ? '; the frontend cannot reach the backend (see the frontend\'s log and its BACKEND_URL)' : '';
-      throw new CheckFailure(`GET /api/{user}/tasks through ${address.url} answered ${response.status} ${snippet(text, 120)}${cause}`, '200 and a list', `${response.status}`);
+    rec.measure('response time', answer.ms, 'ms', ctx.config.limits.crudP95Ms);
+    rec.note(`GET ${endpoint.url}${path} (${address.source}): ${answer.status} ${snippet(answer.text, 200)}`);
+    if (answer.status !== 200) {
+      const cause = answer.status === 502 || answer.status === 504 ? '; the frontend cannot reach the backend (see the frontend\'s log and its BACKEND_URL)' : '';
+      throw new CheckFailure(`GET /api/{user}/tasks through ${address.url} answered ${answer.status} ${snippet(answer.text, 120)}${cause}`, '200 and a list', `${answer.status}`);
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    if (!Array.isArray(body)) throw new CheckFailure(`GET /api/{user}/tasks through ${address.url} answered 200 but not a JSON list: ${snippet(text, 120)}`, 'a JSON list', 'other');
-    rec.summary = `GET /api/{user}/tasks through ${address.url} reached the backend: 200, a list, in ${ms.toFixed(0)} ms`;
+    if (!Array.isArray(answer.json)) throw new CheckFailure(`GET /api/{user}/tasks through ${address.url} answered 200 but not a JSON list: ${snippet(answer.text, 120)}`, 'a JSON list', 'other');
+    rec.summary = `GET /api/{user}/tasks through ${address.url} reached the backend: 200, a list, in ${answer.ms.toFixed(0)} ms`;
   },
 };
 
