@@ -19,6 +19,7 @@ import {
   ensureUmbrellaDependencies,
   environmentValues,
   helmBinaries,
+  printableArgs,
   run,
   templateArgs,
   type CommandResult,
@@ -66,7 +67,7 @@ describe('charts in the sandbox cluster', () => {
 
   const kubectlOk = async (args: string[], timeoutMs?: number): Promise<CommandResult> => {
     const result = await kubectl(args, timeoutMs);
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    if (result.code !== 0) throw new Error(`kubectl ${printableArgs(args)} exited ${result.code}: ${result.stderr}`);
     return result;
   };
 

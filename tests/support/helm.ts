@@ -102,11 +102,25 @@ export async function helm(binary: HelmBinary, args: readonly string[], timeoutM
   return run(binary.path, args, { timeoutMs });
 }
 
+/**
+ * A command line fit for a failure message: the values of `--set-string` and
+ * `--from-literal` (the way the tests hand secrets to helm and kubectl) are left out.
+ */
+export function printableArgs(args: readonly string[]): string {
+  return args
+    .map((arg, index) => {
+      if (args[index - 1] === '--set-string') return arg.replace(/=.*/s, '=[REDACTED]');
+      const literal = /^(--from-literal=[^=]*)=/.exec(arg);
+      return literal ? `${literal[1]}=[REDACTED]` : arg;
+    })
+    .join(' ');
+}
+
 /** Like helm(), but throws with helm's stderr when it fails. */
 export async function helmOk(binary: HelmBinary, args: readonly string[], timeoutMs?: number): Promise<CommandResult> {
   const result = await helm(binary, args, timeoutMs);
   if (result.code !== 0) {
-    throw new Error(`${binary.label} ${args.join(' ')} exited ${result.code}:\n${result.stderr}`);
+    throw new Error(`${binary.label} ${printableArgs(args)} exited ${result.code}:\n${result.stderr}`);
   }
   return result;
 }

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
+import { printableArgs } from './helm.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -38,7 +39,8 @@ export interface Sandbox {
 let ensured: Sandbox | undefined;
 
 function sandboxScript(name: string): void {
-  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox', name)], { encoding: 'utf8', env: process.env });
+  // Bounded by what a cold build of every image may take.
+  const result = spawnSync('bash', [join(repoRoot, 'scripts/sandbox', name)], { encoding: 'utf8', env: process.env, timeout: 30 * 60_000 });
   if (result.status !== 0) {
     throw new Error(`${name} failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
   }
@@ -66,7 +68,7 @@ export function stackDatabase(name: string): { url: string; drop: () => void } {
   const shared = new URL(readFileSync(join(sandboxDir, 'database-url'), 'utf8').trim());
   const database = name.replace(/[^a-z0-9]/g, '_');
   const psql = (sql: string) => {
-    const result = spawnSync(join(sandboxHome, 'tools/postgresql-15/bin/psql'), [shared.toString(), '-v', 'ON_ERROR_STOP=1', '-qc', sql], { encoding: 'utf8' });
+    const result = spawnSync(join(sandboxHome, 'tools/postgresql-15/bin/psql'), [shared.toString(), '-v', 'ON_ERROR_STOP=1', '-qc', sql], { encoding: 'utf8', timeout: 30_000 });
     if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
   };
   psql(`CREATE DATABASE ${database}`);
@@ -118,7 +120,7 @@ export async function runTool(name: string, args: string[], timeoutMs = 120_000)
     return { stdout, stderr };
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${name} ${args.join(' ')} failed: ${failure.stderr || failure.message}`);
+    throw new Error(`${name} ${printableArgs(args)} failed: ${failure.stderr || failure.message}`);
   }
 }
 
