@@ -2,9 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // The project's own tests (`npm run check`). Tests that share the sandbox cluster run one
 // file at a time; each sets its own, longer timeouts where it waits on the cluster. Two
-// stages run on their own (TODO_CHECK_STAGE, as scripts/check.sh sets it): the real node's
-// tests, on a sandbox of their own, and last the lifecycle tests, which take the shared
-// sandbox down.
+// stages run on their own (TODO_CHECK_STAGE, as scripts/check.sh sets it), on the same
+// sandbox: the real node's demo and faults, which keep the stack deployed in todo-app, and
+// last the lifecycle tests, which take the sandbox down.
 const stages: Record<string, string> = {
   node: 'tests/node/**/*.test.ts',
   lifecycle: 'tests/lifecycle/**/*.test.ts',

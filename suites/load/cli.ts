@@ -1,7 +1,6 @@
 // npm run load: the load test against the frontend's public address, from this machine or
 // (--job N) from N pods of a Kubernetes Job running the suite's image (todo-validation);
-// each Job pod
-// prints one result line and the driver merges them into one report.
+// each Job pod prints one result line and the driver merges them into one report.
 // Exit 0 when every threshold held, 1 when one did not, 2 on bad usage, 9 when it could not run.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -202,6 +202,12 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
     return JSON.parse(readFileSync(join(repoRoot, 'reports/latest/report.json'), 'utf8')) as RunReport;
   }
 
+  /** Back to the Deployment's previous revision, and wait for it. */
+  async function undo(service: string): Promise<void> {
+    await kubectl(['-n', 'todo-app', 'rollout', 'undo', `deployment/${service}`]);
+    await kubectl(['-n', 'todo-app', 'rollout', 'status', `deployment/${service}`, '--timeout=180s'], 200_000);
+  }
+
   async function breakAndProve(service: string, patch: string[], cause: RegExp): Promise<void> {
     await kubectl(['-n', 'todo-app', 'patch', `deployment/${service}`, ...patch]);
     try {
@@ -218,8 +224,7 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
       expect(red).toContain(`dapr-sidecar-${service}`);
       for (const id of red) expect(allowedAlongside(service).has(id), `${id} turned red too`).toBe(true);
     } finally {
-      await kubectl(['-n', 'todo-app', 'rollout', 'undo', `deployment/${service}`]);
-      await kubectl(['-n', 'todo-app', 'rollout', 'status', `deployment/${service}`, '--timeout=180s'], 200_000);
+      await undo(service);
     }
   }
 
@@ -290,8 +295,7 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
       expect(red).toEqual(['frontend-api-route']);
       expect(route?.reason).toMatch(/answered 502 .*Backend unreachable.*the frontend cannot reach the backend/);
     } finally {
-      await kubectl(['-n', 'todo-app', 'rollout', 'undo', 'deployment/frontend']);
-      await kubectl(['-n', 'todo-app', 'rollout', 'status', 'deployment/frontend', '--timeout=180s'], 200_000);
+      await undo('frontend');
     }
   }, 600_000);
 

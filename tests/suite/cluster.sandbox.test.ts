@@ -75,6 +75,7 @@ function manifests(): unknown[] {
     },
   ];
   for (const svc of services) {
+    const echo = httpEchoContainer(svc.port);
     out.push({
       apiVersion: 'v1',
       kind: 'Service',
@@ -112,12 +113,9 @@ function manifests(): unknown[] {
             containers: [
               {
                 name: svc.name,
-                ...httpEchoContainer(svc.port),
+                ...echo,
                 ports: [{ name: 'http', containerPort: svc.port }],
-                env: [
-                  ...httpEchoContainer(svc.port).env,
-                  ...svc.secrets.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: 'app-secrets', key } } })),
-                ],
+                env: [...echo.env, ...svc.secrets.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: 'app-secrets', key } } }))],
                 resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
               },
             ],
