@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function trackedFiles(...patterns: string[]): string[] {
+  return execFileSync('git', ['ls-files', '--', ...patterns], { cwd: REPO_ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter((file) => file !== '' && existsSync(join(REPO_ROOT, file)));
+}
+
+const markdownFiles = trackedFiles('*.md');
+
+/** Relative link targets of a Markdown file (`[text](target)`), anchors and URLs left out. */
+function relativeLinks(markdown: string): string[] {
+  const targets = [...markdown.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1] ?? '');
+  return targets
+    .filter((target) => !/^[a-z]+:/i.test(target) && !target.startsWith('#'))
+    .map((target) => target.split('#')[0] ?? '');
+}
+
+describe('documentation', () => {
+  it('finds the Markdown files', () => {
+    expect(markdownFiles).toContain('README.md');
+    expect(markdownFiles).toContain('docs/contract.md');
+  });
+
+  it('links only to files inside the repository that exist', () => {
+    const broken: string[] = [];
+    for (const file of markdownFiles) {
+      for (const target of relativeLinks(readFileSync(join(REPO_ROOT, file), 'utf8'))) {
+        const path = resolve(REPO_ROOT, dirname(file), target);
+        const inside = !relative(REPO_ROOT, path).startsWith('..');
+        if (!inside || !existsSync(path)) broken.push(`${file} -> ${target}`);
+      }
+    }
+    expect(broken, 'broken or outside links').toEqual([]);
+  });
+
+  it('never passes a secret on a command line (--from-literal), which shell history and ps would keep', () => {
+    const files = [...markdownFiles, ...trackedFiles('helm/**/NOTES.txt', 'helm/**/values*.yaml')];
+    const offending = files.filter((file) => readFileSync(join(REPO_ROOT, file), 'utf8').includes('--from-literal'));
+    expect(offending).toEqual([]);
+  });
+});
