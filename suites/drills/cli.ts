@@ -118,11 +118,13 @@ async function main(argv: string[]): Promise<number> {
     settleSeconds: numberFlag(values['settle-seconds'], 3, 'settle-seconds'),
     log,
   });
-  const results = verdictResults(report.verdicts, `drill-${kind}`, `issue 7: ${kind} drill`, report.startedAt, report.durationMs);
+  const criterion = kind === 'rollback' ? 'Rollback: helm rollback succeeds within 5 min, no downtime, no data lost' : 'Deploy: a new revision rolls out within 15 min without downtime or lost data';
+  const results = verdictResults(report.verdicts, `drill-${kind}`, criterion, report.startedAt, report.durationMs);
   if (report.problems.length > 0) {
-    results.push(...verdictResults([{ id: 'no-problems', name: 'drill left no problems', pass: false, detail: report.problems.join('; '), expected: 'no problems', actual: report.problems.join('; ') }], `drill-${kind}`, `issue 7: ${kind} drill`, report.startedAt, report.durationMs));
+    results.push(...verdictResults([{ id: 'no-problems', name: 'drill left no problems', pass: false, detail: report.problems.join('; '), expected: 'no problems', actual: report.problems.join('; ') }], `drill-${kind}`, criterion, report.startedAt, report.durationMs));
   }
   const { report: written, files } = await writeRunReports({
+    title: kind === 'rollback' ? 'Rollback drill' : 'Upgrade drill',
     reportDir: config.reportDir,
     runId: config.runId,
     startedAt: report.startedAt,

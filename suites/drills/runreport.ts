@@ -51,6 +51,8 @@ export async function seedFromSecret(kube: Kube, config: Pick<SuiteConfig, 'secr
 }
 
 export interface RunReportInput {
+  /** The page's headline: "Rollback drill", "Load test". */
+  title: string;
   reportDir: string;
   runId: string | undefined;
   startedAt: string;
@@ -70,6 +72,7 @@ export async function writeRunReports(input: RunReportInput): Promise<{ report: 
   if (input.redactor.tooShort > 0) notes.push(`${input.redactor.tooShort} secret value(s) shorter than 4 characters cannot be redacted safely; such values are weak anyway.`);
   const failed = input.results.some((r) => r.verdict === 'fail');
   const report: RunReport = {
+    title: input.title,
     runId: input.runId ?? newRunId(),
     startedAt: input.startedAt,
     finishedAt: input.finishedAt,
@@ -82,6 +85,6 @@ export async function writeRunReports(input: RunReportInput): Promise<{ report: 
     testUsers: [],
     detail: input.detail,
   };
-  const files = await writeReports(report, input.reportDir, input.redactor, input.env ?? process.env, `${sectionStyle}\n${input.extraHtml}`);
+  const files = await writeReports(report, input.reportDir, input.redactor, input.env ?? process.env, { extra: `${sectionStyle}\n${input.extraHtml}`, timeline: false });
   return { report, files };
 }

@@ -113,8 +113,9 @@ async function main(argv: string[]): Promise<number> {
   });
   const report = buildReport(samples, { ...options }, used, note);
   const finishedAt = new Date().toISOString();
-  const results = verdictResults(report.verdicts, 'load', 'issue 7: load thresholds', report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
+  const results = verdictResults(report.verdicts, 'load', 'Targets: 100 concurrent users, API under 2 s, under 80 % CPU and memory', report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
   const { report: written, files } = await writeRunReports({
+    title: 'Load test',
     reportDir: config.reportDir,
     runId: config.runId,
     startedAt: report.startedAt,

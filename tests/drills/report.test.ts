@@ -88,7 +88,7 @@ describe('verdicts as testcases', () => {
         { id: 'resource-usage', name: 'usage', pass: true, skip: true, detail: 'skipped: no metrics.k8s.io' },
         { id: 'data-kept', name: 'no data lost', pass: false, detail: '2 of 3 tasks' },
       ],
-      'load', 'issue 7', '2026-01-01T00:00:00.000Z', 1000,
+      'load', 'load targets', '2026-01-01T00:00:00.000Z', 1000,
     );
     expect(results.map((r) => [r.id, r.verdict])).toEqual([['p95', 'fail'], ['error-rate', 'pass'], ['resource-usage', 'skip'], ['data-kept', 'fail']]);
     expect(results[0]).toMatchObject({ expected: '<= 2000 ms', actual: '2500 ms' });
@@ -119,9 +119,9 @@ describe('the report set of a load run', () => {
     const load = buildReport([loadSamples(3000)], limits, [], 'metrics.k8s.io not readable: 404');
     const redactor = new Redactor();
     redactor.add(canary);
-    const results = verdictResults(load.verdicts, 'load', 'issue 7: load thresholds', load.startedAt, 10_000);
+    const results = verdictResults(load.verdicts, 'load', 'load targets', load.startedAt, 10_000);
     const { report, files } = await writeRunReports({
-      reportDir: dir, runId: 'load-1', startedAt: load.startedAt, finishedAt: new Date(Date.parse(load.startedAt) + 10_000).toISOString(),
+      title: 'Load test', reportDir: dir, runId: 'load-1', startedAt: load.startedAt, finishedAt: new Date(Date.parse(load.startedAt) + 10_000).toISOString(),
       target, results, notes: [`planted ${canary}`], detail: { kind: 'load', load }, extraHtml: loadSection(load, 2000), redactor,
       env: { GITHUB_STEP_SUMMARY: summary },
     });
@@ -154,8 +154,8 @@ describe('the report set of a load run', () => {
   it('exits 0 when every verdict passed or was skipped', async () => {
     const dir = await tempDir();
     const load = buildReport([loadSamples(30)], { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80 }, [], '');
-    const results = verdictResults(load.verdicts, 'load', 'issue 7', load.startedAt, 1);
-    const { report } = await writeRunReports({ reportDir: dir, runId: 'load-2', startedAt: load.startedAt, finishedAt: load.startedAt, target, results, notes: [], detail: { load }, extraHtml: '', redactor: new Redactor(), env: {} });
+    const results = verdictResults(load.verdicts, 'load', 'load targets', load.startedAt, 1);
+    const { report } = await writeRunReports({ title: 'Load test', reportDir: dir, runId: 'load-2', startedAt: load.startedAt, finishedAt: load.startedAt, target, results, notes: [], detail: { load }, extraHtml: '', redactor: new Redactor(), env: {} });
     expect(report.exitCode).toBe(0);
     expect(report.totals).toMatchObject({ failed: 0, skipped: 1 });
   });
@@ -167,10 +167,10 @@ describe('the report set of a drill', () => {
     const drill = drillReport();
     const redactor = new Redactor();
     redactor.add(canary);
-    const results = verdictResults(drill.verdicts, 'drill-rollback', 'issue 7: rollback drill', drill.startedAt, drill.durationMs);
-    const first = await writeRunReports({ reportDir: dir, runId: 'drill-0', startedAt: drill.startedAt, finishedAt: drill.startedAt, target, results, notes: [], detail: { kind: 'drill-rollback', drill }, extraHtml: drillSection(drill), redactor, env: {} });
+    const results = verdictResults(drill.verdicts, 'drill-rollback', 'rollback', drill.startedAt, drill.durationMs);
+    const first = await writeRunReports({ title: 'Rollback drill', reportDir: dir, runId: 'drill-0', startedAt: drill.startedAt, finishedAt: drill.startedAt, target, results, notes: [], detail: { kind: 'drill-rollback', drill }, extraHtml: drillSection(drill), redactor, env: {} });
     expect(await readlink(join(dir, 'latest'))).toBe('drill-0');
-    const { report, files } = await writeRunReports({ reportDir: dir, runId: 'drill-1', startedAt: drill.startedAt, finishedAt: new Date(drill.startMs + drill.durationMs).toISOString(), target, results, notes: [], detail: { kind: 'drill-rollback', drill }, extraHtml: drillSection(drill), redactor, env: {} });
+    const { report, files } = await writeRunReports({ title: 'Rollback drill', reportDir: dir, runId: 'drill-1', startedAt: drill.startedAt, finishedAt: new Date(drill.startMs + drill.durationMs).toISOString(), target, results, notes: [], detail: { kind: 'drill-rollback', drill }, extraHtml: drillSection(drill), redactor, env: {} });
     expect(first.files.dir).not.toBe(files.dir);
     expect(await readlink(join(dir, 'latest'))).toBe('drill-1');
     expect(report.exitCode).toBe(1);

@@ -390,7 +390,7 @@ describe('cluster-object checks against the sandbox', () => {
     // Redaction: the canary is in the Secret and in a failing pod's spec; no artifact holds it.
     const files = await allFiles(run.files.dir);
     expect(files.some((f) => f.includes(`${join('diagnostics', 'pods')}`))).toBe(true);
-    expect(result.diagnostics).toMatch(/^diagnostics\/checks\/secret-references\.md$/);
+    expect(result.diagnostics).toMatch(/^diagnostics\/checks\/secret-references\.html$/);
     // Two backend pods: the old one still serving, the new one (with the inlined canary)
     // unable to start; the new one's dump shows the value redacted.
     const backendPods = files.filter((f) => /diagnostics\/pods\/backend-/.test(f));

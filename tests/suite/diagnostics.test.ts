@@ -65,21 +65,24 @@ describe('diagnostics bundle', () => {
       { kube: stubKube(logCalls), namespace: 'todo-app', release: 'todo-app', kubeconfig: undefined, context: 'ctx', helmBinary: '/nonexistent/helm', redactor, runDir: dir },
       failed,
     );
-    expect(pages.get('pods-ready')).toBe('diagnostics/checks/pods-ready.md');
+    expect(pages.get('pods-ready')).toBe('diagnostics/checks/pods-ready.html');
     expect(logCalls.filter((c) => !c.previous).map((c) => c.container).sort()).toEqual(['backend', 'daprd', 'migrate']);
     expect(logCalls.every((c) => c.tailLines === 200)).toBe(true);
     expect(logCalls.filter((c) => c.previous).map((c) => c.container)).toEqual(['backend']);
     const base = join(dir, 'diagnostics');
     const files = [...(await readdir(base)), ...(await readdir(join(base, 'pods'))).map((f) => `pods/${f}`), ...(await readdir(join(base, 'logs'))).map((f) => `logs/${f}`)];
-    expect(files).toEqual(expect.arrayContaining(['events.txt', 'workloads.yaml', 'helm-status.txt', 'README.md', 'pods/backend-1.txt', 'logs/backend-1__daprd.log', 'logs/backend-1__migrate.log', 'logs/backend-1__backend.log']));
+    expect(files).toEqual(expect.arrayContaining(['events.txt', 'workloads.yaml', 'helm-status.txt', 'index.html', 'pods/backend-1.txt', 'logs/backend-1__daprd.log', 'logs/backend-1__migrate.log', 'logs/backend-1__backend.log']));
     const describe = await readFile(join(base, 'pods/backend-1.txt'), 'utf8');
     expect(describe).toContain('container backend: ready=false restarts=2');
     expect(describe).toContain('Warning BackOff Pod/backend-1');
     expect(describe).not.toContain('managedFields');
-    const page = await readFile(join(base, 'checks/pods-ready.md'), 'utf8');
-    expect(page).toContain('[pods/backend-1.txt](../pods/backend-1.txt)');
-    expect(page).toContain('[logs/backend-1__daprd.log](../logs/backend-1__daprd.log)');
-    for (const file of [...files.filter((f) => f.includes('.')), 'checks/pods-ready.md']) {
+    // The check's page shows the pod's state and its logs inline, and links the files.
+    const page = await readFile(join(base, 'checks/pods-ready.html'), 'utf8');
+    expect(page).toContain('<a href="../pods/backend-1.txt">pods/backend-1.txt</a>');
+    expect(page).toContain('<a href="../logs/backend-1__daprd.log">logs/backend-1__daprd.log</a>');
+    expect(page).toContain('container backend: ready=false restarts=2');
+    expect(page).toContain('pod backend-1 container backend: CrashLoopBackOff');
+    for (const file of [...files.filter((f) => f.includes('.')), 'checks/pods-ready.html']) {
       expect(await readFile(join(base, file), 'utf8'), file).not.toContain(canary);
     }
     expect(await readFile(join(base, 'logs/backend-1__backend.log'), 'utf8')).toContain('password [REDACTED]');

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import type { CheckResult } from '../../suites/lib/check.js';
 import { Redactor } from '../../suites/lib/redact.js';
-import { latencyChart, renderHtml } from '../../suites/lib/report/html.js';
+import { latencyChart, renderHtml, timelineChart } from '../../suites/lib/report/html.js';
+import { groupFailures } from '../../suites/lib/report/failures.js';
 import { writeReports } from '../../suites/lib/report/index.js';
 import { renderJUnit } from '../../suites/lib/report/junit.js';
 import { renderMarkdown } from '../../suites/lib/report/markdown.js';
@@ -101,14 +102,59 @@ describe('HTML, Markdown and the report directory', () => {
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(html).not.toMatch(/<script|<link /);
     expect(html).toContain('href="diagnostics/checks/api-crud-latency.md"');
+    expect(html.indexOf('id="api-crud-latency"')).toBeLessThan(html.indexOf('id="pods-ready"'));
     expect(latencyChart({ name: 'n', unit: 'ms', values: [] })).toContain('0 samples');
   });
 
-  it('summarises in Markdown with the failures, expected and actual', () => {
-    const md = renderMarkdown(sampleReport(), '/r/run-1');
+  it('summarises in Markdown with the failures first, expected and actual', () => {
+    const md = renderMarkdown(sampleReport());
     expect(md).toContain('❌ 1 of 3 checks failed');
     expect(md).toContain('- expected: p95 < 2000 ms');
     expect(md).toContain('| `frontend-public` X | ⏭️ skip |');
+    expect(md.indexOf('### Failures')).toBeLessThan(md.indexOf('| check |'));
+    const rows = md.split('\n').filter((line) => line.startsWith('| `'));
+    expect(rows.map((row) => /`([^`]+)`/.exec(row)?.[1])).toEqual(['api-crud-latency', 'frontend-public', 'pods-ready']);
+    expect(md).toContain('([diagnostics](diagnostics/checks/api-crud-latency.md))');
+  });
+
+  it('names files by their place in the artifact in a CI step summary, where relative links lead nowhere', () => {
+    const md = renderMarkdown(sampleReport(), { kind: 'artifact', artifact: 'validation-report-prod-42', runUrl: 'https://github.example/o/r/actions/runs/42' });
+    expect(md).not.toMatch(/\]\((?!https:)/);
+    expect(md).toContain('(diagnostics: `run-1/diagnostics/checks/api-crud-latency.md`)');
+    expect(md).toContain("`run-1/report.html` in the artifact `validation-report-prod-42` ([the run's artifacts](https://github.example/o/r/actions/runs/42#artifacts))");
+  });
+
+  it('groups failures that name the same pod under it, and puts the rest after', () => {
+    const pod = 'backend-5f8b776ffd-856j7';
+    const results = [
+      result({ id: 'pods-ready', verdict: 'fail', reason: `pod ${pod} is CrashLoopBackOff`, pods: [pod, 'frontend-1'] }),
+      result({ id: 'health-backend', verdict: 'fail', reason: 'GET /health timed out' }),
+      result({ id: 'dapr-sidecar-backend', verdict: 'fail', reason: `pod ${pod} has no ready daprd`, pods: [pod] }),
+      result({ id: 'pod-restarts', verdict: 'fail', reason: `${pod}/backend restarted 4 times`, pods: [] }),
+      result({ id: 'frontend-public', reason: 'ok' }),
+    ];
+    expect(groupFailures(results).map((g) => [g.pod, g.results.map((r) => r.id)])).toEqual([
+      [pod, ['pods-ready', 'dapr-sidecar-backend', 'pod-restarts']],
+      [undefined, ['health-backend']],
+    ]);
+    // One pod named once is no shared cause; a longer name that contains it is another pod.
+    expect(groupFailures([results[0]!, result({ id: 'b', verdict: 'fail', reason: `pod ${pod}x down`, pods: [`${pod}x`] })]).map((g) => g.pod)).toEqual([undefined]);
+    const html = renderHtml({ ...sampleReport(), results, totals: totals(results) });
+    expect(html).toContain(`<h3>pod ${pod}: named by 3 failing checks</h3>`);
+    expect(html.indexOf('<h2>Failures</h2>')).toBeLessThan(html.indexOf('<h2>Checks</h2>'));
+  });
+
+  it('draws the timeline with whole labels and a time axis', () => {
+    const results = [
+      result({ id: 'dapr-sidecar-recurring-task-service', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1000 }),
+      result({ id: 'frontend-load', startedAt: '2026-01-01T00:00:01.000Z', durationMs: 40_000 }),
+    ];
+    const svg = timelineChart({ ...sampleReport(), durationMs: 41_000, results, totals: totals(results) });
+    expect(svg).toContain('>dapr-sidecar-recurring-task-service</text>');
+    const labelEnd = Number(/<text x="([\d.]+)"[^>]*>dapr-sidecar-recurring-task-service</.exec(svg)?.[1]);
+    expect(labelEnd).toBeGreaterThan('dapr-sidecar-recurring-task-service'.length * 6);
+    expect(svg).toContain('>0 s</text>');
+    expect(svg).toContain('>40 s</text>');
   });
 
   it('writes every report into reports/<run-id>/, points latest at it, appends to the step summary, and redacts secrets from all of them', async () => {

@@ -1,7 +1,9 @@
 // The diagnostics bundle written when a check fails: describe-like dumps of the release's
 // objects, events, the last 200 log lines of every container (init and daprd included) read
-// through the API, and `helm status` / `helm history` when a helm binary is at hand.
-// Everything passes through the redactor; Secrets themselves are never dumped.
+// through the API, and `helm status` / `helm history` when a helm binary is at hand. Each
+// failing check gets one HTML page that shows its pods' state, events and logs inline, so a
+// reader needs no other file. Everything passes through the redactor; Secrets themselves are
+// never dumped.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { oneLine } from '../errors.js';
 import type { Kube } from '../kube.js';
 import type { Redactor } from '../redact.js';
 import { withTimeout } from '../wait.js';
+import { htmlEscape, pageStyle } from './html.js';
 
 const execFileAsync = promisify(execFile);
 export const logTailLines = 200;
@@ -72,7 +75,13 @@ export async function writeDiagnostics(input: DiagnosticsInput, failed: CheckRes
   await mkdir(join(dir, 'pods'), { recursive: true });
   await mkdir(join(dir, 'logs'), { recursive: true });
   await mkdir(join(dir, 'checks'), { recursive: true });
-  const write = (path: string, text: string) => writeFile(join(dir, path), redactor.scrub(text));
+  // What each file holds after scrubbing, for the check pages that show it inline.
+  const written = new Map<string, string>();
+  const write = (path: string, text: string) => {
+    const safe = redactor.scrub(text);
+    written.set(path, safe);
+    return writeFile(join(dir, path), safe);
+  };
 
   const [pods, events, deployments, statefulSets, jobs, services, replicaSets] = await Promise.all([
     settle('list pods', () => kube.core.listNamespacedPod({ namespace })),
@@ -154,37 +163,48 @@ export async function writeDiagnostics(input: DiagnosticsInput, failed: CheckRes
   }
 
   const pages = new Map<string, string>();
+  const inline = (file: string, open: boolean) =>
+    `<details${open ? ' open' : ''}><summary><a href="../${htmlEscape(file)}">${htmlEscape(file)}</a></summary><pre>${htmlEscape(written.get(file) ?? '(not collected)')}</pre></details>`;
   for (const result of failed) {
     const involved = result.pods.length > 0 ? result.pods : [...podFiles.keys()];
-    const links = involved.flatMap((pod) => (podFiles.get(pod) ?? []).map((file) => `- [${file}](../${file})`));
-    const page = [
-      `# ${result.id}: ${result.verdict}`,
-      '',
-      result.reason,
-      '',
-      result.expected !== undefined ? `- expected: ${result.expected}` : '',
-      result.actual !== undefined ? `- actual: ${result.actual}` : '',
-      '',
-      '## Pods involved',
-      ...(links.length ? links : ['(none)']),
-      '',
-      '## Namespace',
-      '- [events.txt](../events.txt)',
-      '- [workloads.yaml](../workloads.yaml)',
-      '- [helm-status.txt](../helm-status.txt)',
-      helm ? '- [helm-history.txt](../helm-history.txt)' : '',
-      '',
-      '## Evidence',
-      ...result.evidence.map((line) => `    ${line}`),
-      '',
-    ].join('\n');
-    const path = `checks/${fileSafe(result.id)}.md`;
+    const podSections = involved
+      .filter((pod) => podFiles.has(pod))
+      .map((pod) => {
+        const [describe, ...logs] = podFiles.get(pod) ?? [];
+        return `<h3>pod ${htmlEscape(pod)}</h3>${describe ? inline(describe, true) : ''}${logs.map((file) => inline(file, false)).join('')}`;
+      });
+    const namespaceFiles = ['workloads.yaml', 'helm-status.txt', ...(helm ? ['helm-history.txt'] : [])];
+    const page = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(result.id)}: diagnostics</title>${pageStyle}</head><body>
+<p><a href="../../report.html#${htmlEscape(result.id)}">back to the report</a> · <a href="../index.html">all diagnostics</a></p>
+<h1><span class="badge ${result.verdict}">${result.verdict}</span> ${htmlEscape(result.id)}</h1>
+<p>${htmlEscape(result.reason)}</p>
+${result.expected !== undefined || result.actual !== undefined ? `<p class="ea">expected: ${htmlEscape(result.expected ?? '')}<br>actual: ${htmlEscape(result.actual ?? '')}</p>` : ''}
+${result.evidence.length ? `<h2>Evidence</h2><pre>${htmlEscape(result.evidence.join('\n'))}</pre>` : ''}
+<h2>Pods involved</h2>
+${podSections.length ? podSections.join('\n') : '<p>(none)</p>'}
+<h2>Namespace</h2>
+${inline('events.txt', involved.length === 0)}
+${namespaceFiles.map((file) => inline(file, false)).join('\n')}
+</body></html>
+`;
+    const path = `checks/${fileSafe(result.id)}.html`;
     await write(path, page);
     pages.set(result.id, `diagnostics/${path}`);
   }
   await write(
-    'README.md',
-    ['# Diagnostics', '', ...failed.map((r) => `- [${r.id}](${pages.get(r.id)?.replace('diagnostics/', '')}): ${r.reason}`), '', '- [events.txt](events.txt)', '- [workloads.yaml](workloads.yaml)', '- pods/ and logs/: one file per pod and per container', ''].join('\n'),
+    'index.html',
+    `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Diagnostics</title>${pageStyle}</head><body>
+<p><a href="../report.html">back to the report</a></p>
+<h1>Diagnostics</h1>
+<ul>${failed.map((r) => `<li><a href="${htmlEscape(pages.get(r.id)?.replace('diagnostics/', '') ?? '')}">${htmlEscape(r.id)}</a>: ${htmlEscape(r.reason)}</li>`).join('')}</ul>
+<h2>Namespace</h2>
+<ul>${['events.txt', 'workloads.yaml', 'helm-status.txt', ...(helm ? ['helm-history.txt'] : [])].map((file) => `<li><a href="${file}">${file}</a></li>`).join('')}</ul>
+<h2>Pods</h2>
+<ul>${[...podFiles.entries()].map(([pod, files]) => `<li>${htmlEscape(pod)}: ${files.map((file) => `<a href="${htmlEscape(file)}">${htmlEscape(file.replace(/^(pods|logs)\//, ''))}</a>`).join(', ')}</li>`).join('')}</ul>
+</body></html>
+`,
   );
   return pages;
 }

@@ -1,6 +1,7 @@
 // A single HTML file that opens from disk: inline CSS and inline SVG charts, no scripts,
 // fonts or images from anywhere else.
 import type { CheckResult, Series } from '../check.js';
+import { failuresFirst, groupFailures } from './failures.js';
 import type { RunReport } from './model.js';
 
 export const htmlEscape = (text: string): string =>
@@ -9,6 +10,7 @@ export const htmlEscape = (text: string): string =>
 /** Bars per sample with the limit as a dashed line. */
 export function latencyChart(series: Series, width = 560, height = 160): string {
   const pad = { left: 48, right: 8, top: 10, bottom: 22 };
+  // Every sample is drawn, the slow ones too: a chart that hides its outliers misleads.
   const values = series.values.filter((v) => Number.isFinite(v));
   const top = Math.max(1, ...values, series.limit ?? 0) * 1.1;
   const plotW = width - pad.left - pad.right;
@@ -34,49 +36,106 @@ export function latencyChart(series: Series, width = 560, height = 160): string 
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${htmlEscape(series.name)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${ticks}${bars}${limit}<text x="${pad.left}" y="${height - 6}" font-size="10">${htmlEscape(series.name)} (${htmlEscape(series.unit)}), ${values.length} samples${series.limit !== undefined ? `; dashed line: limit ${series.limit} ${htmlEscape(series.unit)}` : ''}</text></svg>`;
 }
 
-function checkRow(r: CheckResult): string {
+/** The style every page of a report shares (the report, diagnostics pages). */
+export const pageStyle = `<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:6px;vertical-align:top;text-align:left}
+.badge{display:inline-block;padding:2px 8px;border-radius:4px;color:#fff;font-weight:600;font-size:13px}
+.badge.pass{background:#1e8449}.badge.fail{background:#c0392b}.badge.skip{background:#7f8c8d}
+rect.pass{fill:#1e8449}rect.fail{fill:#c0392b}rect.skip{fill:#7f8c8d}
+.num{text-align:right;white-space:nowrap}.ea{background:#fdecea;padding:4px}pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:6px}
+.failures{border-left:4px solid #c0392b;padding:4px 12px;margin:12px 0;background:#fdf2f1}
+.failures h3{margin:8px 0 4px;font-size:15px}.failures ul{margin:4px 0 8px}
+h1 .fail,h1 .pass{vertical-align:middle}
+</style>`;
+
+function checkRow(r: CheckResult, showTime: boolean): string {
   const measures = r.measurements
     .map((m) => `<li>${htmlEscape(m.name)}: <b>${m.value}</b> ${htmlEscape(m.unit)}${m.limit !== undefined ? ` (limit ${htmlEscape(m.comparator ?? '<=')} ${m.limit})` : ''}</li>`)
     .join('');
   const evidence = r.evidence.length ? `<details><summary>evidence (${r.evidence.length})</summary><pre>${htmlEscape(r.evidence.join('\n'))}</pre></details>` : '';
   const charts = r.series.map((s) => latencyChart(s)).join('');
-  const ea = r.verdict === 'fail' && (r.expected || r.actual) ? `<p class="ea">expected: ${htmlEscape(r.expected ?? '')}<br>actual: ${htmlEscape(r.actual ?? '')}</p>` : '';
+  // The actual value is left out where it only repeats the reason.
+  const actual = r.actual !== undefined && r.actual !== r.reason ? `<br>actual: ${htmlEscape(r.actual)}` : '';
+  const ea = r.verdict === 'fail' && r.expected ? `<p class="ea">expected: ${htmlEscape(r.expected)}${actual}</p>` : '';
   const diag = r.diagnostics ? ` <a href="${htmlEscape(r.diagnostics)}">diagnostics</a>` : '';
-  return `<tr class="${r.verdict}" id="${htmlEscape(r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}<br><small>${htmlEscape(r.criterion)}</small></td><td class="num">${(r.durationMs / 1000).toFixed(2)} s</td><td>${htmlEscape(r.reason)}${diag}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
+  return `<tr class="${r.verdict}" id="${htmlEscape(r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}<br><small>${htmlEscape(r.criterion)}</small></td>${showTime ? `<td class="num">${(r.durationMs / 1000).toFixed(2)} s</td>` : ''}<td>${htmlEscape(r.reason)}${diag}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
 }
 
-/** `extra` is an optional HTML section appended after the checks (drill timeline, load charts). */
-export function renderHtml(report: RunReport, extra = ''): string {
+/** Under the headline: each failure with its reason and diagnostics, grouped by the pod they share. */
+function failureSection(report: RunReport): string {
+  const groups = groupFailures(report.results);
+  if (groups.length === 0) return '';
+  const item = (r: CheckResult) =>
+    `<li><a href="#${htmlEscape(r.id)}"><b>${htmlEscape(r.id)}</b></a>: ${htmlEscape(r.reason)}${r.diagnostics ? ` (<a href="${htmlEscape(r.diagnostics)}">diagnostics</a>)` : ''}</li>`;
+  const shared = groups.some((g) => g.pod !== undefined);
+  const sections = groups.map((g) =>
+    g.pod !== undefined
+      ? `<h3>pod ${htmlEscape(g.pod)}: named by ${g.results.length} failing checks</h3><ul>${g.results.map(item).join('')}</ul>`
+      : `${shared ? '<h3>other failures</h3>' : ''}<ul>${g.results.map(item).join('')}</ul>`,
+  );
+  return `<section class="failures"><h2>Failures</h2>${sections.join('')}</section>`;
+}
+
+/** A round step for a time axis of totalMs, giving about six ticks. */
+function tickStepMs(totalMs: number): number {
+  const rough = Math.max(1, totalMs / 6);
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  return ([1, 2, 5, 10].map((f) => f * magnitude).find((step) => step >= rough) ?? 10 * magnitude);
+}
+
+/** One bar per check from its start to its end, whole labels, and a time axis in seconds. */
+export function timelineChart(report: RunReport): string {
+  const charWidth = 6.6; // 11 px monospace
+  const labelWidth = Math.ceil(12 + charWidth * Math.max(4, ...report.results.map((r) => r.id.length)));
+  const plotWidth = 640;
+  const rowHeight = 16;
+  const runStart = Date.parse(report.startedAt);
+  const totalMs = Math.max(1, report.durationMs, ...report.results.map((r) => Date.parse(r.startedAt) - runStart + r.durationMs));
+  const x = (ms: number) => labelWidth + (Math.max(0, ms) / totalMs) * plotWidth;
+  const plotHeight = report.results.length * rowHeight;
+  const step = tickStepMs(totalMs);
+  const ticks: string[] = [];
+  for (let ms = 0; ms <= totalMs; ms += step) {
+    ticks.push(
+      `<line x1="${x(ms).toFixed(1)}" x2="${x(ms).toFixed(1)}" y1="0" y2="${plotHeight}" stroke="#e5e5e5"/><text x="${x(ms).toFixed(1)}" y="${plotHeight + 14}" text-anchor="middle" font-size="10">${ms / 1000} s</text>`,
+    );
+  }
+  const rows = report.results.map((r, i) => {
+    const start = Date.parse(r.startedAt) - runStart;
+    const y = i * rowHeight;
+    return `<rect x="${x(start).toFixed(1)}" y="${y + 3}" width="${Math.max(1.5, (r.durationMs / totalMs) * plotWidth).toFixed(1)}" height="10" class="${r.verdict}"><title>${htmlEscape(r.id)}: ${r.verdict}, ${(r.durationMs / 1000).toFixed(2)} s from ${(start / 1000).toFixed(1)} s</title></rect><text x="${labelWidth - 6}" y="${y + 12}" text-anchor="end" font-size="11" font-family="monospace">${htmlEscape(r.id)}</text>`;
+  });
+  const width = labelWidth + plotWidth + 24;
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="when each check ran" width="${width}" height="${plotHeight + 22}" viewBox="0 0 ${width} ${plotHeight + 22}">${ticks.join('')}${rows.join('')}</svg>`;
+}
+
+export interface HtmlOptions {
+  /** An HTML section after the checks (the drill timeline, the load charts). */
+  extra?: string;
+  /** Leave out the per-check timeline (drill and load verdicts all span the whole run). */
+  timeline?: boolean;
+}
+
+export function renderHtml(report: RunReport, options: HtmlOptions = {}): string {
   const t = report.totals;
-  const headline = t.failed > 0 ? `${t.failed} of ${t.total} checks failed` : `all ${t.passed} checks passed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
-  const maxMs = Math.max(1, ...report.results.map((r) => r.durationMs));
-  const timeline = report.results
-    .map((r, i) => {
-      const start = Date.parse(r.startedAt) - Date.parse(report.startedAt);
-      const scale = 700 / Math.max(maxMs, report.durationMs);
-      return `<rect x="${(140 + Math.max(0, start) * scale).toFixed(1)}" y="${i * 14 + 2}" width="${Math.max(1, r.durationMs * scale).toFixed(1)}" height="10" class="${r.verdict}"><title>${htmlEscape(r.id)}: ${r.durationMs} ms</title></rect><text x="136" y="${i * 14 + 11}" text-anchor="end" font-size="10">${htmlEscape(r.id)}</text>`;
-    })
-    .join('');
+  const title = report.title ?? 'Todo stack validation';
+  const noun = report.title ? 'verdicts' : 'checks';
+  const headline = t.failed > 0 ? `${t.failed} of ${t.total} ${noun} failed` : `all ${t.passed} ${noun} passed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
+  const timeline = options.timeline === false ? '' : `<h2>Timeline</h2>\n${timelineChart(report)}`;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Todo stack validation ${htmlEscape(report.runId)}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:6px;vertical-align:top;text-align:left}
-.badge{display:inline-block;padding:2px 8px;border-radius:4px;color:#fff;font-weight:600}
-.badge.pass{background:#1e8449}.badge.fail{background:#c0392b}.badge.skip{background:#7f8c8d}
-rect.pass{fill:#1e8449}rect.fail{fill:#c0392b}rect.skip{fill:#7f8c8d}
-.num{text-align:right;white-space:nowrap}.ea{background:#fdecea;padding:4px}pre{white-space:pre-wrap;font-size:12px}
-</style></head><body>
-<h1>Todo stack validation: ${htmlEscape(headline)}</h1>
+<html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(title)} ${htmlEscape(report.runId)}</title>
+${pageStyle}</head><body>
+<h1><span class="badge ${t.failed > 0 ? 'fail' : 'pass'}">${t.failed > 0 ? 'FAILED' : 'PASSED'}</span> ${htmlEscape(title)}: ${htmlEscape(headline)}</h1>
 <p>Run <code>${htmlEscape(report.runId)}</code>, ${(report.durationMs / 1000).toFixed(1)} s. Release <code>${htmlEscape(report.target.release)}</code> revision ${report.target.revision} (${htmlEscape(report.target.releaseStatus)}) in <code>${htmlEscape(report.target.namespace)}</code>; context <code>${htmlEscape(report.target.context)}</code> (${htmlEscape(report.target.serverVersion)}); access ${htmlEscape(report.target.access)}.</p>
 ${report.notes.map((n) => `<p><i>${htmlEscape(n)}</i></p>`).join('')}
-<h2>Timeline</h2>
-<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${report.results.length * 14 + 6}">${timeline}</svg>
-<h2>Checks</h2>
-<table><thead><tr><th>verdict</th><th>check</th><th>time</th><th>reason, measurements, evidence</th></tr></thead><tbody>
-${report.results.map(checkRow).join('\n')}
+${failureSection(report)}
+<h2>${report.title ? 'Verdicts' : 'Checks'}</h2>
+<table><thead><tr><th>verdict</th><th>${report.title ? 'what' : 'check'}</th>${report.title ? '' : '<th>time</th>'}<th>reason, measurements, evidence</th></tr></thead><tbody>
+${failuresFirst(report.results).map((r) => checkRow(r, !report.title)).join('\n')}
 </tbody></table>
-${extra}
+${options.extra ?? ''}
+${timeline}
 </body></html>
 `;
 }

@@ -2,7 +2,7 @@
 import { appendFile, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redactor } from '../redact.js';
-import { renderHtml } from './html.js';
+import { renderHtml, type HtmlOptions } from './html.js';
 import { renderJUnit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
 import type { RunReport } from './model.js';
@@ -28,7 +28,7 @@ export async function writeReports(
   reportDir: string,
   redactor: Redactor,
   env: Record<string, string | undefined> = process.env,
-  extraHtml = '',
+  html: HtmlOptions = {},
 ): Promise<WrittenReports> {
   const dir = runDir(reportDir, report.runId);
   await mkdir(dir, { recursive: true });
@@ -40,11 +40,11 @@ export async function writeReports(
     html: join(dir, 'report.html'),
     markdown: join(dir, 'summary.md'),
   };
-  const markdown = redactor.scrub(renderMarkdown(safe, dir));
+  const markdown = redactor.scrub(renderMarkdown(safe));
   await Promise.all([
     writeFile(files.junit, redactor.scrub(renderJUnit(safe))),
     writeFile(files.json, redactor.scrub(`${JSON.stringify(safe, null, 2)}\n`)),
-    writeFile(files.html, redactor.scrub(renderHtml(safe, extraHtml))),
+    writeFile(files.html, redactor.scrub(renderHtml(safe, html))),
     writeFile(files.markdown, markdown),
   ]);
   // Replace the link atomically so a reader never sees it missing.
@@ -53,6 +53,10 @@ export async function writeReports(
   await rm(temp, { force: true });
   await symlink(report.runId, temp);
   await rename(temp, latest);
-  if (env.GITHUB_STEP_SUMMARY) await appendFile(env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
+  if (env.GITHUB_STEP_SUMMARY) {
+    const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+    const summary = renderMarkdown(safe, { kind: 'artifact', artifact: env.TODO_REPORT_ARTIFACT || undefined, runUrl });
+    await appendFile(env.GITHUB_STEP_SUMMARY, `${redactor.scrub(summary)}\n`);
+  }
   return files;
 }

@@ -1,6 +1,8 @@
 import type { CheckResult } from '../check.js';
 
 export interface RunReport {
+  /** Drill and load runs name themselves ("Rollback drill"); the suite's runs have none. */
+  title?: string;
   runId: string;
   startedAt: string;
   finishedAt: string;
