@@ -81,7 +81,7 @@ main() {
   done
   local started=$SECONDS
   log::step "set-up: tools and dependencies"
-  bash "$script_dir/setup.sh"
+  bash "$script_dir/setup.sh" --for demo
   log::step "sandbox"
   bash "$script_dir/sandbox/up.sh"
   bash "$script_dir/sandbox/prepare-stack.sh"

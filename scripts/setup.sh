@@ -3,7 +3,7 @@
 # dependencies, and the sandbox's tools. Each part is skipped when already present, and
 # says what it is doing while it runs.
 #
-# Usage: scripts/setup.sh [--help]
+# Usage: scripts/setup.sh [--for demo|check] [--help]
 #
 # Environment:
 #   TODO_SANDBOX_HOME  tool cache (default: ~/.cache/todo-sandbox)
@@ -21,10 +21,13 @@ readonly debian_packages=(openssl curl wget shellcheck ca-certificates)
 
 usage() {
   cat <<EOF
-Usage: scripts/setup.sh [--help]
+Usage: scripts/setup.sh [--for demo|check] [--help]
 
 Installs missing Debian packages (${debian_packages[*]}), runs npm ci when node_modules is
 missing or older than package-lock.json, and builds the sandbox's tools.
+
+  --for demo   only the tools npm run demo uses (not helm4, which only the chart tests use)
+  --for check  every tool (the default)
 EOF
 }
 
@@ -41,15 +44,24 @@ install_debian_packages() {
 }
 
 main() {
+  local tools_args=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
+      --for)
+        [[ $# -ge 2 ]] || log::die "--for needs demo or check" 2
+        case "$2" in
+          demo) tools_args=(--except helm4) ;;
+          check) tools_args=() ;;
+          *) log::die "--for takes demo or check, not '$2'" 2 ;;
+        esac
+        shift 2 ;;
       -h|--help) usage; return ;;
       *) log::die "unknown argument '$1' (see --help)" 2 ;;
     esac
   done
   install_debian_packages
   npm::ensure_dependencies "$repo_root" "the project"
-  bash "$script_dir/sandbox/install-tools.sh"
+  bash "$script_dir/sandbox/install-tools.sh" "${tools_args[@]}"
 }
 
 main "$@"

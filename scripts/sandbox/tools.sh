@@ -20,8 +20,8 @@ tool_version() {
     chromium) echo "debian" ;;
     kubernetes-node) echo "$KUBERNETES_VERSION-pause-$PAUSE_VERSION" ;;
     coredns) echo "$COREDNS_VERSION-$(cksum <<<"$COREDNS_PLUGINS" | cut -d' ' -f1)" ;;
-    metrics-server) echo "$METRICS_SERVER_VERSION" ;;
-    registry) echo "$REGISTRY_VERSION" ;;
+    metrics-server) echo "$METRICS_SERVER_VERSION-k8s-$KUBERNETES_VERSION" ;;
+    registry) echo "$REGISTRY_VERSION-filesystem" ;;
     dapr-control-plane) echo "$DAPR_VERSION-$(cksum <<<"$DAPR_CONTROL_PLANE" | cut -d' ' -f1)" ;;
     node-runtime|image-builder) echo "debian" ;;
     *) return 1 ;;
