@@ -165,13 +165,21 @@ export async function writeDiagnostics(input: DiagnosticsInput, failed: CheckRes
   const pages = new Map<string, string>();
   const inline = (file: string, open: boolean) =>
     `<details${open ? ' open' : ''}><summary><a href="../${htmlEscape(file)}">${htmlEscape(file)}</a></summary><pre>${htmlEscape(written.get(file) ?? '(not collected)')}</pre></details>`;
+  // A pod's state and events are shown; its whole object only on request.
+  const describePod = (file: string) => {
+    const [state = '', object] = (written.get(file) ?? '(not collected)').split('\n# Object\n');
+    const objectPart = object === undefined ? '' : `<details><summary>the pod object</summary><pre>${htmlEscape(object)}</pre></details>`;
+    return `<p><a href="../${htmlEscape(file)}">${htmlEscape(file)}</a></p><pre>${htmlEscape(state.trimEnd())}</pre>${objectPart}`;
+  };
   for (const result of failed) {
-    const involved = result.pods.length > 0 ? result.pods : [...podFiles.keys()];
+    const named = (pod: string) => (result.reason.includes(pod) || (result.actual ?? '').includes(pod) ? 0 : 1);
+    // The pods the failure names come first.
+    const involved = (result.pods.length > 0 ? [...result.pods] : [...podFiles.keys()]).sort((a, b) => named(a) - named(b));
     const podSections = involved
       .filter((pod) => podFiles.has(pod))
       .map((pod) => {
         const [describe, ...logs] = podFiles.get(pod) ?? [];
-        return `<h3>pod ${htmlEscape(pod)}</h3>${describe ? inline(describe, true) : ''}${logs.map((file) => inline(file, false)).join('')}`;
+        return `<h3>pod ${htmlEscape(pod)}</h3>${describe ? describePod(describe) : ''}${logs.map((file) => inline(file, false)).join('')}`;
       });
     const namespaceFiles = ['workloads.yaml', 'helm-status.txt', ...(helm ? ['helm-history.txt'] : [])];
     const page = `<!doctype html>
@@ -179,7 +187,7 @@ export async function writeDiagnostics(input: DiagnosticsInput, failed: CheckRes
 <p><a href="../../report.html#${htmlEscape(result.id)}">back to the report</a> · <a href="../index.html">all diagnostics</a></p>
 <h1><span class="badge ${result.verdict}">${result.verdict}</span> ${htmlEscape(result.id)}</h1>
 <p>${htmlEscape(result.reason)}</p>
-${result.expected !== undefined || result.actual !== undefined ? `<p class="ea">expected: ${htmlEscape(result.expected ?? '')}<br>actual: ${htmlEscape(result.actual ?? '')}</p>` : ''}
+${result.expected !== undefined ? `<p class="ea">expected: ${htmlEscape(result.expected)}${result.actual !== undefined && result.actual !== result.reason ? `<br>actual: ${htmlEscape(result.actual)}` : ''}</p>` : ''}
 ${result.evidence.length ? `<h2>Evidence</h2><pre>${htmlEscape(result.evidence.join('\n'))}</pre>` : ''}
 <h2>Pods involved</h2>
 ${podSections.length ? podSections.join('\n') : '<p>(none)</p>'}
