@@ -152,6 +152,12 @@ async function allRolledOut(kube: Kube, namespace: string, release: string): Pro
   return waiting.length === 0 ? { done: true, value: true } : { done: false, seen: waiting.join('; ') };
 }
 
+/** "backend: todo-backend:1.0.0, daprd:1.16.5; frontend: ..."; `short` leaves the registries out. */
+const imagesText = (images: Record<string, string[]>, short = false): string =>
+  Object.entries(images)
+    .map(([name, list]) => `${name}: ${list.map((image) => (short ? image.slice(image.lastIndexOf('/') + 1) : image)).join(', ')}`)
+    .join('; ');
+
 const sameImages = (a: Record<string, string[]>, b: Record<string, string[]>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([name, images]) => JSON.stringify(b[name] ?? []) === JSON.stringify(images));
 
@@ -328,7 +334,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const verdicts: Verdict[] = [];
   if (options.kind === 'rollback') {
     verdicts.push(rollbackMs === undefined ? { id: 'rollback-time', name: 'rollback time', pass: false, detail: 'the restored pods never became Ready', expected: `<= ${options.rollbackLimitSeconds} s`, actual: 'restored pods never Ready' } : atMost('rollback time', rollbackMs / 1000, options.rollbackLimitSeconds, 's', 'rollback-time'));
-    verdicts.push({ id: 'images-restored', name: 'previous images restored', pass: sameImages(recordedImages, finalImages), detail: JSON.stringify(finalImages), expected: JSON.stringify(recordedImages), actual: JSON.stringify(finalImages) });
+    verdicts.push({ id: 'images-restored', name: 'previous images restored', pass: sameImages(recordedImages, finalImages), detail: imagesText(finalImages, true), expected: imagesText(recordedImages), actual: imagesText(finalImages) });
     verdicts.push({ id: 'release-restored', name: 'release at the recorded revision', expected: `the manifest of revision ${recordedStatus.revision}, not pending`, actual: `revision ${finalStatus.revision} (${finalStatus.status})`, pass: manifestMatches === true && !isPending(finalStatus.status), detail: `revision ${finalStatus.revision} (${finalStatus.status}) ${manifestMatches ? 'has' : 'does not have'} the manifest of revision ${recordedStatus.revision}` });
   } else {
     verdicts.push(deployMs === undefined ? { id: 'deploy-time', name: 'deploy time', pass: false, detail: 'the upgrade never reached all Ready', expected: `<= ${options.deployLimitSeconds} s`, actual: 'never all Ready' } : atMost('deploy time', deployMs / 1000, options.deployLimitSeconds, 's', 'deploy-time'));

@@ -2,11 +2,7 @@
 // opens from disk.
 import { htmlEscape } from '../lib/report/html.js';
 import type { DrillReport } from './drill.js';
-import type { SecondBucket, Verdict } from './stats.js';
-
-export function verdictList(verdicts: readonly Verdict[]): string {
-  return `<ul>${verdicts.map((v) => `<li><span class="badge ${v.skip ? 'skip' : v.pass ? 'pass' : 'fail'}">${v.skip ? 'skip' : v.pass ? 'pass' : 'fail'}</span> <b>${htmlEscape(v.name)}</b>: ${htmlEscape(v.detail)}</li>`).join('')}</ul>`;
-}
+import type { SecondBucket } from './stats.js';
 
 /** The drill's timeline: phases as bars, every probe as a tick (red when failed), outage windows shaded. */
 export function drillTimeline(report: DrillReport, width = 900): string {
@@ -37,20 +33,13 @@ export function drillTimeline(report: DrillReport, width = 900): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="drill timeline" width="${width}" height="${height}">${outages}${phaseRows.join('')}${probeRows.join('')}${axis}</svg>`;
 }
 
-export const pageStyle = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
-table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left}
-.badge{display:inline-block;padding:1px 6px;border-radius:4px;color:#fff;font-weight:600}
-.badge.pass{background:#1e8449}.badge.fail{background:#c0392b}
-rect.pass{fill:#1e8449}rect.fail{fill:#c0392b}pre{white-space:pre-wrap;font-size:12px}.loud{background:#fdecea;padding:6px;font-weight:600}`;
-
 export function drillSection(report: DrillReport): string {
   const phases = report.phases.map((p) => `<tr><td>${htmlEscape(p.name)}</td><td>${(p.ms / 1000).toFixed(1)} s</td><td>${p.ok ? 'ok' : 'failed'}</td><td>${htmlEscape(p.detail)}</td></tr>`).join('');
   const outages = report.outages.map((o) => `<tr><td>${htmlEscape(o.target)}</td><td>${new Date(o.from).toISOString()}</td><td>${o.ms} ms</td><td>${o.failures}</td></tr>`).join('');
   const failed = report.failedProbes.slice(0, 200).map((p) => `${new Date(p.at).toISOString()} ${p.target} ${p.status ?? '-'} ${p.error ?? ''}`).join('\n');
-  return `<section><h2>${htmlEscape(report.kind)} drill (${htmlEscape(report.candidate)}): ${report.pass ? 'passed' : 'FAILED'}</h2>
+  return `<section><h2>What happened</h2>
 ${report.problems.map((p) => `<p class="loud">${htmlEscape(p)}</p>`).join('')}
-<p>Release <code>${htmlEscape(report.release)}</code> in <code>${htmlEscape(report.namespace)}</code>: recorded revision ${report.recorded.revision} (${htmlEscape(report.recorded.status)}), final revision ${report.final.revision} (${htmlEscape(report.final.status)}). Candidate: ${htmlEscape(report.candidateOutcome)}. Probed through ${htmlEscape(report.frontendUrl)}.</p>
-${verdictList(report.verdicts)}
+<p>Release <code>${htmlEscape(report.release)}</code> in <code>${htmlEscape(report.namespace)}</code>: recorded revision ${report.recorded.revision} (${htmlEscape(report.recorded.status)}), candidate <code>${htmlEscape(report.candidate)}</code> ${htmlEscape(report.candidateOutcome)}, final revision ${report.final.revision} (${htmlEscape(report.final.status)}). Probed through ${htmlEscape(report.frontendUrl)}.</p>
 <h3>Timeline</h3>${drillTimeline(report)}
 <h3>Phases</h3><table><tr><th>phase</th><th>time</th><th></th><th>detail</th></tr>${phases}</table>
 <h3>Probes</h3><p>${Object.entries(report.probeCounts).map(([t, c]) => `${htmlEscape(t)}: ${c.failed} failed of ${c.total}`).join('; ')}. Longest outage ${report.longestOutageMs} ms.</p>
@@ -93,7 +82,3 @@ export function histogramChart(bins: readonly { le: number | 'inf'; count: numbe
 
 /** Styles the sections need beyond the suite's report.html. */
 export const sectionStyle = '<style>.loud{background:#fdecea;padding:6px;font-weight:600}section table{width:auto}</style>';
-
-export function page(title: string, body: string): string {
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(title)}</title><style>${pageStyle}</style></head><body><h1>${htmlEscape(title)}</h1>\n${body}\n</body></html>\n`;
-}

@@ -1,7 +1,7 @@
-// The load test's HTML section: verdicts, throughput, percentiles over time, the latency
+// The load test's HTML section: throughput, percentiles over time, the latency
 // histogram, errors by kind and pod usage.
 import { htmlEscape } from '../lib/report/html.js';
-import { histogramChart, overTimeChart, verdictList } from '../drills/report.js';
+import { histogramChart, overTimeChart } from '../drills/report.js';
 import type { LoadReport } from './load.js';
 
 export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
@@ -9,9 +9,8 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const errors = Object.entries(report.errors).map(([kind, n]) => `<tr><td>${htmlEscape(kind)}</td><td>${n}</td></tr>`).join('');
   const ops = Object.entries(report.byOp).map(([op, n]) => `${htmlEscape(op)} ${n}`).join(', ');
   const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${u.cpuPercent ?? 'n/a'} %</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${u.memoryPercent ?? 'n/a'} %</td></tr>`).join('');
-  return `<section><h2>Load: ${report.pass ? 'passed' : 'FAILED'}</h2>
+  return `<section><h2>The run</h2>
 <p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %. Mix: ${ops}.</p>
-${verdictList(report.verdicts)}
 <table><tr><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>mean</th></tr><tr><td>${l.p50}</td><td>${l.p90}</td><td>${l.p95}</td><td>${l.p99}</td><td>${l.max}</td><td>${l.mean}</td></tr></table>
 <h3>Latency and throughput over time</h3>${overTimeChart(report.perSecond, p95LimitMs)}
 <h3>Latency histogram</h3>${histogramChart(report.histogram)}

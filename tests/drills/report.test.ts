@@ -184,7 +184,9 @@ describe('the report set of a drill', () => {
     expect(xml).toContain('expected: 0 failed probes\nactual: 1 failed probes, longest outage 200 ms');
     const html = await readFile(files.html, 'utf8');
     expect(html).toContain('aria-label="drill timeline"');
-    expect(html).toContain('rollback drill (bad-image)');
+    expect(html).toContain('Rollback drill: 1 of 5 verdicts failed');
+    expect(html).toContain('candidate <code>bad-image</code>');
+    expect(html).not.toContain('<h2>Timeline</h2>');
     const json = JSON.parse(await readFile(files.json, 'utf8')) as { detail: { drill: { longestOutageMs: number } } };
     expect(json.detail.drill.longestOutageMs).toBe(200);
   });

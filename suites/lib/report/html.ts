@@ -49,7 +49,7 @@ rect.pass{fill:#1e8449}rect.fail{fill:#c0392b}rect.skip{fill:#7f8c8d}
 h1 .fail,h1 .pass{vertical-align:middle}
 </style>`;
 
-function checkRow(r: CheckResult, showTime: boolean): string {
+function checkRow(r: CheckResult, ownRun: boolean): string {
   const measures = r.measurements
     .map((m) => `<li>${htmlEscape(m.name)}: <b>${m.value}</b> ${htmlEscape(m.unit)}${m.limit !== undefined ? ` (limit ${htmlEscape(m.comparator ?? '<=')} ${m.limit})` : ''}</li>`)
     .join('');
@@ -59,7 +59,7 @@ function checkRow(r: CheckResult, showTime: boolean): string {
   const actual = r.actual !== undefined && r.actual !== r.reason ? `<br>actual: ${htmlEscape(r.actual)}` : '';
   const ea = r.verdict === 'fail' && r.expected ? `<p class="ea">expected: ${htmlEscape(r.expected)}${actual}</p>` : '';
   const diag = r.diagnostics ? ` <a href="${htmlEscape(r.diagnostics)}">diagnostics</a>` : '';
-  return `<tr class="${r.verdict}" id="${htmlEscape(r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}<br><small>${htmlEscape(r.criterion)}</small></td>${showTime ? `<td class="num">${(r.durationMs / 1000).toFixed(2)} s</td>` : ''}<td>${htmlEscape(r.reason)}${diag}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
+  return `<tr class="${r.verdict}" id="${htmlEscape(r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}${ownRun ? `<br><small>${htmlEscape(r.criterion)}</small>` : ''}</td>${ownRun ? `<td class="num">${(r.durationMs / 1000).toFixed(2)} s</td>` : ''}<td>${htmlEscape(r.reason)}${diag}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
 }
 
 /** Under the headline: each failure with its reason and diagnostics, grouped by the pod they share. */
@@ -128,6 +128,7 @@ export function renderHtml(report: RunReport, options: HtmlOptions = {}): string
 ${pageStyle}</head><body>
 <h1><span class="badge ${t.failed > 0 ? 'fail' : 'pass'}">${t.failed > 0 ? 'FAILED' : 'PASSED'}</span> ${htmlEscape(title)}: ${htmlEscape(headline)}</h1>
 <p>Run <code>${htmlEscape(report.runId)}</code>, ${(report.durationMs / 1000).toFixed(1)} s. Release <code>${htmlEscape(report.target.release)}</code> revision ${report.target.revision} (${htmlEscape(report.target.releaseStatus)}) in <code>${htmlEscape(report.target.namespace)}</code>; context <code>${htmlEscape(report.target.context)}</code> (${htmlEscape(report.target.serverVersion)}); access ${htmlEscape(report.target.access)}.</p>
+${report.title ? [...new Set(report.results.map((r) => r.criterion))].map((c) => `<p>What it holds the stack to: ${htmlEscape(c)}.</p>`).join('') : ''}
 ${report.notes.map((n) => `<p><i>${htmlEscape(n)}</i></p>`).join('')}
 ${failureSection(report)}
 <h2>${report.title ? 'Verdicts' : 'Checks'}</h2>
