@@ -11,12 +11,14 @@
 #   BETTER_AUTH_SECRET    at least 32 characters (required)
 #   JWT_SECRET            defaults to BETTER_AUTH_SECRET (older charts read this name)
 #   KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD   for a managed broker (optional, both or neither)
-#   KUBECTL               kubectl to use (default: kubectl on PATH)
+#   KUBECTL               kubectl to use (default: kubectl on PATH, else the sandbox's)
 set -o errexit -o nounset -o pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib/log.sh
 source "$script_dir/lib/log.sh"
+# shellcheck source=scripts/lib/kube.sh
+source "$script_dir/lib/kube.sh"
 
 readonly min_secret_length=32
 values=''
@@ -40,6 +42,7 @@ Variables: DATABASE_URL (postgres:// or postgresql://), BETTER_AUTH_SECRET (>= 3
 characters), JWT_SECRET (defaults to BETTER_AUTH_SECRET), KAFKA_SASL_USERNAME and
 KAFKA_SASL_PASSWORD (optional, both or neither).
 EOF
+  kube::exit_codes_help
 }
 
 # read_env_file FILE: export KEY=value lines; comments and blank lines are skipped. The
@@ -96,11 +99,10 @@ main() {
   [[ -z "$env_file" ]] || read_env_file "$env_file"
   validate
 
-  local kubectl_args=()
-  [[ -z "$kubeconfig" ]] || kubectl_args+=(--kubeconfig "$kubeconfig")
-  [[ -z "$context" ]] || kubectl_args+=(--context "$context")
-  local kubectl=${KUBECTL:-kubectl}
-  command -v "$kubectl" >/dev/null || log::die "kubectl not found; install it or set KUBECTL" 3
+  # The target is checked before anything is written: kubeconfig, context, a Kubernetes API
+  # that accepts the credentials.
+  kube::setup "$kubeconfig" "$context"
+  kube::check_reachable
 
   # The values reach kubectl through a private file, never through arguments.
   values=$(mktemp)
@@ -118,7 +120,7 @@ main() {
 
   local apply=(apply -f -)
   [[ -z "$dry_run" ]] || apply=(apply --dry-run=server -f -)
-  if ! "$kubectl" "${kubectl_args[@]}" get namespace "$namespace" >/dev/null 2>&1; then
+  if ! kube::namespace_exists "$namespace"; then
     if [[ -n "$dry_run" ]]; then
       # A server-side dry run cannot place the Secret in a namespace that does not exist
       # yet; the Secret is then checked on the client only.
@@ -126,14 +128,14 @@ main() {
       apply=(apply --dry-run=client -f -)
     else
       log::info "creating namespace $namespace"
-      "$kubectl" "${kubectl_args[@]}" create namespace "$namespace" --dry-run=client -o yaml |
-        "$kubectl" "${kubectl_args[@]}" "${apply[@]}" >/dev/null
+      kube::kubectl create namespace "$namespace" --dry-run=client -o yaml | kube::kubectl "${apply[@]}" >/dev/null ||
+        log::die "could not create namespace $namespace (see the kubectl error above)" 1
     fi
   fi
   local result
-  result=$("$kubectl" "${kubectl_args[@]}" -n "$namespace" create secret generic "$secret_name" \
+  result=$(kube::kubectl -n "$namespace" create secret generic "$secret_name" \
     --from-env-file="$values" --dry-run=client -o yaml |
-    "$kubectl" "${kubectl_args[@]}" -n "$namespace" "${apply[@]}") ||
+    kube::kubectl -n "$namespace" "${apply[@]}") ||
     log::die "could not apply Secret $namespace/$secret_name (see the kubectl error above)" 1
   # kubectl prints only the object's name and what happened to it, never its data.
   log::info "${result}; keys: DATABASE_URL BETTER_AUTH_SECRET JWT_SECRET${KAFKA_SASL_USERNAME:+ KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD}"

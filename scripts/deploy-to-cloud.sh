@@ -100,6 +100,7 @@ them; KUBECTL and HELM to pick the binaries.
 Exit codes: 0 deployed (and validated), 1 a step or the validation failed, 2 bad usage,
 3 tool or kubeconfig missing, 4 context unknown or refused, 5 cluster unreachable.
 EOF
+  kube::exit_codes_help
 }
 
 # --- helpers -------------------------------------------------------------------------

@@ -85,6 +85,7 @@ next to its binaries (scripts/sandbox/prepare-stack.sh runs these):
 Exit codes: 0 ready, 1 install or verification failed, 2 bad usage, 3 tool or kubeconfig
 missing, 4 context unknown or refused, 5 cluster unreachable.
 EOF
+  kube::exit_codes_help
 }
 
 cleanup() {

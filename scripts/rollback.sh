@@ -56,11 +56,13 @@ Exit codes: 0 rolled back (and validated), 1 rollback or validation failed, 2 ba
 3 tool or kubeconfig missing, 4 context unknown or refused, 5 cluster unreachable,
 6 namespace missing, 7 release missing.
 EOF
+  kube::exit_codes_help
 }
 
 # history_rows NS RELEASE: "REVISION<TAB>STATUS<TAB>DESCRIPTION" lines, oldest first.
 history_rows() {
-  kube::helm history "$2" -n "$1" --max 256 2>/dev/null |
+  # No history (no release, or none readable) is an empty answer; the caller says which.
+  { kube::helm history "$2" -n "$1" --max 256 2>/dev/null || true; } |
     awk -F'\t' 'NR > 1 { for (i = 1; i <= NF; i++) gsub(/^ +| +$/, "", $i); print $1 "\t" $3 "\t" $6 }'
 }
 
@@ -99,7 +101,7 @@ main() {
   kube::check_namespace "$namespace"
   local rows
   rows=$(history_rows "$namespace" "$release")
-  [[ -n "$rows" ]] || log::die "Helm release '$release' not found in namespace '$namespace' (set --release; helm list -n $namespace)" 7
+  [[ -n "$rows" ]] || log::die "Helm release \"$release\" not found in namespace \"$namespace\" (set --release; helm list -n $namespace)" 7
 
   log::step "history of release $release in namespace $namespace (last $history_shown)"
   kube::helm history "$release" -n "$namespace" --max "$history_shown"

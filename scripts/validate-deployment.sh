@@ -45,6 +45,7 @@ Exit codes: the suite's: 0 every check passed, 1 a check failed, 2 bad usage, 3 
 kubeconfig missing, 4 context invalid, 5 cluster unreachable, 6 namespace missing, 7 release
 missing, 8 RBAC forbids a needed call, 9 internal error.
 EOF
+  kube::exit_codes_help
 }
 
 main() {
@@ -95,9 +96,10 @@ main() {
   fi
   if ((status == 0)); then
     log::info "validation passed in $(kube::duration $((SECONDS - started)))"
-  else
-    log::error "validation failed (exit $status) after $(kube::duration $((SECONDS - started)))${report:+; see $report/summary.md}"
+  elif ((status == 1)); then
+    log::error "validation failed (exit 1) after $(kube::duration $((SECONDS - started))); see $report/summary.md"
   fi
+  # Any other exit: the suite could not validate, and its one line above said why.
   return "$status"
 }
 

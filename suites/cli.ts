@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { allChecks } from './checks/index.js';
 import { resolveConfig, usage } from './lib/config.js';
-import { ExitCode, InputError, oneLine } from './lib/errors.js';
+import { ExitCode, fatal } from './lib/errors.js';
 import { runSuite } from './lib/suite.js';
 
 const mark = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
@@ -45,11 +45,7 @@ function exit(code: number): void {
 }
 
 main(process.argv.slice(2)).then(exit, (error: unknown) => {
-  if (error instanceof InputError) {
-    process.stderr.write(`error: ${error.message}\n`);
-    exit(error.exitCode);
-  } else {
-    process.stderr.write(`internal error: ${oneLine(error)}\n`);
-    exit(ExitCode.internal);
-  }
+  const { line, code } = fatal(error);
+  process.stderr.write(`${line}\n`);
+  exit(code);
 });

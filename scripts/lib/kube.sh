@@ -4,9 +4,10 @@
 # present) that each fail with one line and a distinct exit code, and the rule that decides
 # when a change to a cluster needs --yes. Sourced after scripts/lib/log.sh.
 #
-# Exit codes (the same as the validation suite's where they overlap):
-#   2 bad usage   3 tool or kubeconfig missing   4 context unknown, rejected or refused
-#   5 cluster unreachable   6 namespace missing   7 Helm release missing
+# Exit codes and messages are the validation suite's (suites/lib/errors.ts, kube.ts):
+#   2 bad usage   3 tool or kubeconfig missing or empty   4 context unknown, rejected or
+#   refused   5 cluster unreachable or not Kubernetes   6 namespace missing   7 Helm release
+#   missing   8 forbidden by RBAC
 #
 # Environment:
 #   KUBECTL, HELM        the binaries to use (default: on PATH, else the sandbox's)
@@ -24,6 +25,19 @@ kube_server=''
 # The commands with the target's flags, for log::run: "${kube_helm_cmd[@]}" upgrade ...
 kube_helm_cmd=()
 kube_kubectl_cmd=()
+
+# kube::exit_codes_help: the exit codes every entry point shares, for each --help (the
+# suite's text is in suites/lib/config.ts).
+kube::exit_codes_help() {
+  cat <<'EOF'
+
+Exit codes (the same for npm test, the drills, the load test and the scripts):
+0 all passed, 1 a check or step failed, 2 bad usage, 3 kubeconfig (or a tool) missing,
+unreadable or without a context, 4 context unknown, credentials rejected or target not
+confirmed, 5 cluster unreachable or not Kubernetes, 6 namespace missing, 7 Helm release
+missing, 8 RBAC forbids a needed call, 9 internal error.
+EOF
+}
 
 # kube::find_tool NAME OVERRIDE: print the path of NAME: OVERRIDE when set, else NAME on
 # PATH, else the sandbox's copy. Dies (exit 3) naming the tool and how to provide it.
@@ -62,21 +76,29 @@ kube::setup() {
     kube_helm=$(kube::find_tool helm "${HELM:-}")
   fi
 
+  local in_cluster=''
+  [[ -z "${KUBERNETES_SERVICE_HOST:-}" ]] || in_cluster=1
   if [[ -n "$kube_kubeconfig" ]]; then
-    [[ -r "$kube_kubeconfig" ]] || log::die "kubeconfig $kube_kubeconfig does not exist or cannot be read" 3
-  elif [[ -z "${KUBECONFIG:-}" && ! -r "$HOME/.kube/config" && -z "${KUBERNETES_SERVICE_HOST:-}" ]]; then
+    [[ -e "$kube_kubeconfig" ]] || log::die "kubeconfig $kube_kubeconfig does not exist (set --kubeconfig or KUBECONFIG)" 3
+    [[ -r "$kube_kubeconfig" ]] || log::die "kubeconfig $kube_kubeconfig cannot be read" 3
+  elif [[ -z "${KUBECONFIG:-}" && ! -r "$HOME/.kube/config" && -z "$in_cluster" ]]; then
     log::die "no kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config" 3
   fi
 
-  local contexts
+  # The same words and exit codes as the suite's own preflight (suites/lib/kube.ts).
+  local contexts shown
+  shown=$(kube::kubeconfig_shown)
   contexts=$(kube::kubectl_plain config get-contexts -o name 2>/dev/null) || contexts=''
   kube_current_context=$(kube::kubectl_plain config current-context 2>/dev/null) || kube_current_context=''
+  if [[ -z "$contexts" && -z "$in_cluster" ]]; then
+    log::die "kubeconfig $shown defines no context (empty or not a kubeconfig); pass one that does with --kubeconfig" 3
+  fi
   if [[ -z "$kube_context" ]]; then
-    if [[ -z "$kube_current_context" && -z "${KUBERNETES_SERVICE_HOST:-}" ]]; then
-      log::die "the kubeconfig has no current context; pass --context (contexts: $(kube::join_lines "$contexts"))" 4
+    if [[ -z "$kube_current_context" && -z "$in_cluster" ]]; then
+      log::die "kubeconfig $shown has no current context; pass --context (contexts: $(kube::join_lines "$contexts"))" 4
     fi
   elif ! grep -qxF -- "$kube_context" <<<"$contexts"; then
-    log::die "context '$kube_context' is not in the kubeconfig (contexts: $(kube::join_lines "$contexts"))" 4
+    log::die "context \"$kube_context\" is not in kubeconfig $shown (contexts: $(kube::join_lines "$contexts"))" 4
   fi
   kube_kubectl_cmd=("$kube_kubectl")
   [[ -z "$kube_kubeconfig" ]] || kube_kubectl_cmd+=(--kubeconfig "$kube_kubeconfig")
@@ -87,6 +109,11 @@ kube::setup() {
     [[ -z "$kube_context" ]] || kube_helm_cmd+=(--kube-context "$kube_context")
   fi
   kube_server=$(kube::kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}' 2>/dev/null) || kube_server=''
+}
+
+# The kubeconfig as messages name it.
+kube::kubeconfig_shown() {
+  echo "${kube_kubeconfig:-${KUBECONFIG:-$HOME/.kube/config}}"
 }
 
 kube::join_lines() {
@@ -120,15 +147,20 @@ kube::helm() {
   "${kube_helm_cmd[@]}" "$@"
 }
 
-# kube::check_reachable: the API server answers with these credentials (exit 4 or 5).
+# kube::check_reachable: the API server answers as a Kubernetes API server does, with these
+# credentials (exit 4 or 5).
 kube::check_reachable() {
   local output
   output=$(kube::kubectl get --raw /version 2>&1 >/dev/null) && return
-  local first_line=${output%%$'\n'*}
+  local first_line=${output%%$'\n'*} target
+  target=$(kube::target_context)
   if grep -qiE 'unauthorized|forbidden|certificate|x509|credentials' <<<"$output"; then
-    log::die "the API server of context '$(kube::target_context)' (${kube_server:-unknown}) rejected the credentials: ${first_line}" 4
+    log::die "the API server at ${kube_server:-unknown} rejected the credentials of context \"$target\": ${first_line}" 4
   fi
-  log::die "cannot reach the Kubernetes API of context '$(kube::target_context)' at ${kube_server:-unknown}: ${first_line:-no answer}" 5
+  if grep -qiE 'NotFound|could not find the requested resource' <<<"$output"; then
+    log::die "${kube_server:-unknown} for context \"$target\" is not a Kubernetes API server (GET /version: ${first_line})" 5
+  fi
+  log::die "cannot reach the Kubernetes API at ${kube_server:-unknown} for context \"$target\": ${first_line:-no answer}" 5
 }
 
 # kube::namespace_exists NS
@@ -136,10 +168,20 @@ kube::namespace_exists() {
   kube::kubectl get namespace "$1" -o name >/dev/null 2>&1
 }
 
-# kube::check_namespace NS: exit 6 when it is missing.
+# kube::check_namespace NS: exit 6 when it is missing, 8 when RBAC hides it.
 kube::check_namespace() {
-  kube::namespace_exists "$1" ||
-    log::die "namespace '$1' does not exist in context '$(kube::target_context)' (set --namespace)" 6
+  local output target
+  output=$(kube::kubectl get namespace "$1" -o name 2>&1 >/dev/null) && return
+  target=$(kube::target_context)
+  if grep -qi 'forbidden' <<<"$output"; then
+    # A namespaced Role cannot grant get on namespaces: reading pods in it shows it is there.
+    kube::kubectl get --raw "/api/v1/namespaces/$1/pods?limit=1" >/dev/null 2>&1 && return
+    log::die "RBAC forbids get namespace $1 or list pods in it (403 for context \"$target\"); see suites/README.md for the Role the suite needs" 8
+  fi
+  if grep -qiE 'NotFound|not found' <<<"$output"; then
+    log::die "namespace \"$1\" does not exist in context \"$target\" (set --namespace)" 6
+  fi
+  log::die "cannot read namespace $1 through the Kubernetes API at ${kube_server:-unknown} for context \"$target\": ${output%%$'\n'*}" 5
 }
 
 # kube::looks_like_production NAME: true when a context name says production.

@@ -1,17 +1,16 @@
 // npm run drill:rollback / npm run drill:upgrade: opt-in drills against a live release.
-// Exit 0 when every verdict passed, 1 when one failed, 2 on bad usage, 9 when the drill
-// could not run.
+// Exit 0 when every verdict passed, 1 when one failed; otherwise the suite's exit codes
+// (2 bad usage, 3-8 the target, 9 internal), checked before anything is changed or seeded.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { resolveConfig } from '../lib/config.js';
-import { oneLine } from '../lib/errors.js';
-import { buildKube } from '../lib/kube.js';
-import { locateHelm, runHelm } from './helm.js';
+import { exitCodesHelp, resolveConfig } from '../lib/config.js';
+import { fatal, InputError } from '../lib/errors.js';
+import { buildKube, checkRelease, checkTarget } from '../lib/kube.js';
+import { candidateArgs, locateHelm, runHelm } from './helm.js';
 import { runDrill, type DrillKind } from './drill.js';
 import { Redactor } from '../lib/redact.js';
 import { drillSection } from './report.js';
 import { seedFromSecret, verdictResults, writeRunReports } from './runreport.js';
-import { numberFlag, targetOptions } from '../lib/cli-options.js';
+import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
 
 const usage = `Usage: npm run drill:rollback -- [options]   |   npm run drill:upgrade -- [options]
 
@@ -32,39 +31,34 @@ revision recorded at the start), and times every phase.
   --settle-seconds N     steady-state probing before and after (default 3)
   --kubeconfig, --context, -n/--namespace, --release, --frontend-url, --report-dir, --run-id
                          as for npm test
-  -h, --help`;
+  -h, --help
+
+${exitCodesHelp}`;
 
 async function main(argv: string[]): Promise<number> {
   const kind = argv[0] as DrillKind;
+  if (kind === ('--help' as DrillKind) || kind === ('-h' as DrillKind)) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   if (kind !== 'rollback' && kind !== 'upgrade') {
-    process.stderr.write(`${usage}\n`);
-    return 2;
+    throw new InputError('usage', `the first argument names the drill: rollback or upgrade, not "${argv[0] ?? ''}" (npm run drill:rollback or npm run drill:upgrade; see --help)`);
   }
-  let values;
-  try {
-    values = parseArgs({
-      args: argv.slice(1),
-      strict: true,
-      options: {
-        candidate: { type: 'string' },
-        chart: { type: 'string' },
-        values: { type: 'string', multiple: true },
-        'helm-arg': { type: 'string', multiple: true },
-        'watch-seconds': { type: 'string' },
-        'rollback-limit': { type: 'string' },
-        'deploy-limit': { type: 'string' },
-        'ready-seconds': { type: 'string' },
-        'probe-rate': { type: 'string' },
-        'event-rate': { type: 'string' },
-        'settle-seconds': { type: 'string' },
-        ...targetOptions,
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (error) {
-    process.stderr.write(`${oneLine(error)}\n${usage}\n`);
-    return 2;
-  }
+  const { values } = parseFlags(argv.slice(1), {
+    candidate: { type: 'string' },
+    chart: { type: 'string' },
+    values: { type: 'string', multiple: true },
+    'helm-arg': { type: 'string', multiple: true },
+    'watch-seconds': { type: 'string' },
+    'rollback-limit': { type: 'string' },
+    'deploy-limit': { type: 'string' },
+    'ready-seconds': { type: 'string' },
+    'probe-rate': { type: 'string' },
+    'event-rate': { type: 'string' },
+    'settle-seconds': { type: 'string' },
+    ...targetOptions,
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(`${usage}\n`);
     return 0;
@@ -75,9 +69,26 @@ async function main(argv: string[]): Promise<number> {
     if (value !== undefined) passOn.push(`--${key}`, value);
   }
   const config = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
-  const kube = buildKube(config);
-  const helmBinary = locateHelm(config.helmBinary);
   const candidate = values.candidate ?? (values.values?.length || values.chart ? 'values' : 'restart');
+  // Every flag and the target are checked before any test data is seeded or the release changed.
+  try {
+    candidateArgs(candidate, 'check');
+  } catch (error) {
+    throw new InputError('usage', `--candidate: ${(error as Error).message}`);
+  }
+  const limits = {
+    watchSeconds: numberFlag(values['watch-seconds'], 30, 'watch-seconds'),
+    rollbackLimitSeconds: numberFlag(values['rollback-limit'], 300, 'rollback-limit'),
+    deployLimitSeconds: numberFlag(values['deploy-limit'], 900, 'deploy-limit'),
+    readySeconds: numberFlag(values['ready-seconds'], 300, 'ready-seconds'),
+    probeRate: numberFlag(values['probe-rate'], 5, 'probe-rate'),
+    eventRate: numberFlag(values['event-rate'], 0.5, 'event-rate'),
+    settleSeconds: numberFlag(values['settle-seconds'], 3, 'settle-seconds'),
+  };
+  const kube = buildKube(config);
+  await checkTarget(kube, config.namespace);
+  await checkRelease(kube, config.namespace, config.release);
+  const helmBinary = locateHelm(config.helmBinary);
   const redactor = new Redactor();
   const log = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
   const helm = { binary: helmBinary, namespace: config.namespace, release: config.release, kubeconfig: config.kubeconfig, context: config.context };
@@ -109,13 +120,7 @@ async function main(argv: string[]): Promise<number> {
     candidate,
     valuesFiles: (values.values ?? []).map((file) => resolve(file)),
     helmArgs: values['helm-arg'] ?? [],
-    watchSeconds: numberFlag(values['watch-seconds'], 30, 'watch-seconds'),
-    rollbackLimitSeconds: numberFlag(values['rollback-limit'], 300, 'rollback-limit'),
-    deployLimitSeconds: numberFlag(values['deploy-limit'], 900, 'deploy-limit'),
-    readySeconds: numberFlag(values['ready-seconds'], 300, 'ready-seconds'),
-    probeRate: numberFlag(values['probe-rate'], 5, 'probe-rate'),
-    eventRate: numberFlag(values['event-rate'], 0.5, 'event-rate'),
-    settleSeconds: numberFlag(values['settle-seconds'], 3, 'settle-seconds'),
+    ...limits,
     log,
   });
   const criterion = kind === 'rollback' ? 'Rollback: helm rollback succeeds within 5 min, no downtime, no data lost' : 'Deploy: a new revision rolls out within 15 min without downtime or lost data';
@@ -156,7 +161,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`drill could not run: ${oneLine(error)}\n`);
-    process.exit(9);
+    const { line, code } = fatal(error);
+    process.stderr.write(`${line}\n`);
+    process.exit(code);
   },
 );

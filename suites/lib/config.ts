@@ -107,6 +107,13 @@ export interface ConfigSources {
   exists?: (path: string) => boolean;
 }
 
+/** The exit codes every entry point shares, for each one's --help. */
+export const exitCodesHelp = `Exit codes (the same for npm test, the drills, the load test and the scripts):
+0 all passed (skips allowed unless --strict), 1 a check or verdict failed, 2 bad usage,
+3 kubeconfig missing, unreadable or without a context, 4 context unknown or credentials
+rejected, 5 cluster unreachable or not Kubernetes, 6 namespace missing, 7 Helm release
+missing, 8 RBAC forbids a needed call, 9 internal error.`;
+
 export const usage = `Usage: npm test -- [options]   (or: tsx suites/cli.ts [options])
 
 Validates a deployed Todo stack against every success criterion and writes reports.
@@ -145,9 +152,7 @@ Limits (KEY=default): ${Object.entries(defaultLimits)
   .map(([key, value]) => `${key}=${value}`)
   .join(', ')}
 
-Exit codes: 0 all checks passed (skips allowed unless --strict), 1 a check failed, 2 bad usage,
-3 kubeconfig missing, 4 context invalid, 5 cluster unreachable, 6 namespace missing,
-7 Helm release missing, 8 RBAC forbids a needed call, 9 internal error.`;
+${exitCodesHelp}`;
 
 const limitKeys = Object.keys(defaultLimits) as (keyof Limits)[];
 

@@ -103,3 +103,12 @@ export function oneLine(error: unknown): string {
   const first = message.split('\n')[0] ?? message;
   return code && !first.includes(code) ? `${first} (${code})` : first;
 }
+
+/**
+ * How a command ends on an error: one line on stderr and the exit code of the table above.
+ * InputErrors are the user's to fix and say how; anything else is the suite's fault (9).
+ */
+export function fatal(error: unknown): { line: string; code: number } {
+  if (error instanceof InputError) return { line: `error: ${error.message}`, code: error.exitCode };
+  return { line: `internal error: ${oneLine(error)}`, code: ExitCode.internal };
+}

@@ -1,7 +1,7 @@
 // The one way the suite builds its Kubernetes client, and the preflight that turns a bad
 // target (no kubeconfig, wrong context, unreachable API, missing namespace or release,
 // RBAC) into one InputError before any check runs.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import type { SuiteConfig } from './config.js';
 import { apiStatus, InputError, networkErrorCode, oneLine } from './errors.js';
@@ -28,26 +28,35 @@ export function loadKubeConfig(config: Pick<SuiteConfig, 'kubeconfig' | 'context
   if (config.kubeconfig === undefined) {
     try {
       kc.loadFromCluster();
-    } catch (error) {
-      throw new InputError('kubeconfigMissing', `no kubeconfig and no in-cluster credentials: ${oneLine(error)}`);
+    } catch {
+      throw new InputError('kubeconfigMissing', 'no kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config');
     }
     return { kc, contextName: 'in-cluster' };
   }
   if (!existsSync(config.kubeconfig)) {
     throw new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} does not exist (set --kubeconfig or KUBECONFIG)`);
   }
+  const noContext = new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} defines no context (empty or not a kubeconfig); pass one that does with --kubeconfig`);
+  let text: string;
   try {
-    kc.loadFromFile(config.kubeconfig);
+    text = readFileSync(config.kubeconfig, 'utf8');
   } catch (error) {
     throw new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} cannot be read: ${oneLine(error)}`);
   }
+  if (text.trim() === '') throw noContext;
+  try {
+    kc.loadFromString(text);
+  } catch (error) {
+    throw new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} is not a valid kubeconfig: ${oneLine(error)}`);
+  }
   const names = kc.getContexts().map((context) => context.name);
+  if (names.length === 0) throw noContext;
   const wanted = config.context ?? kc.getCurrentContext();
   if (!wanted) {
-    throw new InputError('contextInvalid', `kubeconfig ${config.kubeconfig} has no current context; pass --context (contexts: ${names.join(', ') || 'none'})`);
+    throw new InputError('contextInvalid', `kubeconfig ${config.kubeconfig} has no current context; pass --context (contexts: ${names.join(', ')})`);
   }
   if (!names.includes(wanted)) {
-    throw new InputError('contextInvalid', `context "${wanted}" is not in kubeconfig ${config.kubeconfig} (contexts: ${names.join(', ') || 'none'})`);
+    throw new InputError('contextInvalid', `context "${wanted}" is not in kubeconfig ${config.kubeconfig} (contexts: ${names.join(', ')})`);
   }
   kc.setCurrentContext(wanted);
   if (!kc.getCurrentCluster()) {
@@ -145,23 +154,49 @@ const neededAccess: { verb: string; resource: string; subresource?: string; why:
   { verb: 'get', resource: 'pods', subresource: 'log', why: 'container logs for diagnostics' },
 ];
 
-export async function preflight(kube: Kube, config: Pick<SuiteConfig, 'namespace' | 'release' | 'access'>): Promise<Preflight> {
-  const version = await call(kube, 'reading the server version', () => kube.version.getCode());
-  const { namespace, release } = config;
+/** The server answers /version as a Kubernetes API server does (exit 4 or 5 otherwise). */
+export async function serverVersion(kube: Kube): Promise<k8s.VersionInfo> {
+  try {
+    return await call(kube, 'reading the server version', () => kube.version.getCode());
+  } catch (error) {
+    if (error instanceof InputError && error.kind === 'internal') {
+      throw new InputError('clusterUnreachable', `${kube.server} for context "${kube.contextName}" is not a Kubernetes API server (${error.message})`);
+    }
+    throw error;
+  }
+}
+
+/** Cluster reachable, namespace there (exit 5, 4 or 6 otherwise). */
+export async function checkTarget(kube: Kube, namespace: string): Promise<k8s.VersionInfo> {
+  const version = await serverVersion(kube);
   try {
     await withTimeout('reading the namespace', preflightTimeoutMs, () => kube.core.readNamespace({ name: namespace }));
   } catch (error) {
     if (apiStatus(error) === 404) throw new InputError('namespaceMissing', `namespace "${namespace}" does not exist in context "${kube.contextName}" (set --namespace)`);
-    throw asInputError(error, kube, `get namespace ${namespace}`);
+    // A namespaced Role cannot grant get on namespaces: reading pods in it shows it is there.
+    if (apiStatus(error) !== 403) throw asInputError(error, kube, `get namespace ${namespace}`);
+    await call(kube, `get namespace ${namespace} or list pods in it`, () => kube.core.listNamespacedPod({ namespace, limit: 1 }));
   }
-  await call(kube, `list pods in namespace ${namespace}`, () => kube.core.listNamespacedPod({ namespace, limit: 1 }));
-  await call(kube, `list deployments in namespace ${namespace}`, () => kube.apps.listNamespacedDeployment({ namespace, limit: 1 }));
-  await call(kube, `list services in namespace ${namespace}`, () => kube.core.listNamespacedService({ namespace, limit: 1 }));
-  await call(kube, `list events in namespace ${namespace}`, () => kube.core.listNamespacedEvent({ namespace, limit: 1 }));
+  return version;
+}
+
+/** The release is there (exit 7 otherwise). */
+export async function checkRelease(kube: Kube, namespace: string, release: string): Promise<ReleaseInfo> {
   const found = await call(kube, `list secrets in namespace ${namespace}`, () => findRelease(kube, namespace, release));
   if (!found) {
     throw new InputError('releaseMissing', `Helm release "${release}" not found in namespace "${namespace}" (no Helm storage Secret or ConfigMap labelled name=${release}; set --release)`);
   }
+  return found;
+}
+
+export async function preflight(kube: Kube, config: Pick<SuiteConfig, 'namespace' | 'release' | 'access'>): Promise<Preflight> {
+  const { namespace, release } = config;
+  const version = await checkTarget(kube, namespace);
+  await call(kube, `list pods in namespace ${namespace}`, () => kube.core.listNamespacedPod({ namespace, limit: 1 }));
+  await call(kube, `list deployments in namespace ${namespace}`, () => kube.apps.listNamespacedDeployment({ namespace, limit: 1 }));
+  await call(kube, `list services in namespace ${namespace}`, () => kube.core.listNamespacedService({ namespace, limit: 1 }));
+  await call(kube, `list events in namespace ${namespace}`, () => kube.core.listNamespacedEvent({ namespace, limit: 1 }));
+  const found = await checkRelease(kube, namespace, release);
   if (config.access !== 'url' && config.access !== 'in-cluster') {
     for (const need of neededAccess) {
       let allowed = true;

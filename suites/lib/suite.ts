@@ -7,7 +7,7 @@ import { ServiceAccess } from './access.js';
 import { CheckFailure, type Check, type CheckContext, type CheckResult, type Shared } from './check.js';
 import type { SuiteConfig } from './config.js';
 import { ExitCode, InputError, isForbidden, isNotFound, oneLine } from './errors.js';
-import { buildKube, preflight, type Kube } from './kube.js';
+import { buildKube, preflight, type Kube, type Preflight } from './kube.js';
 import { Redactor } from './redact.js';
 import { writeDiagnostics } from './report/diagnostics.js';
 import { newRunId, runDir, writeReports, type WrittenReports } from './report/index.js';
@@ -113,16 +113,27 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
   validateOrder(options.checks);
   const checks = selectChecks(options.checks, config.only, config.skip);
   if (checks.length === 0) throw new InputError('usage', `no checks match --only ${config.only.join(',')} / --skip ${config.skip.join(',')} (see --list)`);
-  const kube = buildKube(config);
-  const pre = await preflight(kube, config);
+  let kube: Kube | undefined;
   const redactor = new Redactor();
   const labelSelector = `app.kubernetes.io/instance=${config.release}`;
-  const releasePods = async () => (await kube.core.listNamespacedPod({ namespace: config.namespace, labelSelector })).items;
-  const secrets = await seedRedactor(kube, config, await releasePods(), redactor);
-  const access = new ServiceAccess(kube, config, env);
+  const releasePods = async (target: Kube) => (await target.core.listNamespacedPod({ namespace: config.namespace, labelSelector })).items;
+  let pre: Preflight;
+  let secrets: Map<string, k8s.V1Secret>;
+  try {
+    kube = buildKube(config);
+    pre = await preflight(kube, config);
+    secrets = await seedRedactor(kube, config, await releasePods(kube), redactor);
+  } catch (error) {
+    // A gate that could not validate still leaves a report saying why, so that CI never
+    // reads an older run's verdict.
+    if (error instanceof InputError) await writeUnvalidatedReport(config, runId, startedAt, error, kube, env);
+    throw error;
+  }
+  const target = kube;
+  const access = new ServiceAccess(target, config, env);
   const controller = new AbortController();
   const shared: Shared = {
-    releasePods,
+    releasePods: () => releasePods(target),
     testUser: testUserId(runId),
     users: new Set<string>(),
     async jwtSecret() {
@@ -134,7 +145,7 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
       return value;
     },
   };
-  const ctx: CheckContext = { config, kube, access, redactor, preflight: pre, shared, signal: controller.signal, runId };
+  const ctx: CheckContext = { config, kube: target, access, redactor, preflight: pre, shared, signal: controller.signal, runId };
   const notes: string[] = [];
   let results: CheckResult[];
   try {
@@ -151,7 +162,7 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
   if (failed.length > 0) {
     try {
       const pages = await writeDiagnostics(
-        { kube, namespace: config.namespace, release: config.release, kubeconfig: config.kubeconfig, context: kube.contextName, helmBinary: config.helmBinary, redactor, runDir: dir },
+        { kube: target, namespace: config.namespace, release: config.release, kubeconfig: config.kubeconfig, context: target.contextName, helmBinary: config.helmBinary, redactor, runDir: dir },
         failed,
       );
       for (const result of failed) result.diagnostics = pages.get(result.id);
@@ -166,8 +177,8 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     target: {
-      context: kube.contextName,
-      server: kube.server,
+      context: target.contextName,
+      server: target.server,
       serverVersion: pre.serverVersion,
       namespace: config.namespace,
       release: config.release,
@@ -183,4 +194,47 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
   };
   const files = await writeReports(report, config.reportDir, redactor, env);
   return { report, files };
+}
+
+/** The report of a run that could not validate: one failing `preflight` entry that says why. */
+async function writeUnvalidatedReport(config: SuiteConfig, runId: string, startedAt: Date, error: InputError, kube: Kube | undefined, env: Record<string, string | undefined>): Promise<void> {
+  const finishedAt = new Date();
+  const durationMs = finishedAt.getTime() - startedAt.getTime();
+  const result: CheckResult = {
+    id: 'preflight',
+    title: 'The suite can reach the cluster and read the release',
+    group: 'preflight',
+    criterion: 'Before any check: the deployment can be validated at all',
+    verdict: 'fail',
+    reason: error.message,
+    expected: 'a reachable cluster, and a namespace and release the suite may read',
+    measurements: [],
+    series: [],
+    evidence: [`exit code ${error.exitCode}: no check ran`],
+    startedAt: startedAt.toISOString(),
+    durationMs,
+    pods: [],
+  };
+  const report: RunReport = {
+    runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs,
+    target: {
+      context: kube?.contextName ?? config.context ?? 'unknown',
+      server: kube?.server ?? 'unknown',
+      serverVersion: 'unknown',
+      namespace: config.namespace,
+      release: config.release,
+      revision: 0,
+      releaseStatus: 'unknown',
+      access: config.access,
+    },
+    results: [result],
+    totals: totals([result]),
+    exitCode: error.exitCode,
+    notes: ['The suite could not validate this deployment; the failure above says why and what to do.'],
+    testUsers: [],
+  };
+  await writeReports(report, config.reportDir, new Redactor(), env);
 }

@@ -1,20 +1,20 @@
 // npm run load: the load test against the frontend's public address, from this machine or
 // (--job N) from N pods of a Kubernetes Job running the suite's image (todo-validation);
 // each Job pod prints one result line and the driver merges them into one report.
-// Exit 0 when every threshold held, 1 when one did not, 2 on bad usage, 9 when it could not run.
+// Exit 0 when every threshold held, 1 when one did not; otherwise the suite's exit codes
+// (2 bad usage, 3-8 the target, 9 internal), checked before any load is sent.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { resolveConfig, type SuiteConfig } from '../lib/config.js';
-import { oneLine } from '../lib/errors.js';
-import { buildKube, type Kube } from '../lib/kube.js';
+import { exitCodesHelp, resolveConfig, type SuiteConfig } from '../lib/config.js';
+import { fatal, InputError } from '../lib/errors.js';
+import { buildKube, checkTarget, type Kube } from '../lib/kube.js';
 import { frontendBase, jwtSecret } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
 import { Redactor } from '../lib/redact.js';
 import { loadSection } from './report.js';
 import { seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
-import { numberFlag, targetOptions } from '../lib/cli-options.js';
+import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
 
 const usage = `Usage: npm run load -- [options]
 
@@ -33,34 +33,26 @@ const usage = `Usage: npm run load -- [options]
                          TODO_SUITE_LIMITS or the config file's limits, as for npm test)
   --kubeconfig, --context, -n/--namespace, --release, --frontend-url, --report-dir, --run-id
                          as for npm test
-  -h, --help`;
+  -h, --help
+
+${exitCodesHelp}`;
 
 async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        users: { type: 'string' },
-        duration: { type: 'string' },
-        'rate-per-user': { type: 'string' },
-        'p95-ms': { type: 'string' },
-        'error-rate': { type: 'string' },
-        'event-ms': { type: 'string' },
-        'event-every': { type: 'string' },
-        job: { type: 'string' },
-        image: { type: 'string' },
-        worker: { type: 'boolean' },
-        ...targetOptions,
-        limit: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (error) {
-    process.stderr.write(`${oneLine(error)}\n${usage}\n`);
-    return 2;
-  }
+  const { values } = parseFlags(argv, {
+    users: { type: 'string' },
+    duration: { type: 'string' },
+    'rate-per-user': { type: 'string' },
+    'p95-ms': { type: 'string' },
+    'error-rate': { type: 'string' },
+    'event-ms': { type: 'string' },
+    'event-every': { type: 'string' },
+    job: { type: 'string' },
+    image: { type: 'string' },
+    worker: { type: 'boolean' },
+    ...targetOptions,
+    limit: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(`${usage}\n`);
     return 0;
@@ -81,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
     // Inside a Job pod: the address and the signing secret come from the pod's env.
     const base = values['frontend-url'] ?? process.env.TODO_LOAD_BASE;
     const secret = process.env.BETTER_AUTH_SECRET ?? process.env.JWT_SECRET;
-    if (!base || !secret) throw new Error('worker needs --frontend-url (or TODO_LOAD_BASE) and BETTER_AUTH_SECRET in its env');
+    if (!base || !secret) throw new InputError('usage', 'worker needs --frontend-url (or TODO_LOAD_BASE) and BETTER_AUTH_SECRET in its env');
     const prefix = `load-${process.env.HOSTNAME ?? randomBytes(3).toString('hex')}`.replace(/[^a-zA-Z0-9-]/g, '').slice(0, 40);
     const samples = await generate({ ...common, base, secret, userPrefix: prefix });
     log(`${resultMarker}${JSON.stringify(samples)}`);
@@ -96,7 +88,9 @@ async function main(argv: string[]): Promise<number> {
   for (const limit of values.limit ?? []) passOn.push('--limit', limit);
   const config = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
   common.usagePercent = config.limits.usagePercent;
+  const jobPods = values.job === undefined ? 0 : Math.round(numberFlag(values.job, 1, 'job'));
   const kube = buildKube(config);
+  await checkTarget(kube, config.namespace);
   const redactor = new Redactor();
   const notes: string[] = [];
   const say = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
@@ -104,7 +98,6 @@ async function main(argv: string[]): Promise<number> {
   const base = await frontendBase(kube, config);
   const secret = await jwtSecret(kube, config);
   redactor.add(secret);
-  const jobPods = values.job === undefined ? 0 : Math.round(numberFlag(values.job, 1, 'job'));
   const options: LoadOptions = { ...common, base, secret, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log: say };
   say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
   const { value: samples, usage: used, note } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
@@ -167,7 +160,8 @@ function workerArgs(common: { users: number; durationSeconds: number; ratePerUse
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`load could not run: ${oneLine(error)}\n`);
-    process.exit(9);
+    const { line, code } = fatal(error);
+    process.stderr.write(`${line}\n`);
+    process.exit(code);
   },
 );

@@ -121,12 +121,17 @@ export function renderHtml(report: RunReport, options: HtmlOptions = {}): string
   const t = report.totals;
   const title = report.title ?? 'Todo stack validation';
   const noun = report.title ? 'verdicts' : 'checks';
-  const headline = t.failed > 0 ? `${t.failed} of ${t.total} ${noun} failed` : `all ${t.passed} ${noun} passed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
+  const headline =
+    report.exitCode >= 2
+      ? `could not validate (exit ${report.exitCode})`
+      : t.failed > 0
+        ? `${t.failed} of ${t.total} ${noun} failed`
+        : `all ${t.passed} ${noun} passed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
   const timeline = options.timeline === false ? '' : `<h2>Timeline</h2>\n${timelineChart(report)}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(title)} ${htmlEscape(report.runId)}</title>
 ${pageStyle}</head><body>
-<h1><span class="badge ${t.failed > 0 ? 'fail' : 'pass'}">${t.failed > 0 ? 'FAILED' : 'PASSED'}</span> ${htmlEscape(title)}: ${htmlEscape(headline)}</h1>
+<h1><span class="badge ${report.exitCode !== 0 ? 'fail' : 'pass'}">${report.exitCode !== 0 ? 'FAILED' : 'PASSED'}</span> ${htmlEscape(title)}: ${htmlEscape(headline)}</h1>
 <p>Run <code>${htmlEscape(report.runId)}</code>, ${(report.durationMs / 1000).toFixed(1)} s. Release <code>${htmlEscape(report.target.release)}</code> revision ${report.target.revision} (${htmlEscape(report.target.releaseStatus)}) in <code>${htmlEscape(report.target.namespace)}</code>; context <code>${htmlEscape(report.target.context)}</code> (${htmlEscape(report.target.serverVersion)}); access ${htmlEscape(report.target.access)}.</p>
 ${report.title ? [...new Set(report.results.map((r) => r.criterion))].map((c) => `<p>What it holds the stack to: ${htmlEscape(c)}.</p>`).join('') : ''}
 ${report.notes.map((n) => `<p><i>${htmlEscape(n)}</i></p>`).join('')}

@@ -15,7 +15,12 @@ export function renderMarkdown(report: RunReport, links: SummaryLinks = { kind: 
   const t = report.totals;
   const title = report.title ?? 'Todo stack validation';
   const noun = report.title ? 'verdicts' : 'checks';
-  const verdict = t.failed > 0 ? `❌ ${t.failed} of ${t.total} ${noun} failed` : `✅ all ${t.passed} ${noun} passed${t.skipped ? ` (${t.skipped} skipped)` : ''}`;
+  const verdict =
+    report.exitCode >= 2
+      ? `❌ could not validate (exit ${report.exitCode})`
+      : t.failed > 0
+        ? `❌ ${t.failed} of ${t.total} ${noun} failed`
+        : `✅ all ${t.passed} ${noun} passed${t.skipped ? ` (${t.skipped} skipped)` : ''}`;
   const diagnostics = (path: string | undefined): string => {
     if (!path) return '';
     return links.kind === 'files' ? ` ([diagnostics](${path}))` : ` (diagnostics: \`${report.runId}/${path}\`)`;

@@ -1,0 +1,188 @@
+// One error contract for every entry point: the same fault gives the same exit code and the
+// same one-line message from `npm test`, the drills, the load test and the scripts, before
+// anything is changed or seeded. A fake API server on 127.0.0.1 answers as a real one would
+// (discovery included, for kubectl and helm); another server answers 404 to everything.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const tsx = join(root, 'node_modules/.bin/tsx');
+let dir: string;
+const servers: Server[] = [];
+
+interface EntryPoint {
+  name: string;
+  command: (args: string[]) => string[];
+  /** Whether the entry point requires the namespace to exist (the others create it). */
+  needsNamespace: boolean;
+  /** Whether it requires the Helm release. */
+  needsRelease: boolean;
+}
+
+const suite = (script: string, ...first: string[]) => (args: string[]) => [tsx, join(root, script), ...first, '--report-dir', join(dir, 'reports'), ...args];
+const bash = (script: string, ...first: string[]) => (args: string[]) => ['bash', join(root, script), ...first, ...args];
+
+const entryPoints: EntryPoint[] = [
+  { name: 'npm test', command: suite('suites/cli.ts'), needsNamespace: true, needsRelease: true },
+  { name: 'drill:rollback', command: suite('suites/drills/cli.ts', 'rollback'), needsNamespace: true, needsRelease: true },
+  { name: 'load', command: suite('suites/load/cli.ts'), needsNamespace: true, needsRelease: false },
+  { name: 'validate-deployment.sh', command: bash('scripts/validate-deployment.sh'), needsNamespace: true, needsRelease: true },
+  { name: 'rollback.sh', command: bash('scripts/rollback.sh', '--yes'), needsNamespace: true, needsRelease: true },
+  { name: 'create-secrets.sh', command: bash('scripts/create-secrets.sh'), needsNamespace: false, needsRelease: false },
+  { name: 'deploy-to-cloud.sh', command: bash('scripts/deploy-to-cloud.sh', '--dry-run', '--yes'), needsNamespace: false, needsRelease: false },
+  { name: 'install-dapr.sh', command: bash('scripts/install-dapr.sh', '--dry-run'), needsNamespace: false, needsRelease: false },
+];
+
+function run(argv: string[]): Promise<{ code: number | null; stderr: string }> {
+  const [command = '', ...args] = argv;
+  const env = {
+    ...process.env,
+    KUBECONFIG: '',
+    TODO_SUITE_KUBECONFIG: '',
+    // create-secrets.sh and deploy-to-cloud.sh read the secrets from the environment.
+    DATABASE_URL: 'postgresql://todo:contract-test-password@db.invalid/todo',
+    BETTER_AUTH_SECRET: 'contract-test-secret-contract-test-secret',
+  };
+  return new Promise((done) => {
+    const child = spawn(command, args, { env, cwd: root });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => done({ code, stderr }));
+  });
+}
+
+function kubeconfig(server: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: c',
+    '  cluster:',
+    `    server: ${server}`,
+    '    insecure-skip-tls-verify: true',
+    'contexts:',
+    '- name: ctx',
+    '  context: {cluster: c, user: u}',
+    'current-context: ctx',
+    'users:',
+    '- name: u',
+    '  user: {token: t}',
+    '',
+  ].join('\n');
+}
+
+const status = (code: number, reason: string) => JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code, message: `${reason} (fake)` });
+const list = (kind: string) => JSON.stringify({ kind, apiVersion: 'v1', metadata: {}, items: [] });
+const resources = ['namespaces', 'pods', 'services', 'events', 'secrets', 'configmaps'].map((name) => ({
+  name,
+  singularName: name.replace(/s$/, ''),
+  namespaced: name !== 'namespaces',
+  kind: name === 'namespaces' ? 'Namespace' : name[0]?.toUpperCase() + name.slice(1, -1),
+  verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+}));
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<number> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+  return (server.address() as AddressInfo).port;
+}
+
+// Namespaces: `missing` does not exist; `scoped` is seen only through a namespaced Role (get
+// namespace 403, pods readable) and holds no release; `hidden` cannot be read at all.
+async function fakeApiServer(): Promise<number> {
+  return listen((request, response) => {
+    const send = (code: number, body: string) => {
+      response.writeHead(code, { 'content-type': 'application/json' });
+      response.end(body);
+    };
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    if (path === '/version') return send(200, JSON.stringify({ gitVersion: 'v1.34.4', major: '1', minor: '34' }));
+    if (path === '/api') return send(200, JSON.stringify({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] }));
+    if (path === '/apis') return send(200, JSON.stringify({ kind: 'APIGroupList', apiVersion: 'v1', groups: [] }));
+    if (path === '/api/v1') return send(200, JSON.stringify({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources }));
+    const namespace = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path)?.[1];
+    if (namespace === 'missing') return send(404, status(404, 'NotFound'));
+    if (namespace === 'scoped' || namespace === 'hidden') return send(403, status(403, 'Forbidden'));
+    if (namespace) return send(200, JSON.stringify({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: namespace } }));
+    if (path.startsWith('/api/v1/namespaces/hidden/')) return send(403, status(403, 'Forbidden'));
+    const collection = /\/(pods|services|events|secrets|configmaps|deployments|statefulsets)$/.exec(path)?.[1];
+    if (collection) return send(200, list(`${collection[0]?.toUpperCase()}${collection.slice(1, -1)}List`));
+    return send(404, status(404, 'NotFound'));
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'error-contract-'));
+  const api = await fakeApiServer();
+  const notKubernetes = await listen((_request, response) => {
+    response.writeHead(404, { 'content-type': 'text/plain' });
+    response.end('404 page not found');
+  });
+  const closed = await listen(() => undefined);
+  await new Promise<void>((done) => servers.pop()?.close(() => done()));
+  await writeFile(join(dir, 'fake.yaml'), kubeconfig(`http://127.0.0.1:${api}`));
+  await writeFile(join(dir, 'not-kubernetes.yaml'), kubeconfig(`http://127.0.0.1:${notKubernetes}`));
+  await writeFile(join(dir, 'closed.yaml'), kubeconfig(`https://127.0.0.1:${closed}`));
+  await writeFile(join(dir, 'empty.yaml'), '');
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Fault {
+  name: string;
+  args: () => string[];
+  code: number;
+  message: RegExp;
+  applies: (entry: EntryPoint) => boolean;
+}
+
+const faults: Fault[] = [
+  { name: 'bad usage', args: () => ['--no-such-flag'], code: 2, message: /no-such-flag.*see --help/i, applies: () => true },
+  { name: 'missing kubeconfig', args: () => ['--kubeconfig', join(dir, 'nope.yaml')], code: 3, message: /kubeconfig \S+nope\.yaml does not exist \(set --kubeconfig or KUBECONFIG\)/, applies: () => true },
+  { name: 'empty kubeconfig', args: () => ['--kubeconfig', join(dir, 'empty.yaml')], code: 3, message: /kubeconfig \S+empty\.yaml defines no context \(empty or not a kubeconfig\)/, applies: () => true },
+  { name: 'unknown context', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--context', 'elsewhere'], code: 4, message: /context "elsewhere" is not in kubeconfig \S+fake\.yaml \(contexts: ctx\)/, applies: () => true },
+  { name: 'unreachable cluster', args: () => ['--kubeconfig', join(dir, 'closed.yaml')], code: 5, message: /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ for context "ctx"/, applies: () => true },
+  { name: 'not a Kubernetes API server', args: () => ['--kubeconfig', join(dir, 'not-kubernetes.yaml')], code: 5, message: /http:\/\/127\.0\.0\.1:\d+ for context "ctx" is not a Kubernetes API server/, applies: () => true },
+  { name: 'missing namespace', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'missing'], code: 6, message: /namespace "missing" does not exist in context "ctx" \(set --namespace\)/, applies: (entry) => entry.needsNamespace },
+  { name: 'namespace RBAC hides entirely', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'hidden'], code: 8, message: /RBAC forbids get namespace hidden or list pods in it \(403 for context "ctx"\)/, applies: (entry) => entry.needsNamespace },
+  { name: 'missing release, seen by a namespace-scoped user', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'scoped'], code: 7, message: /Helm release "todo-app" not found in namespace "scoped"/, applies: (entry) => entry.needsRelease },
+];
+
+describe('the error contract of every entry point', () => {
+  for (const fault of faults) {
+    it(`${fault.name}: exit ${fault.code} and one line from each`, async () => {
+      const applicable = entryPoints.filter((entry) => fault.applies(entry));
+      const results = await Promise.all(applicable.map(async (entry) => ({ entry, ...(await run(entry.command(fault.args()))) })));
+      const answers = results.map(({ entry, code, stderr }) => {
+        const errors = stderr.split('\n').filter((line) => /\berror\b/i.test(line));
+        return { entry: entry.name, code, errors, trace: /\n\s+at /.test(stderr) };
+      });
+      const expected = applicable.map((entry) => ({ entry: entry.name, code: fault.code, errors: [expect.stringMatching(fault.message)], trace: false }));
+      expect(answers).toEqual(expected);
+    }, 120_000);
+  }
+});
+
+describe('a report on every exit', () => {
+  it('npm test writes junit.xml, report.json and summary.md saying why when it cannot validate, and latest points at it', async () => {
+    const reports = join(dir, 'own-reports');
+    const result = await run([tsx, join(root, 'suites/cli.ts'), '--report-dir', reports, '--run-id', 'preflight-1', '--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'missing']);
+    expect(result.code).toBe(6);
+    const junit = await readFile(join(reports, 'latest/junit.xml'), 'utf8');
+    expect(junit).toMatch(/<testcase name="preflight: [^"]*"[^>]*>\s*<failure message="namespace &quot;missing&quot; does not exist/);
+    const json = JSON.parse(await readFile(join(reports, 'preflight-1/report.json'), 'utf8')) as { exitCode: number; results: { id: string }[] };
+    expect(json.exitCode).toBe(6);
+    expect(json.results.map((r) => r.id)).toEqual(['preflight']);
+    expect(await readFile(join(reports, 'latest/summary.md'), 'utf8')).toContain('could not validate (exit 6)');
+  }, 60_000);
+});
