@@ -32,7 +32,7 @@ Creates or updates the Secret the Todo stack reads, from environment variables o
 file (KEY=value lines). Values are never taken from arguments and never printed.
 
   --env-file FILE     read DATABASE_URL, BETTER_AUTH_SECRET, ... from FILE
-  --namespace NS      namespace (default: todo-app; created when missing)
+  --namespace NS      namespace (default: the context's, else todo-app; created when missing)
   --context CTX       kube context (default: the current one)
   --kubeconfig FILE   kubeconfig (default: $KUBECONFIG or ~/.kube/config)
   --secret-name NAME  Secret name (default: app-secrets)
@@ -81,14 +81,15 @@ validate() {
 }
 
 main() {
-  local env_file='' namespace=todo-app context='' kubeconfig='' secret_name=app-secrets dry_run=''
+  if kube::help_requested "$@"; then usage; return; fi
+  local env_file='' namespace='' context='' kubeconfig='' secret_name=app-secrets dry_run=''
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --env-file|--namespace|--context|--kubeconfig|--secret-name)
+      --env-file|--namespace|--context|--kube-context|--kubeconfig|--secret-name)
         [[ $# -ge 2 && -n "$2" ]] || log::die "$1 needs a value (see --help)" 2 ;;&
       --env-file) env_file=$2; shift 2 ;;
       --namespace) namespace=$2; shift 2 ;;
-      --context) context=$2; shift 2 ;;
+      --context|--kube-context) context=$2; shift 2 ;;
       --kubeconfig) kubeconfig=$2; shift 2 ;;
       --secret-name) secret_name=$2; shift 2 ;;
       --dry-run) dry_run=1; shift ;;
@@ -102,6 +103,7 @@ main() {
   # The target is checked before anything is written: kubeconfig, context, a Kubernetes API
   # that accepts the credentials.
   kube::setup "$kubeconfig" "$context"
+  namespace=$(kube::resolve_namespace "$namespace")
   kube::check_reachable
 
   # The values reach kubectl through a private file, never through arguments.

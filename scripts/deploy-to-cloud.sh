@@ -374,13 +374,14 @@ step_validate() {
 suite_args=()
 
 main() {
+  if kube::help_requested "$@"; then usage; return; fi
   local context='' kubeconfig='' skip_dapr='' skip_validation='' extra_values=() extra_sets=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --env|--context|--kubeconfig|--namespace|--release|--values|--set|--env-file|--timeout|--dapr-chart)
+      --env|--context|--kube-context|--kubeconfig|--namespace|--release|--values|--set|--env-file|--timeout|--dapr-chart)
         [[ $# -ge 2 && -n "$2" ]] || log::die "$1 needs a value (see --help)" 2 ;;&
       --env) environment=$2; shift 2 ;;
-      --context) context=$2; shift 2 ;;
+      --context|--kube-context) context=$2; shift 2 ;;
       --kubeconfig) kubeconfig=$2; shift 2 ;;
       --namespace) namespace=$2; shift 2 ;;
       --release) release=$2; shift 2 ;;

@@ -256,13 +256,14 @@ install_with_cli() {
 }
 
 main() {
+  if kube::help_requested "$@"; then usage; return; fi
   local context='' kubeconfig='' version=${DAPR_VERSION:-$pinned_version} chart='' method=helm
   local namespace=dapr-system ha='' timeout=5m dry_run='' yes=''
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --context|--kubeconfig|--version|--chart|--image-registry|--values|--method|--dapr-namespace|--timeout)
+      --context|--kube-context|--kubeconfig|--version|--chart|--image-registry|--values|--method|--dapr-namespace|--timeout)
         [[ $# -ge 2 && -n "$2" ]] || log::die "$1 needs a value (see --help)" 2 ;;&
-      --context) context=$2; shift 2 ;;
+      --context|--kube-context) context=$2; shift 2 ;;
       --kubeconfig) kubeconfig=$2; shift 2 ;;
       --version) version=$2; shift 2 ;;
       --chart) chart=$2; shift 2 ;;

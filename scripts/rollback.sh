@@ -37,7 +37,7 @@ scripts/deploy-to-cloud.sh (description starting with "partial:").
 
   --context CTX        kube context (default: the current one)
   --kubeconfig FILE    kubeconfig (default: $KUBECONFIG or ~/.kube/config)
-  --namespace NS       namespace (default: todo-app)
+  --namespace NS       namespace (default: the context's, else todo-app)
   --release NAME       Helm release (default: todo-app)
   --revision N         roll back to revision N (default: the previous complete revision)
   --timeout DURATION   bound for the rollback and its wait (default: 5m, the plan's target)
@@ -73,13 +73,14 @@ images() {
 }
 
 main() {
-  local context='' kubeconfig='' namespace=todo-app release=todo-app revision='' timeout=5m
+  if kube::help_requested "$@"; then usage; return; fi
+  local context='' kubeconfig='' namespace='' release=todo-app revision='' timeout=5m
   local dry_run='' skip_validation='' yes='' suite_args=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --context|--kubeconfig|--namespace|--release|--revision|--timeout)
+      --context|--kube-context|--kubeconfig|--namespace|--release|--revision|--timeout)
         [[ $# -ge 2 && -n "$2" ]] || log::die "$1 needs a value (see --help)" 2 ;;&
-      --context) context=$2; shift 2 ;;
+      --context|--kube-context) context=$2; shift 2 ;;
       --kubeconfig) kubeconfig=$2; shift 2 ;;
       --namespace) namespace=$2; shift 2 ;;
       --release) release=$2; shift 2 ;;
@@ -97,6 +98,7 @@ main() {
   [[ "$timeout" =~ ^[0-9]+[smh]$ ]] || log::die "--timeout must look like 90s, 5m or 1h, not '$timeout'" 2
 
   kube::setup "$kubeconfig" "$context" need-helm
+  namespace=$(kube::resolve_namespace "$namespace")
   kube::check_reachable
   kube::check_namespace "$namespace"
   local rows

@@ -33,7 +33,7 @@ junit.xml, summary.md).
 
   --context CTX       kube context (default: the current one)
   --kubeconfig FILE   kubeconfig (default: $KUBECONFIG or ~/.kube/config)
-  --namespace NS      namespace of the release (default: todo-app)
+  --namespace NS      namespace of the release (default: the context's, else todo-app)
   --release NAME      Helm release (default: todo-app)
   --report-dir DIR    where reports go (default: reports/ in the repository)
   --no-strict         let skipped checks pass the gate
@@ -49,13 +49,14 @@ EOF
 }
 
 main() {
-  local context='' kubeconfig='' namespace=todo-app release=todo-app report_dir="$repo_root/reports"
+  if kube::help_requested "$@"; then usage; return; fi
+  local context='' kubeconfig='' namespace='' release=todo-app report_dir="$repo_root/reports"
   local suite_args=() strict=(--strict)
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --context|--kubeconfig|--namespace|--release|--report-dir)
+      --context|--kube-context|--kubeconfig|--namespace|--release|--report-dir)
         [[ $# -ge 2 && -n "$2" ]] || log::die "$1 needs a value (see --help)" 2 ;;&
-      --context) context=$2; shift 2 ;;
+      --context|--kube-context) context=$2; shift 2 ;;
       --kubeconfig) kubeconfig=$2; shift 2 ;;
       --namespace) namespace=$2; shift 2 ;;
       --release) release=$2; shift 2 ;;
@@ -75,6 +76,7 @@ main() {
   kube::require_command npx "it comes with npm"
   [[ -d "$repo_root/node_modules/tsx" ]] || log::die "the suite's dependencies are missing; run: npm ci (in $repo_root)" 3
   kube::setup "$kubeconfig" "$context"
+  namespace=$(kube::resolve_namespace "$namespace")
   kube::check_reachable
   kube::check_namespace "$namespace"
 

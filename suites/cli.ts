@@ -7,7 +7,14 @@ import { runSuite } from './lib/suite.js';
 
 const mark = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
 
+/** --help prints help whatever else is on the line, and whatever the config file holds. */
+const wantsHelp = (argv: string[]) => argv.some((arg) => arg === '--help' || arg === '-h');
+
 async function main(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${usage}\n`);
+    return ExitCode.ok;
+  }
   const config = resolveConfig({ argv, env: process.env, cwd: process.cwd() });
   if (config.help) {
     process.stdout.write(`${usage}\n`);
@@ -17,7 +24,8 @@ async function main(argv: string[]): Promise<number> {
     for (const check of allChecks) process.stdout.write(`${check.id.padEnd(38)} ${check.group.padEnd(12)} ${check.title}\n`);
     return ExitCode.ok;
   }
-  process.stdout.write(`validating release ${config.release} in namespace ${config.namespace}${config.context ? ` (context ${config.context})` : ''}\n`);
+  const namespaceFrom = { given: '', context: ', the namespace of the context', default: ', the default (no -n, none in the context)' }[config.namespaceSource];
+  process.stdout.write(`validating release ${config.release} in namespace ${config.namespace}${namespaceFrom}${config.context ? ` (context ${config.context})` : ''}\n`);
   const { report, files } = await runSuite(config, {
     checks: allChecks,
     onResult: (result, redactor) => {

@@ -39,6 +39,17 @@ missing, 8 RBAC forbids a needed call, 9 internal error.
 EOF
 }
 
+# kube::help_requested ARGS...: true when -h or --help comes before any `--`, so that help
+# is printed whatever else is wrong on the line.
+kube::help_requested() {
+  local arg
+  for arg in "$@"; do
+    [[ "$arg" != -- ]] || return 1
+    [[ "$arg" != -h && "$arg" != --help ]] || return 0
+  done
+  return 1
+}
+
 # kube::find_tool NAME OVERRIDE: print the path of NAME: OVERRIDE when set, else NAME on
 # PATH, else the sandbox's copy. Dies (exit 3) naming the tool and how to provide it.
 kube::find_tool() {
@@ -114,6 +125,23 @@ kube::setup() {
 # The kubeconfig as messages name it.
 kube::kubeconfig_shown() {
   echo "${kube_kubeconfig:-${KUBECONFIG:-$HOME/.kube/config}}"
+}
+
+# kube::resolve_namespace GIVEN: GIVEN, else the namespace the target context names, else
+# todo-app: the choice of kubectl, helm and the suite. Says so when it is the context's.
+kube::resolve_namespace() {
+  local given=$1 from_context
+  if [[ -n "$given" ]]; then
+    echo "$given"
+    return
+  fi
+  from_context=$(kube::kubectl config view --minify -o 'jsonpath={.contexts[0].context.namespace}' 2>/dev/null) || from_context=''
+  if [[ -n "$from_context" ]]; then
+    log::info "namespace $from_context: the namespace of context $(kube::target_context) (no --namespace given)" >&2
+    echo "$from_context"
+  else
+    echo todo-app
+  fi
 }
 
 kube::join_lines() {

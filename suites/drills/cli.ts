@@ -37,7 +37,7 @@ ${exitCodesHelp}`;
 
 async function main(argv: string[]): Promise<number> {
   const kind = argv[0] as DrillKind;
-  if (kind === ('--help' as DrillKind) || kind === ('-h' as DrillKind)) {
+  if (argv.some((arg) => arg === '--help' || arg === '-h')) {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const passOn: string[] = [];
-  for (const key of ['kubeconfig', 'context', 'namespace', 'release', 'frontend-url', 'report-dir', 'run-id'] as const) {
+  for (const key of ['kubeconfig', 'context', 'kube-context', 'namespace', 'release', 'frontend-url', 'report-dir', 'run-id'] as const) {
     const value = values[key];
     if (value !== undefined) passOn.push(`--${key}`, value);
   }

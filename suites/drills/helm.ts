@@ -1,5 +1,6 @@
 // The helm commands the drills run, each timed and bounded, never through a shell.
 import { execFile } from 'node:child_process';
+import { InputError } from '../lib/errors.js';
 import { findHelm } from '../lib/report/diagnostics.js';
 
 export interface HelmTarget {
@@ -20,15 +21,17 @@ export interface HelmRun {
 
 export function locateHelm(explicit: string | undefined, env: Record<string, string | undefined> = process.env): string {
   const found = findHelm(explicit, env);
-  if (!found) throw new Error('helm not found: set TODO_SUITE_HELM, put helm on PATH, or install the sandbox tools (npm run sandbox:tools)');
+  if (!found) throw new InputError('toolMissing', 'helm not found: set TODO_SUITE_HELM, put helm on PATH, or install the sandbox tools (npm run sandbox:tools)');
   return found;
 }
 
 export function runHelm(target: HelmTarget, args: string[], timeoutMs = 600_000): Promise<HelmRun> {
-  const full = [...args, '-n', target.namespace, ...(target.kubeconfig ? ['--kubeconfig', target.kubeconfig] : []), ...(target.context ? ['--kube-context', target.context] : [])];
+  const full = [...args, '-n', target.namespace, ...(target.context ? ['--kube-context', target.context] : [])];
+  // Through the environment, as kubectl reads it: the kubeconfig may be a list of files.
+  const env = target.kubeconfig ? { ...process.env, KUBECONFIG: target.kubeconfig } : process.env;
   const started = performance.now();
   return new Promise((done) => {
-    execFile(target.binary, full, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(target.binary, full, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       done({ args, code, stdout: String(stdout), stderr: String(stderr || (error && code !== 0 ? error.message : '')), ms: Math.round(performance.now() - started) });
     });

@@ -6,6 +6,7 @@ import { InputError, oneLine } from './errors.js';
 export const targetOptions = {
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
+  'kube-context': { type: 'string' },
   namespace: { type: 'string', short: 'n' },
   release: { type: 'string' },
   'frontend-url': { type: 'string' },

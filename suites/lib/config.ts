@@ -3,10 +3,11 @@
 // the precedence rules are unit-tested without touching the process.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { delimiter, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from './errors.js';
+import { contextNamespace, kubeconfigFiles } from './kube.js';
 
 export type AccessMode = 'auto' | 'port-forward' | 'url' | 'in-cluster';
 const accessModes: readonly AccessMode[] = ['auto', 'port-forward', 'url', 'in-cluster'];
@@ -63,6 +64,8 @@ export interface SuiteConfig {
   /** Context name; undefined means the kubeconfig's current context. */
   context: string | undefined;
   namespace: string;
+  /** Where the namespace came from: a flag, variable or config file; the context; the default. */
+  namespaceSource: 'given' | 'context' | 'default';
   release: string;
   /** The frontend's public address; found from the cluster when not given. */
   frontendUrl: string | undefined;
@@ -119,10 +122,13 @@ export const usage = `Usage: npm test -- [options]   (or: tsx suites/cli.ts [opt
 Validates a deployed Todo stack against every success criterion and writes reports.
 
 Targeting (flag / environment variable / config-file key; default):
-  --kubeconfig FILE        TODO_SUITE_KUBECONFIG, then KUBECONFIG / kubeconfig;
-                           default ~/.kube/config, or in-cluster credentials inside a pod
+  --kubeconfig FILE        TODO_SUITE_KUBECONFIG, then KUBECONFIG (a list of files is
+                           merged as kubectl merges it) / kubeconfig; default
+                           ~/.kube/config, or in-cluster credentials inside a pod
   --context NAME           TODO_SUITE_CONTEXT / context; default the current context
-  -n, --namespace NAME     TODO_SUITE_NAMESPACE / namespace; default todo-app
+                           (--kube-context, helm's name for it, works too)
+  -n, --namespace NAME     TODO_SUITE_NAMESPACE / namespace; default the context's
+                           namespace (as kubectl), else todo-app
   --release NAME           TODO_SUITE_RELEASE / release; default todo-app
   --frontend-url URL       TODO_SUITE_FRONTEND_URL / frontendUrl; default found from the
                            frontend Service (LoadBalancer, NodePort) or an Ingress
@@ -179,7 +185,7 @@ function parseLimits(pairs: Record<string, unknown>, origin: string): Partial<Li
     if (!limitKeys.includes(key as keyof Limits)) {
       throw new InputError('usage', `unknown limit "${key}" in ${origin}; known: ${limitKeys.join(', ')}`);
     }
-    const value = typeof raw === 'number' ? raw : Number(String(raw));
+    const value = typeof raw === 'number' ? raw : String(raw).trim() === '' ? Number.NaN : Number(String(raw));
     if (!Number.isFinite(value) || value < 0) {
       throw new InputError('usage', `limit ${key} in ${origin} must be a non-negative number, got "${String(raw)}"`);
     }
@@ -210,11 +216,44 @@ interface FileConfig {
   limits?: Record<string, unknown>;
 }
 
-const fileKeys: readonly string[] = [
-  'kubeconfig', 'context', 'namespace', 'release', 'frontendUrl', 'serviceUrls', 'kafkaBrokers',
-  'access', 'reportDir', 'only', 'skip', 'strict', 'allowSkips', 'secretName', 'secretKeys', 'topics', 'daprNamespace',
-  'daprComponents', 'limits',
-];
+/** The type of each config-file key, checked when the file is read. */
+const fileKeyTypes: Record<keyof FileConfig, 'string' | 'list' | 'map' | 'boolean'> = {
+  kubeconfig: 'string',
+  context: 'string',
+  namespace: 'string',
+  release: 'string',
+  frontendUrl: 'string',
+  serviceUrls: 'map',
+  kafkaBrokers: 'list',
+  access: 'string',
+  reportDir: 'string',
+  only: 'list',
+  skip: 'list',
+  strict: 'boolean',
+  allowSkips: 'list',
+  secretName: 'string',
+  secretKeys: 'list',
+  topics: 'list',
+  daprNamespace: 'string',
+  daprComponents: 'list',
+  limits: 'map',
+};
+const fileKeys = Object.keys(fileKeyTypes);
+
+/** Why VALUE is not of TYPE (a list may be written as one comma-separated string), or undefined. */
+function typeProblem(value: unknown, type: 'string' | 'list' | 'map' | 'boolean'): string | undefined {
+  const describe = (v: unknown) => (Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'a mapping' : `${typeof v} ${JSON.stringify(v)}`);
+  switch (type) {
+    case 'string':
+      return typeof value === 'string' && value.trim() !== '' ? undefined : `must be a non-empty string, got ${describe(value)}`;
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : `must be true or false, got ${describe(value)}`;
+    case 'list':
+      return typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string')) ? undefined : `must be a list of strings, got ${describe(value)}`;
+    case 'map':
+      return typeof value === 'object' && value !== null && !Array.isArray(value) ? undefined : `must be a mapping, got ${describe(value)}`;
+  }
+}
 
 function readConfigFile(path: string, sources: ConfigSources): FileConfig {
   const read = sources.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
@@ -234,12 +273,27 @@ function readConfigFile(path: string, sources: ConfigSources): FileConfig {
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InputError('usage', `config file ${path} must hold a mapping`);
   }
-  for (const key of Object.keys(parsed)) {
+  for (const [key, value] of Object.entries(parsed)) {
     if (!fileKeys.includes(key)) {
       throw new InputError('usage', `config file ${path}: unknown key "${key}"; known: ${fileKeys.join(', ')}`);
     }
+    const problem = typeProblem(value, fileKeyTypes[key as keyof FileConfig]);
+    if (problem) throw new InputError('usage', `config file ${path}: ${key} ${problem}`);
   }
   return parsed as FileConfig;
+}
+
+/** An http(s) URL with a host, as the suite can call it; `localhost:3000` (no scheme) is not one. */
+function checkHttpUrl(value: string, what: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new InputError('usage', `${what} must be an http:// or https:// URL with a host, got "${value}"`);
+  }
 }
 
 function strictFrom(envValue: string | undefined, fileValue: unknown, configPath: string | undefined): boolean {
@@ -267,6 +321,7 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
       options: {
         kubeconfig: { type: 'string' },
         context: { type: 'string' },
+        'kube-context': { type: 'string' },
         namespace: { type: 'string', short: 'n' },
         release: { type: 'string' },
         'frontend-url': { type: 'string' },
@@ -304,10 +359,13 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
 
   const exists = sources.exists ?? existsSync;
   const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
-  const explicitKubeconfig = pick(flags.kubeconfig, env.TODO_SUITE_KUBECONFIG, env.KUBECONFIG?.split(':')[0], file.kubeconfig);
+  // KUBECONFIG may list several files, which are merged as kubectl merges them.
+  const explicitKubeconfig = pick(flags.kubeconfig, env.TODO_SUITE_KUBECONFIG, env.KUBECONFIG, file.kubeconfig);
   let kubeconfig: string | undefined;
   if (explicitKubeconfig) {
-    kubeconfig = abs(explicitKubeconfig.replace(/^~(?=\/)/, home));
+    kubeconfig = kubeconfigFiles(explicitKubeconfig)
+      .map((path) => abs(path.replace(/^~(?=\/)/, home)))
+      .join(delimiter);
   } else {
     const standard = resolve(home, '.kube/config');
     kubeconfig = inCluster && !exists(standard) ? undefined : standard;
@@ -318,21 +376,9 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     ...parsePairs(splitList(env.TODO_SUITE_SERVICE_URLS), 'TODO_SUITE_SERVICE_URLS'),
     ...parsePairs(flags['service-url'] ?? [], '--service-url'),
   };
-  for (const [name, url] of Object.entries(serviceUrls)) {
-    try {
-      new URL(url);
-    } catch {
-      throw new InputError('usage', `service URL for ${name} is not a URL: "${url}"`);
-    }
-  }
+  for (const [name, url] of Object.entries(serviceUrls)) checkHttpUrl(url, `service URL for ${name}`);
   const frontendUrl = pick(flags['frontend-url'], env.TODO_SUITE_FRONTEND_URL, file.frontendUrl);
-  if (frontendUrl) {
-    try {
-      new URL(frontendUrl);
-    } catch {
-      throw new InputError('usage', `frontend URL is not a URL: "${frontendUrl}"`);
-    }
-  }
+  if (frontendUrl) checkHttpUrl(frontendUrl, 'frontend URL');
 
   const limits: Limits = {
     ...defaultLimits,
@@ -342,10 +388,18 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
   };
 
   const kafka = pick(flags['kafka-brokers'], env.TODO_SUITE_KAFKA_BROKERS) ?? file.kafkaBrokers;
+  for (const [name, value] of [['--namespace', flags.namespace], ['--context', flags.context], ['--release', flags.release], ['--kubeconfig', flags.kubeconfig]] as const) {
+    if (value !== undefined && value.trim() === '') throw new InputError('usage', `${name} needs a value, got an empty one (see --help)`);
+  }
+  const context = pick(flags.context, flags['kube-context'], env.TODO_SUITE_CONTEXT, file.context);
+  // As kubectl and helm: -n, else the namespace the context names, else todo-app.
+  const givenNamespace = pick(flags.namespace, env.TODO_SUITE_NAMESPACE, file.namespace);
+  const contextsNamespace = givenNamespace === undefined && kubeconfig !== undefined ? contextNamespace(kubeconfig, context) : undefined;
   return {
     kubeconfig,
-    context: pick(flags.context, env.TODO_SUITE_CONTEXT, file.context),
-    namespace: pick(flags.namespace, env.TODO_SUITE_NAMESPACE, file.namespace) ?? 'todo-app',
+    context,
+    namespace: givenNamespace ?? contextsNamespace ?? 'todo-app',
+    namespaceSource: givenNamespace !== undefined ? 'given' : contextsNamespace !== undefined ? 'context' : 'default',
     release: pick(flags.release, env.TODO_SUITE_RELEASE, file.release) ?? 'todo-app',
     frontendUrl,
     serviceUrls,

@@ -8,6 +8,7 @@ export const ExitCode = {
   checksFailed: 1,
   usage: 2,
   kubeconfigMissing: 3,
+  toolMissing: 3,
   contextInvalid: 4,
   clusterUnreachable: 5,
   namespaceMissing: 6,

@@ -2,6 +2,7 @@
 // target (no kubeconfig, wrong context, unreachable API, missing namespace or release,
 // RBAC) into one InputError before any check runs.
 import { existsSync, readFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { SuiteConfig } from './config.js';
 import { apiStatus, InputError, networkErrorCode, oneLine } from './errors.js';
@@ -23,6 +24,65 @@ export interface Kube {
   server: string;
 }
 
+/** The kubeconfig files of a KUBECONFIG-style list (`a:b`), as kubectl reads them. */
+export const kubeconfigFiles = (kubeconfig: string): string[] => kubeconfig.split(delimiter).filter((file) => file !== '');
+
+interface KubeconfigData {
+  clusters: k8s.Cluster[];
+  users: k8s.User[];
+  contexts: k8s.Context[];
+  currentContext: string;
+}
+
+/**
+ * Every file of the list merged as kubectl merges them: files that do not exist are left out
+ * (unless none exists), the first file to name a cluster, user or context wins, and so does
+ * the first current-context.
+ */
+function readKubeconfigs(kubeconfig: string): KubeconfigData {
+  const files = kubeconfigFiles(kubeconfig);
+  const present = files.filter((file) => existsSync(file));
+  if (present.length === 0) {
+    throw new InputError('kubeconfigMissing', `kubeconfig ${kubeconfig} does not exist (set --kubeconfig or KUBECONFIG)`);
+  }
+  const merged: KubeconfigData = { clusters: [], users: [], contexts: [], currentContext: '' };
+  for (const file of present) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new InputError('kubeconfigMissing', `kubeconfig ${file} cannot be read: ${oneLine(error)}`);
+    }
+    if (text.trim() === '') continue;
+    const one = new k8s.KubeConfig();
+    try {
+      one.loadFromString(text);
+    } catch (error) {
+      throw new InputError('kubeconfigMissing', `kubeconfig ${file} is not a valid kubeconfig: ${oneLine(error)}`);
+    }
+    const add = <T extends { name: string }>(into: T[], items: T[]) => {
+      for (const item of items) if (!into.some((known) => known.name === item.name)) into.push(item);
+    };
+    add(merged.clusters, one.getClusters());
+    add(merged.users, one.getUsers());
+    add(merged.contexts, one.getContexts());
+    merged.currentContext ||= one.getCurrentContext() ?? '';
+  }
+  return merged;
+}
+
+/** The namespace the kubeconfig's context names (kubectl's default namespace), if any. */
+export function contextNamespace(kubeconfig: string, context: string | undefined): string | undefined {
+  try {
+    const data = readKubeconfigs(kubeconfig);
+    const name = context ?? data.currentContext;
+    return data.contexts.find((candidate) => candidate.name === name)?.namespace || undefined;
+  } catch {
+    // loadKubeConfig reports what is wrong with the kubeconfig.
+    return undefined;
+  }
+}
+
 export function loadKubeConfig(config: Pick<SuiteConfig, 'kubeconfig' | 'context'>): { kc: k8s.KubeConfig; contextName: string } {
   const kc = new k8s.KubeConfig();
   if (config.kubeconfig === undefined) {
@@ -33,32 +93,19 @@ export function loadKubeConfig(config: Pick<SuiteConfig, 'kubeconfig' | 'context
     }
     return { kc, contextName: 'in-cluster' };
   }
-  if (!existsSync(config.kubeconfig)) {
-    throw new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} does not exist (set --kubeconfig or KUBECONFIG)`);
+  const data = readKubeconfigs(config.kubeconfig);
+  const names = data.contexts.map((context) => context.name);
+  if (names.length === 0) {
+    throw new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} defines no context (empty or not a kubeconfig); pass one that does with --kubeconfig`);
   }
-  const noContext = new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} defines no context (empty or not a kubeconfig); pass one that does with --kubeconfig`);
-  let text: string;
-  try {
-    text = readFileSync(config.kubeconfig, 'utf8');
-  } catch (error) {
-    throw new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} cannot be read: ${oneLine(error)}`);
-  }
-  if (text.trim() === '') throw noContext;
-  try {
-    kc.loadFromString(text);
-  } catch (error) {
-    throw new InputError('kubeconfigMissing', `kubeconfig ${config.kubeconfig} is not a valid kubeconfig: ${oneLine(error)}`);
-  }
-  const names = kc.getContexts().map((context) => context.name);
-  if (names.length === 0) throw noContext;
-  const wanted = config.context ?? kc.getCurrentContext();
+  const wanted = config.context ?? data.currentContext;
   if (!wanted) {
     throw new InputError('contextInvalid', `kubeconfig ${config.kubeconfig} has no current context; pass --context (contexts: ${names.join(', ')})`);
   }
   if (!names.includes(wanted)) {
     throw new InputError('contextInvalid', `context "${wanted}" is not in kubeconfig ${config.kubeconfig} (contexts: ${names.join(', ')})`);
   }
-  kc.setCurrentContext(wanted);
+  kc.loadFromOptions({ clusters: data.clusters, users: data.users, contexts: data.contexts, currentContext: wanted });
   if (!kc.getCurrentCluster()) {
     throw new InputError('contextInvalid', `context "${wanted}" names a cluster that kubeconfig ${config.kubeconfig} does not define`);
   }

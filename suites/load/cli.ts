@@ -38,6 +38,10 @@ const usage = `Usage: npm run load -- [options]
 ${exitCodesHelp}`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const { values } = parseFlags(argv, {
     users: { type: 'string' },
     duration: { type: 'string' },
@@ -81,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const passOn: string[] = [];
-  for (const key of ['kubeconfig', 'context', 'namespace', 'release', 'frontend-url', 'report-dir', 'run-id'] as const) {
+  for (const key of ['kubeconfig', 'context', 'kube-context', 'namespace', 'release', 'frontend-url', 'report-dir', 'run-id'] as const) {
     const value = values[key];
     if (value !== undefined) passOn.push(`--${key}`, value);
   }

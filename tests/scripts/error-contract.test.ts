@@ -38,7 +38,7 @@ const entryPoints: EntryPoint[] = [
   { name: 'install-dapr.sh', command: bash('scripts/install-dapr.sh', '--dry-run'), needsNamespace: false, needsRelease: false },
 ];
 
-function run(argv: string[]): Promise<{ code: number | null; stderr: string }> {
+function run(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [command = '', ...args] = argv;
   const env = {
     ...process.env,
@@ -50,10 +50,11 @@ function run(argv: string[]): Promise<{ code: number | null; stderr: string }> {
   };
   return new Promise((done) => {
     const child = spawn(command, args, { env, cwd: root });
+    let stdout = '';
     let stderr = '';
-    child.stdout.resume();
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => done({ code, stderr }));
+    child.on('close', (code) => done({ code, stdout, stderr }));
   });
 }
 
@@ -150,7 +151,7 @@ const faults: Fault[] = [
   { name: 'bad usage', args: () => ['--no-such-flag'], code: 2, message: /no-such-flag.*see --help/i, applies: () => true },
   { name: 'missing kubeconfig', args: () => ['--kubeconfig', join(dir, 'nope.yaml')], code: 3, message: /kubeconfig \S+nope\.yaml does not exist \(set --kubeconfig or KUBECONFIG\)/, applies: () => true },
   { name: 'empty kubeconfig', args: () => ['--kubeconfig', join(dir, 'empty.yaml')], code: 3, message: /kubeconfig \S+empty\.yaml defines no context \(empty or not a kubeconfig\)/, applies: () => true },
-  { name: 'unknown context', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--context', 'elsewhere'], code: 4, message: /context "elsewhere" is not in kubeconfig \S+fake\.yaml \(contexts: ctx\)/, applies: () => true },
+  { name: "unknown context (helm's --kube-context)", args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--kube-context', 'elsewhere'], code: 4, message: /context "elsewhere" is not in kubeconfig \S+fake\.yaml \(contexts: ctx\)/, applies: () => true },
   { name: 'unreachable cluster', args: () => ['--kubeconfig', join(dir, 'closed.yaml')], code: 5, message: /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ for context "ctx"/, applies: () => true },
   { name: 'not a Kubernetes API server', args: () => ['--kubeconfig', join(dir, 'not-kubernetes.yaml')], code: 5, message: /http:\/\/127\.0\.0\.1:\d+ for context "ctx" is not a Kubernetes API server/, applies: () => true },
   { name: 'missing namespace', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'missing'], code: 6, message: /namespace "missing" does not exist in context "ctx" \(set --namespace\)/, applies: (entry) => entry.needsNamespace },
@@ -171,6 +172,14 @@ describe('the error contract of every entry point', () => {
       expect(answers).toEqual(expected);
     }, 120_000);
   }
+});
+
+describe('--help', () => {
+  it('prints help and exits 0 from every entry point, whatever else is on the line', async () => {
+    const results = await Promise.all(entryPoints.map(async (entry) => ({ entry: entry.name, ...(await run(entry.command(['--no-such-flag', '--users', '-5', '--help']))) })));
+    expect(results.map(({ entry, code, stdout }) => ({ entry, code, usage: stdout.startsWith('Usage:') }))).toEqual(entryPoints.map((entry) => ({ entry: entry.name, code: 0, usage: true })));
+    for (const { stdout } of results) expect(stdout).toContain('Exit codes (the same for npm test, the drills, the load test and the scripts)');
+  }, 60_000);
 });
 
 describe('a report on every exit', () => {

@@ -39,7 +39,8 @@ describe('resolveConfig', () => {
   });
 
   it('resolves the kubeconfig from flag, suite env, then KUBECONFIG', () => {
-    expect(resolveConfig(base({ env: { KUBECONFIG: '/a:/b' } })).kubeconfig).toBe('/a');
+    // A KUBECONFIG list stays a list: the files are merged as kubectl merges them.
+    expect(resolveConfig(base({ env: { KUBECONFIG: '/a:rel/b' } })).kubeconfig).toBe('/a:/work/rel/b');
     expect(resolveConfig(base({ env: { KUBECONFIG: '/a', TODO_SUITE_KUBECONFIG: 'rel/kc' } })).kubeconfig).toBe('/work/rel/kc');
     expect(resolveConfig(base({ argv: ['--kubeconfig', '~/kc'], env: { KUBECONFIG: '/a' } })).kubeconfig).toBe('/home/u/kc');
   });
@@ -64,7 +65,7 @@ describe('resolveConfig', () => {
     [['--limit', 'crudP95Ms=fast'], /must be a non-negative number/],
     [['--limit', 'crudP95Ms'], /NAME=VALUE/],
     [['--access', 'carrier-pigeon'], /--access must be one of/],
-    [['--service-url', 'backend=not a url'], /not a URL/],
+    [['--service-url', 'backend=not a url'], /must be an http:\/\/ or https:\/\/ URL with a host/],
     [['--frobnicate'], /Unknown option/],
     [['stray'], /Unexpected argument|positional/i],
   ])('rejects %j as bad usage', (argv, message) => {
@@ -80,5 +81,66 @@ describe('resolveConfig', () => {
 
   it('rejects unknown config-file keys', () => {
     expect(() => resolveConfig(base({ argv: ['--config', 'c.yaml'], readFile: () => 'namespce: typo\n' }))).toThrow(/unknown key "namespce"/);
+  });
+
+  it('takes the namespace from -n, else from the context as kubectl does, else todo-app, and says which', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'config-ns-'));
+    try {
+      const kubeconfig = (name: string, current: string, contexts: [string, string?][]) =>
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `current-context: ${current}`,
+          `clusters: [{name: c-${name}, cluster: {server: "https://127.0.0.1:1"}}]`,
+          `users: [{name: u-${name}, user: {token: t}}]`,
+          'contexts:',
+          ...contexts.map(([context, namespace]) => `- {name: ${context}, context: {cluster: c-${name}, user: u-${name}${namespace ? `, namespace: ${namespace}` : ''}}}`),
+        ].join('\n');
+      await writeFile(join(dir, 'a'), kubeconfig('a', 'shop-ctx', [['shop-ctx', 'shop'], ['bare-ctx']]));
+      await writeFile(join(dir, 'b'), kubeconfig('b', 'other', [['other', 'elsewhere'], ['shop-ctx', 'ignored']]));
+      const list = `${join(dir, 'missing')}:${join(dir, 'a')}:${join(dir, 'b')}`;
+      const fromContext = resolveConfig(base({ env: { KUBECONFIG: list } }));
+      expect([fromContext.namespace, fromContext.namespaceSource]).toEqual(['shop', 'context']);
+      expect(resolveConfig(base({ env: { KUBECONFIG: list }, argv: ['--context', 'other'] })).namespace).toBe('elsewhere');
+      const bare = resolveConfig(base({ env: { KUBECONFIG: list }, argv: ['--context', 'bare-ctx'] }));
+      expect([bare.namespace, bare.namespaceSource]).toEqual(['todo-app', 'default']);
+      const given = resolveConfig(base({ env: { KUBECONFIG: list }, argv: ['-n', 'mine'] }));
+      expect([given.namespace, given.namespaceSource]).toEqual(['mine', 'given']);
+      expect(() => resolveConfig(base({ argv: ['-n', ''] }))).toThrow(/--namespace needs a value/);
+      // The merge: the first current-context and the first definition of a name win.
+      const { loadKubeConfig } = await import('../../suites/lib/kube.js');
+      const merged = loadKubeConfig({ kubeconfig: list, context: undefined });
+      expect(merged.contextName).toBe('shop-ctx');
+      expect(merged.kc.getCurrentCluster()?.name).toBe('c-a');
+      expect(loadKubeConfig({ kubeconfig: list, context: 'other' }).kc.getCurrentCluster()?.name).toBe('c-b');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses values a user could not have meant: URLs without http(s) or host, empty limits, mistyped config keys', () => {
+    const usage = (over: Partial<ConfigSources>) => {
+      try {
+        resolveConfig(base(over));
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        return (error as InputError).kind === 'usage' ? (error as Error).message : `not usage: ${(error as Error).message}`;
+      }
+      return 'accepted';
+    };
+    expect(usage({ argv: ['--frontend-url', 'localhost:3000'] })).toMatch(/frontend URL must be an http:\/\/ or https:\/\/ URL with a host, got "localhost:3000"/);
+    expect(usage({ argv: ['--frontend-url', 'ftp://x'] })).toMatch(/must be an http/);
+    expect(usage({ argv: ['--service-url', 'backend=ftp://x'] })).toMatch(/service URL for backend must be an http/);
+    expect(usage({ argv: ['--limit', 'crudP95Ms='] })).toMatch(/limit crudP95Ms in --limit must be a non-negative number, got ""/);
+    const withFile = (text: string) => usage({ argv: ['--config', 'c.yaml'], readFile: () => text });
+    expect(withFile('namespace: [a, b]')).toMatch(/config file \/work\/c\.yaml: namespace must be a non-empty string, got a list/);
+    expect(withFile('strict: "yes"')).toMatch(/strict must be true or false/);
+    expect(withFile('only: {a: 1}')).toMatch(/only must be a list of strings, got a mapping/);
+    expect(withFile('limits: 5')).toMatch(/limits must be a mapping/);
+    expect(withFile('only: [pods-ready]\nnamespace: shop')).toBe('accepted');
+    expect(usage({ argv: ['--frontend-url', 'http://127.0.0.1:3000'] })).toBe('accepted');
   });
 });
