@@ -24,25 +24,30 @@ async function main(argv: string[]): Promise<number> {
     for (const check of allChecks) process.stdout.write(`${check.id.padEnd(38)} ${check.group.padEnd(12)} ${check.title}\n`);
     return ExitCode.ok;
   }
+  // With --reporter json, stdout carries only the report; the lines a person reads go to stderr.
+  const say = (text: string) => (config.reporter === 'json' ? process.stderr : process.stdout).write(text);
   const namespaceFrom = { given: '', context: ', the namespace of the context', default: ', the default (no -n, none in the context)' }[config.namespaceSource];
-  process.stdout.write(`validating release ${config.release} in namespace ${config.namespace}${namespaceFrom}${config.context ? ` (context ${config.context})` : ''}\n`);
+  say(`validating release ${config.release} in namespace ${config.namespace}${namespaceFrom}${config.context ? ` (context ${config.context})` : ''}\n`);
   const { report, files } = await runSuite(config, {
     checks: allChecks,
     onResult: (result, redactor) => {
-      process.stdout.write(redactor.scrub(`${mark[result.verdict]} ${result.id} (${(result.durationMs / 1000).toFixed(1)} s): ${result.reason}\n`));
+      say(redactor.scrub(`${mark[result.verdict]} ${result.id} (${(result.durationMs / 1000).toFixed(1)} s): ${result.reason}\n`));
     },
+    onProgress: (running) => say(`  ... still running: ${running.map(({ id, ms }) => `${id} ${Math.round(ms / 1000)} s`).join(', ')}\n`),
   });
   const t = report.totals;
-  process.stdout.write(`\n${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped in ${(report.durationMs / 1000).toFixed(1)} s\n`);
+  say(`\n${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped in ${(report.durationMs / 1000).toFixed(1)} s\n`);
   for (const result of report.results.filter((r) => r.verdict === 'fail')) {
-    process.stdout.write(`  ${result.id}: ${result.reason}${result.diagnostics ? `\n    diagnostics: ${files.dir}/${result.diagnostics}` : ''}\n`);
+    say(`  ${result.id}: ${result.reason}${result.diagnostics ? `\n    diagnostics: ${files.dir}/${result.diagnostics}` : ''}\n`);
   }
-  process.stdout.write(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)\n`);
+  say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)\n`);
   if (config.access === 'in-cluster') {
     // In a pod the report directory goes with the pod; the summary goes to its log, which
     // `helm test --logs` and `kubectl logs` bring back.
-    process.stdout.write(`\n${await readFile(files.markdown, 'utf8')}`);
+    say(`\n${await readFile(files.markdown, 'utf8')}`);
   }
+  // The written report.json: already scrubbed of every secret.
+  if (config.reporter === 'json') process.stdout.write(await readFile(files.json, 'utf8'));
   return report.exitCode;
 }
 

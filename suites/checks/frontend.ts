@@ -128,6 +128,7 @@ const loadCheck: Check = {
   group: 'performance',
   criterion: 'Targets: frontend load < 3 s',
   after: ['frontend-public', 'api-crud-latency', 'recurring-next-task'],
+  retryable: true,
   async run(ctx, rec) {
     const { frontendLoads, frontendLoadMs } = ctx.config.limits;
     const url = await frontendUrl(ctx, rec);

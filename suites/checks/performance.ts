@@ -12,6 +12,7 @@ const crud: Check = {
   group: 'performance',
   criterion: 'Targets: API CRUD < 2 s',
   after: ['recurring-next-task'],
+  retryable: true,
   async run(ctx, rec) {
     const { crudIterations, crudP95Ms } = ctx.config.limits;
     const api = await apiFor(ctx, 'crud');

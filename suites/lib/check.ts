@@ -119,5 +119,10 @@ export interface Check {
   criterion: string;
   /** Checks that must have finished first: used so latency checks do not compete with the others. */
   after?: string[];
+  /**
+   * A measurement that a busy moment can spoil (a latency), which --retries may run again.
+   * Never set on a check of the cluster's state: a state that is wrong once is wrong.
+   */
+  retryable?: boolean;
   run(ctx: CheckContext, rec: Recorder): Promise<void>;
 }

@@ -83,6 +83,16 @@ export interface SuiteConfig {
   /** A skipped check fails the run, unless its id or group is in allowSkips. */
   strict: boolean;
   allowSkips: string[];
+  /** Checks whose id or title matches this pattern (case-insensitive); undefined means all. */
+  grep: RegExp | undefined;
+  /** After the first failure, checks that have not started are skipped. */
+  failFast: boolean;
+  /** How often a failing retryable check (a latency measurement) is run again. */
+  retries: number;
+  /** `default`: a line per check; `json`: the report as JSON on stdout, the lines on stderr. */
+  reporter: 'default' | 'json';
+  /** Deadline of the whole run in seconds; undefined means none beyond each check's own. */
+  runTimeoutSeconds: number | undefined;
   /** The Secret the pods take their credentials from. */
   secretName: string;
   /** Keys that Secret must hold. */
@@ -148,6 +158,15 @@ Checks:
                            (a gate that must prove every criterion), unless allowed below
   --allow-skip IDS         TODO_SUITE_ALLOW_SKIP / allowSkips; comma list of check ids or
                            groups that may skip under --strict, e.g. frontend-load
+  -t, --grep PATTERN       run the checks whose id or title matches (regular expression,
+                           case-insensitive), with --only/--skip
+  --fail-fast              after the first failure, skip the checks that have not started
+  --retries N              run a failing latency check (api-crud-latency, frontend-load)
+                           again, up to N times (0-5; default 0); checks of the cluster's
+                           state are never retried
+  --timeout SECONDS        deadline of the whole run; checks still running then fail
+  --reporter NAME          TODO_SUITE_REPORTER; default (a line per check) or json (the
+                           report as JSON on stdout, the lines on stderr)
 Reports:
   --report-dir DIR         TODO_SUITE_REPORT_DIR / reportDir; default reports
   --run-id ID              TODO_SUITE_RUN_ID; default a timestamp
@@ -296,6 +315,27 @@ function checkHttpUrl(value: string, what: string): void {
   }
 }
 
+function wholeNumber(raw: string, flag: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InputError('usage', `${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
+
+function grepPattern(raw: string | undefined): RegExp | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '') throw new InputError('usage', '--grep needs a pattern, got an empty one');
+  try {
+    return new RegExp(raw, 'i');
+  } catch (error) {
+    throw new InputError('usage', `--grep: not a regular expression: ${(error as Error).message}`);
+  }
+}
+
+function reporterName(raw: string): SuiteConfig['reporter'] {
+  if (raw === 'default' || raw === 'json') return raw;
+  throw new InputError('usage', `--reporter must be default or json, got "${raw}"`);
+}
+
 function strictFrom(envValue: string | undefined, fileValue: unknown, configPath: string | undefined): boolean {
   if (envValue !== undefined && envValue !== '') {
     if (['1', 'true', 'yes'].includes(envValue.toLowerCase())) return true;
@@ -331,6 +371,11 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
         only: { type: 'string' },
         skip: { type: 'string' },
         strict: { type: 'boolean' },
+        grep: { type: 'string', short: 't' },
+        'fail-fast': { type: 'boolean' },
+        retries: { type: 'string' },
+        reporter: { type: 'string' },
+        timeout: { type: 'string' },
         'allow-skip': { type: 'string' },
         limit: { type: 'string', multiple: true },
         'report-dir': { type: 'string' },
@@ -410,6 +455,11 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     only: asList(pick<string | string[]>(flags.only, env.TODO_SUITE_ONLY, file.only)) ?? [],
     skip: asList(pick<string | string[]>(flags.skip, env.TODO_SUITE_SKIP, file.skip)) ?? [],
     strict: flags.strict ?? strictFrom(env.TODO_SUITE_STRICT, file.strict, configPath),
+    grep: grepPattern(flags.grep),
+    failFast: flags['fail-fast'] ?? false,
+    retries: flags.retries === undefined ? 0 : wholeNumber(flags.retries, '--retries', 0, 5),
+    reporter: reporterName(pick(flags.reporter, env.TODO_SUITE_REPORTER) ?? 'default'),
+    runTimeoutSeconds: flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout', 1, 86_400),
     allowSkips: asList(pick<string | string[]>(flags['allow-skip'], env.TODO_SUITE_ALLOW_SKIP, file.allowSkips)) ?? [],
     secretName: file.secretName ?? 'app-secrets',
     secretKeys: file.secretKeys ?? ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],

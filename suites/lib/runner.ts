@@ -1,5 +1,6 @@
 // Runs checks concurrently, each as soon as the checks it waits for have finished, each
-// under its own deadline; a failing check never stops the others.
+// under its own deadline, which cancels it (its signal aborts); a failing check never stops
+// the others, unless --fail-fast. Retries only for checks that declare themselves retryable.
 import { CheckFailure, CheckSkip, Recorder, type Check, type CheckContext, type CheckResult } from './check.js';
 import type { SuiteConfig } from './config.js';
 import { InputError, oneLine } from './errors.js';
@@ -9,7 +10,7 @@ import { withTimeout } from './wait.js';
  * The checks --only and --skip leave. A name that is neither a check id nor a group is a
  * typo, refused before anything runs, even when the other names match.
  */
-export function selectChecks(checks: Check[], only: string[], skip: string[]): Check[] {
+export function selectChecks(checks: Check[], only: string[], skip: string[], grep?: RegExp): Check[] {
   const known = new Set(checks.flatMap((check) => [check.id, check.group]));
   for (const [flag, names] of [['--only', only], ['--skip', skip]] as const) {
     const unknown = names.filter((name) => !known.has(name));
@@ -18,7 +19,8 @@ export function selectChecks(checks: Check[], only: string[], skip: string[]): C
     }
   }
   const matches = (check: Check, names: readonly string[]) => names.includes(check.id) || names.includes(check.group);
-  return checks.filter((check) => (only.length === 0 || matches(check, only)) && !matches(check, skip));
+  const grepped = (check: Check) => !grep || grep.test(check.id) || grep.test(check.title);
+  return checks.filter((check) => (only.length === 0 || matches(check, only)) && !matches(check, skip) && grepped(check));
 }
 
 /**
@@ -51,7 +53,9 @@ export async function runOne(check: Check, ctx: CheckContext, timeoutMs: number)
   let expected: string | undefined;
   let actual: string | undefined;
   try {
-    await withTimeout(`check ${check.id}`, timeoutMs, () => check.run(ctx, rec));
+    // The check's own signal aborts at its deadline and when the run is cancelled, so a
+    // timed-out check stops its work instead of running on unseen.
+    await withTimeout(`check ${check.id}`, timeoutMs, (signal) => check.run({ ...ctx, signal: AbortSignal.any([ctx.signal, signal]) }, rec));
     reason = rec.summary || 'passed';
   } catch (error) {
     if (error instanceof CheckSkip) {
@@ -96,12 +100,59 @@ export function strictVerdict(result: CheckResult, config: Pick<SuiteConfig, 'st
   return { ...result, verdict: 'fail', reason: `skipped, which --strict does not allow (--allow-skip ${result.id} to allow it): ${why}` };
 }
 
-export async function runChecks(
-  checks: Check[],
-  ctx: CheckContext,
-  onResult: (result: CheckResult) => void = () => undefined,
-): Promise<CheckResult[]> {
-  const timeoutMs = ctx.config.limits.checkSeconds * 1000;
+export interface RunHooks {
+  onResult?: (result: CheckResult) => void;
+  /** Called every `progressEveryMs` while checks run, with the ones still running. */
+  onProgress?: (running: { id: string; ms: number }[]) => void;
+  progressEveryMs?: number;
+}
+
+const skipped = (check: Check, reason: string): CheckResult => ({
+  id: check.id,
+  title: check.title,
+  group: check.group,
+  criterion: check.criterion,
+  verdict: 'skip',
+  reason: `skipped: ${reason}`,
+  measurements: [],
+  series: [],
+  evidence: [],
+  startedAt: new Date().toISOString(),
+  durationMs: 0,
+  pods: [],
+});
+
+export async function runChecks(checks: Check[], ctx: CheckContext, hooks: RunHooks = {}): Promise<CheckResult[]> {
+  const { config } = ctx;
+  const timeoutMs = config.limits.checkSeconds * 1000;
+  // The whole run's deadline (--timeout) cancels the checks still running.
+  const cancel = new AbortController();
+  const runCtx: CheckContext = { ...ctx, signal: AbortSignal.any([ctx.signal, cancel.signal]) };
+  let timedOut: string | undefined;
+  // --fail-fast: checks not started yet are skipped; those running finish.
+  let stopped: string | undefined;
+  const deadline =
+    config.runTimeoutSeconds === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = `the run's --timeout of ${config.runTimeoutSeconds} s passed`;
+          cancel.abort(new Error(timedOut));
+        }, config.runTimeoutSeconds * 1000);
+  const started = new Map<string, number>();
+  const finished = new Set<string>();
+  const progress = hooks.onProgress
+    ? setInterval(() => {
+        const now = performance.now();
+        const running = [...started].filter(([id]) => !finished.has(id)).map(([id, at]) => ({ id, ms: Math.round(now - at) }));
+        if (running.length > 0) hooks.onProgress?.(running);
+      }, hooks.progressEveryMs ?? 10_000)
+    : undefined;
+
+  const attempt = async (check: Check): Promise<CheckResult> => {
+    const result = strictVerdict(await runOne(check, runCtx, timeoutMs), config);
+    if (timedOut && result.verdict !== 'pass') return { ...result, verdict: 'fail', reason: `${result.reason} (cancelled: ${timedOut})` };
+    return result;
+  };
   const running = new Map<string, Promise<CheckResult>>();
   const ids = new Set(checks.map((check) => check.id));
   const start = (check: Check): Promise<CheckResult> => {
@@ -110,13 +161,32 @@ export async function runChecks(
     const promise = (async () => {
       const before = (check.after ?? []).filter((id) => ids.has(id) && id !== check.id);
       await Promise.allSettled(before.map((id) => start(checks.find((c) => c.id === id) as Check)));
-      const result = strictVerdict(await runOne(check, ctx, timeoutMs), ctx.config);
-      onResult(result);
+      let result: CheckResult;
+      if (timedOut) {
+        result = { ...skipped(check, ''), verdict: 'fail', reason: `not run: ${timedOut}` };
+      } else if (stopped) {
+        result = skipped(check, stopped);
+      } else {
+        started.set(check.id, performance.now());
+        result = await attempt(check);
+        const retries = check.retryable ? config.retries : 0;
+        for (let retry = 1; retry <= retries && result.verdict === 'fail' && !timedOut; retry += 1) {
+          const again = await attempt(check);
+          result = { ...again, reason: `${again.reason} (attempt ${retry + 1} of ${retries + 1}; the first failed: ${result.reason})` };
+        }
+        finished.add(check.id);
+        if (result.verdict === 'fail' && config.failFast) stopped ??= `--fail-fast after ${check.id} failed`;
+      }
+      hooks.onResult?.(result);
       return result;
     })();
     running.set(check.id, promise);
     return promise;
   };
-  const results = await Promise.all(checks.map((check) => start(check)));
-  return results;
+  try {
+    return await Promise.all(checks.map((check) => start(check)));
+  } finally {
+    clearTimeout(deadline);
+    clearInterval(progress);
+  }
 }

@@ -103,6 +103,8 @@ export interface SuiteOptions {
   env?: Record<string, string | undefined>;
   /** Called as each check finishes, for live console output. */
   onResult?: (result: CheckResult, redactor: Redactor) => void;
+  /** Every 10 s while checks run: the ones still running and for how long. */
+  onProgress?: (running: { id: string; ms: number }[]) => void;
 }
 
 export async function runSuite(config: SuiteConfig, options: SuiteOptions): Promise<SuiteRun> {
@@ -111,8 +113,8 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
   const runId = config.runId ?? newRunId(startedAt);
   // Names and order first: a typo or a cycle is found before the cluster is touched.
   validateOrder(options.checks);
-  const checks = selectChecks(options.checks, config.only, config.skip);
-  if (checks.length === 0) throw new InputError('usage', `no checks match --only ${config.only.join(',')} / --skip ${config.skip.join(',')} (see --list)`);
+  const checks = selectChecks(options.checks, config.only, config.skip, config.grep);
+  if (checks.length === 0) throw new InputError('usage', `no checks match --only ${config.only.join(',')} / --skip ${config.skip.join(',')}${config.grep ? ` / --grep ${config.grep.source}` : ''} (see --list)`);
   let kube: Kube | undefined;
   const redactor = new Redactor();
   const labelSelector = `app.kubernetes.io/instance=${config.release}`;
@@ -151,7 +153,7 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
   try {
     const swept = await sweepEarlierRuns(ctx, checks);
     if (swept) notes.push(swept);
-    results = await runChecks(checks, ctx, (result) => options.onResult?.(result, redactor));
+    results = await runChecks(checks, ctx, { onResult: (result) => options.onResult?.(result, redactor), onProgress: options.onProgress });
   } finally {
     controller.abort();
     await access.closeAll();

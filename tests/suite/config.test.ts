@@ -68,6 +68,10 @@ describe('resolveConfig', () => {
     [['--service-url', 'backend=not a url'], /must be an http:\/\/ or https:\/\/ URL with a host/],
     [['--frobnicate'], /Unknown option/],
     [['stray'], /Unexpected argument|positional/i],
+    [['--retries', '9'], /--retries must be a whole number from 0 to 5, got "9"/],
+    [['--timeout', '0'], /--timeout must be a whole number from 1/],
+    [['--reporter', 'xml'], /--reporter must be default or json/],
+    [['--grep', '('], /--grep: not a regular expression/],
   ])('rejects %j as bad usage', (argv, message) => {
     try {
       resolveConfig(base({ argv }));
