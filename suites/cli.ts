@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { allChecks } from './checks/index.js';
 import { resolveConfig, usage } from './lib/config.js';
 import { ExitCode, fatal } from './lib/errors.js';
+import { loadCustomChecks } from './lib/custom-checks.js';
 import { runSuite } from './lib/suite.js';
 
 const mark = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
@@ -20,8 +21,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return ExitCode.ok;
   }
+  const checks = [...allChecks, ...(await loadCustomChecks(config.checkDirs, allChecks))];
   if (config.list) {
-    for (const check of allChecks) process.stdout.write(`${check.id.padEnd(38)} ${check.group.padEnd(12)} ${check.title}\n`);
+    for (const check of checks) process.stdout.write(`${check.id.padEnd(38)} ${check.group.padEnd(12)} ${check.title}\n`);
     return ExitCode.ok;
   }
   // With --reporter json, stdout carries only the report; the lines a person reads go to stderr.
@@ -29,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const namespaceFrom = { given: '', context: ', the namespace of the context', default: ', the default (no -n, none in the context)' }[config.namespaceSource];
   say(`validating release ${config.release} in namespace ${config.namespace}${namespaceFrom}${config.context ? ` (context ${config.context})` : ''}\n`);
   const { report, files } = await runSuite(config, {
-    checks: allChecks,
+    checks,
     onResult: (result, redactor) => {
       say(redactor.scrub(`${mark[result.verdict]} ${result.id} (${(result.durationMs / 1000).toFixed(1)} s): ${result.reason}\n`));
     },

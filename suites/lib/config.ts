@@ -3,7 +3,7 @@
 // the precedence rules are unit-tested without touching the process.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, isAbsolute, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from './errors.js';
@@ -109,6 +109,8 @@ export interface SuiteConfig {
   help: boolean;
   /** Where the config file came from, for the report. */
   configFile: string | undefined;
+  /** Directories of a team's own checks (suites/api.ts), loaded next to the built-in ones. */
+  checkDirs: string[];
 }
 
 export interface ConfigSources {
@@ -167,6 +169,9 @@ Checks:
   --timeout SECONDS        deadline of the whole run; checks still running then fail
   --reporter NAME          TODO_SUITE_REPORTER; default (a line per check) or json (the
                            report as JSON on stdout, the lines on stderr)
+  --checks DIR             TODO_SUITE_CHECKS (comma list) / checks (list, relative to the
+                           file); repeatable; a team's own checks (suites/api.ts), run with
+                           the built-in ones
 Reports:
   --report-dir DIR         TODO_SUITE_REPORT_DIR / reportDir; default reports
   --run-id ID              TODO_SUITE_RUN_ID; default a timestamp
@@ -233,6 +238,7 @@ interface FileConfig {
   daprNamespace?: string;
   daprComponents?: string[];
   limits?: Record<string, unknown>;
+  checks?: string[] | string;
 }
 
 /** The type of each config-file key, checked when the file is read. */
@@ -256,6 +262,7 @@ const fileKeyTypes: Record<keyof FileConfig, 'string' | 'list' | 'map' | 'boolea
   daprNamespace: 'string',
   daprComponents: 'list',
   limits: 'map',
+  checks: 'list',
 };
 const fileKeys = Object.keys(fileKeyTypes);
 
@@ -372,6 +379,7 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
         skip: { type: 'string' },
         strict: { type: 'boolean' },
         grep: { type: 'string', short: 't' },
+        checks: { type: 'string', multiple: true },
         'fail-fast': { type: 'boolean' },
         retries: { type: 'string' },
         reporter: { type: 'string' },
@@ -471,5 +479,11 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     help: flags.help ?? false,
     list: flags.list ?? false,
     configFile: configPath ? abs(configPath) : undefined,
+    // Directories in the config file are relative to it; the others to the working directory.
+    checkDirs: [
+      ...(asList(file.checks) ?? []).map((dir) => (isAbsolute(dir) || !configPath ? abs(dir) : resolve(dirname(abs(configPath)), dir))),
+      ...splitList(env.TODO_SUITE_CHECKS).map(abs),
+      ...(flags.checks ?? []).map(abs),
+    ],
   };
 }
