@@ -197,8 +197,48 @@ helm_step() {
   else
     description="deploy-to-cloud complete (env $environment)"
   fi
-  kube::run_quiet "${kube_helm_cmd[@]}" upgrade --install "$release" "$chart_dir" --namespace "$namespace" \
+  upgrade_failing_fast upgrade --install "$release" "$chart_dir" --namespace "$namespace" \
     "${helm_values[@]}" "${sets[@]}" --wait --timeout "$timeout" --description "$description"
+}
+
+# Waiting reasons that no amount of waiting fixes: a missing image, a missing Secret key.
+readonly hopeless_reasons='ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull|CreateContainerConfigError'
+# How long a pod may show one of them before the deploy gives up on it (a registry that
+# hiccups once recovers well within this).
+readonly hopeless_seconds=45
+
+# hopeless_pods: "pod: reason" for each pod of the release waiting on a hopeless reason.
+hopeless_pods() {
+  kube::kubectl -n "$namespace" get pods -l "app.kubernetes.io/instance=$release" -o \
+    'jsonpath={range .items[*]}{.metadata.name}{":"}{range .status.initContainerStatuses[*]}{" "}{.state.waiting.reason}{end}{range .status.containerStatuses[*]}{" "}{.state.waiting.reason}{end}{"\n"}{end}' \
+    2>/dev/null | grep -E "$hopeless_reasons" || true
+}
+
+# upgrade_failing_fast HELM_ARGS...: helm ... --wait, stopped early when a pod of the release
+# stays in a hopeless state for hopeless_seconds: helm is interrupted (it marks the release
+# failed) instead of waiting out --timeout on a pod that can never start.
+upgrade_failing_fast() {
+  printf '%s + %s\n' "$(_log_stamp)" "${kube_helm_cmd[*]} $*"
+  "${kube_helm_cmd[@]}" "$@" >/dev/null &
+  local helm_pid=$! hopeless="" since=""
+  while kill -0 "$helm_pid" 2>/dev/null; do
+    sleep 3
+    hopeless=$(hopeless_pods)
+    if [[ -z "$hopeless" ]]; then
+      since=''
+      continue
+    fi
+    [[ -n "$since" ]] || since=$SECONDS
+    if ((SECONDS - since >= hopeless_seconds)); then
+      kill -TERM "$helm_pid" 2>/dev/null || true
+      wait "$helm_pid" 2>/dev/null || true
+      log::error "stopped waiting: pods that cannot start for ${hopeless_seconds} s (the release is marked failed):"
+      while IFS= read -r line; do log::error "  $line"; done <<<"$hopeless"
+      log::error "see: kubectl -n $namespace describe pod ${hopeless%%:*}; fix the image or Secret, then deploy again or run scripts/rollback.sh"
+      return 1
+    fi
+  done
+  wait "$helm_pid"
 }
 
 # workloads_of NAME: workloads of one subchart in the release ("kind/name" lines).

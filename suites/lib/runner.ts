@@ -44,6 +44,9 @@ export function validateOrder(checks: Check[]): void {
   for (const check of checks) visit(check, []);
 }
 
+/** A signal that aborts with the first of these that does (a context may come without one). */
+const anySignal = (...signals: (AbortSignal | undefined)[]): AbortSignal => AbortSignal.any(signals.filter((signal): signal is AbortSignal => signal !== undefined));
+
 export async function runOne(check: Check, ctx: CheckContext, timeoutMs: number): Promise<CheckResult> {
   const rec = new Recorder();
   const startedAt = new Date();
@@ -55,7 +58,7 @@ export async function runOne(check: Check, ctx: CheckContext, timeoutMs: number)
   try {
     // The check's own signal aborts at its deadline and when the run is cancelled, so a
     // timed-out check stops its work instead of running on unseen.
-    await withTimeout(`check ${check.id}`, timeoutMs, (signal) => check.run({ ...ctx, signal: AbortSignal.any([ctx.signal, signal]) }, rec));
+    await withTimeout(`check ${check.id}`, timeoutMs, (signal) => check.run({ ...ctx, signal: anySignal(ctx.signal, signal) }, rec));
     reason = rec.summary || 'passed';
   } catch (error) {
     if (error instanceof CheckSkip) {
@@ -127,7 +130,7 @@ export async function runChecks(checks: Check[], ctx: CheckContext, hooks: RunHo
   const timeoutMs = config.limits.checkSeconds * 1000;
   // The whole run's deadline (--timeout) cancels the checks still running.
   const cancel = new AbortController();
-  const runCtx: CheckContext = { ...ctx, signal: AbortSignal.any([ctx.signal, cancel.signal]) };
+  const runCtx: CheckContext = { ...ctx, signal: anySignal(ctx.signal, cancel.signal) };
   let timedOut: string | undefined;
   // --fail-fast: checks not started yet are skipped; those running finish.
   let stopped: string | undefined;

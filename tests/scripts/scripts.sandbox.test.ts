@@ -1,7 +1,7 @@
 /**
  * The deployment scripts run for real against the sandbox, on ONE deploy reused by every
- * step: the context rule, create-secrets twice, deploy-to-cloud (fresh, then again in place),
- * validate-deployment, the validation Pod's RBAC and command line, rollback, and rollback's
+ * step: the context rule, create-secrets twice, deploy-to-cloud (fresh, then again in place,
+ * then with an image that does not exist, which it gives up on early), validate-deployment, the validation Pod's RBAC and command line, rollback, and rollback's
  * refusal of a release stuck in pending-upgrade. The auth secret is generated for this run
  * and must never appear in any output.
  *
@@ -243,6 +243,21 @@ describe('deployment scripts on the sandbox', () => {
     const entries = await history();
     expect(entries).toHaveLength(before + 1);
     expect(entries.at(-1)?.description).toBe('deploy-to-cloud complete (env dev)');
+  }, DEPLOY_TIMEOUT_MS);
+
+  it('deploy-to-cloud.sh gives up early on a pod that can never start, instead of waiting out --timeout, and the release is marked failed', async () => {
+    const started = Date.now();
+    const result = await script(
+      'deploy-to-cloud.sh',
+      [...target(), '--set', 'validation.enabled=true', '--set', REGISTRY, '--set', 'backend.image.tag=no-such-tag', '--timeout', '10m', '--skip-validation'],
+      DEPLOY_TIMEOUT_MS,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(seconds).toBeLessThan(240);
+    expect(result.stderr).toMatch(/stopped waiting: pods that cannot start for 45 s \(the release is marked failed\)/);
+    expect(result.stderr).toMatch(/backend-[a-z0-9]+-[a-z0-9]+:.*(ErrImagePull|ImagePullBackOff)/);
+    expect((await history()).at(-1)?.status).toBe('failed');
   }, DEPLOY_TIMEOUT_MS);
 
   it('rollback.sh rolls back to the previous complete revision, validates and reports the time', async () => {

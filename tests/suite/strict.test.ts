@@ -41,6 +41,6 @@ describe('--strict', () => {
   it('refuses a value that is not a boolean, with one line', () => {
     expect(() => config([], { TODO_SUITE_STRICT: 'maybe' })).toThrow(InputError);
     expect(() => config([], { TODO_SUITE_STRICT: 'maybe' })).toThrow('TODO_SUITE_STRICT must be 1/true/yes or 0/false/no, got "maybe"');
-    expect(() => config([], {}, 'strict: "yes please"\n')).toThrow('strict must be true or false, got "yes please"');
+    expect(() => config([], {}, 'strict: "yes please"\n')).toThrow('strict must be true or false, got string "yes please"');
   });
 });
