@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeKubeconfig } from '../support/kubeconfig.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');
@@ -58,25 +59,6 @@ function run(argv: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-function kubeconfig(server: string): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: c',
-    '  cluster:',
-    `    server: ${server}`,
-    '    insecure-skip-tls-verify: true',
-    'contexts:',
-    '- name: ctx',
-    '  context: {cluster: c, user: u}',
-    'current-context: ctx',
-    'users:',
-    '- name: u',
-    '  user: {token: t}',
-    '',
-  ].join('\n');
-}
 
 const status = (code: number, reason: string) => JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code, message: `${reason} (fake)` });
 const list = (kind: string) => JSON.stringify({ kind, apiVersion: 'v1', metadata: {}, items: [] });
@@ -128,9 +110,9 @@ beforeAll(async () => {
   });
   const closed = await listen(() => undefined);
   await new Promise<void>((done) => servers.pop()?.close(() => done()));
-  await writeFile(join(dir, 'fake.yaml'), kubeconfig(`http://127.0.0.1:${api}`));
-  await writeFile(join(dir, 'not-kubernetes.yaml'), kubeconfig(`http://127.0.0.1:${notKubernetes}`));
-  await writeFile(join(dir, 'closed.yaml'), kubeconfig(`https://127.0.0.1:${closed}`));
+  await writeFile(join(dir, 'fake.yaml'), fakeKubeconfig(`http://127.0.0.1:${api}`));
+  await writeFile(join(dir, 'not-kubernetes.yaml'), fakeKubeconfig(`http://127.0.0.1:${notKubernetes}`));
+  await writeFile(join(dir, 'closed.yaml'), fakeKubeconfig(`https://127.0.0.1:${closed}`));
   await writeFile(join(dir, 'empty.yaml'), '');
 });
 

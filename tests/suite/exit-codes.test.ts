@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeKubeconfig } from '../support/kubeconfig.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');
@@ -19,25 +20,6 @@ function status(code: number, reason: string) {
   return JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code, message: `${reason} (fake)` });
 }
 
-function kubeconfig(server: string, context = 'ctx'): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: c',
-    '  cluster:',
-    `    server: ${server}`,
-    '    insecure-skip-tls-verify: true',
-    'contexts:',
-    `- name: ${context}`,
-    '  context: {cluster: c, user: u}',
-    `current-context: ${context}`,
-    'users:',
-    '- name: u',
-    '  user: {token: t}',
-    '',
-  ].join('\n');
-}
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
@@ -69,13 +51,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
   apiPort = (server.address() as AddressInfo).port;
-  await writeFile(join(dir, 'fake.yaml'), kubeconfig(`http://127.0.0.1:${apiPort}`));
+  await writeFile(join(dir, 'fake.yaml'), fakeKubeconfig(`http://127.0.0.1:${apiPort}`));
   // A port that was just free and is closed now: nothing listens there.
   const probe = createServer();
   await new Promise<void>((done) => probe.listen(0, '127.0.0.1', () => done()));
   const closedPort = (probe.address() as AddressInfo).port;
   await new Promise<void>((done) => probe.close(() => done()));
-  await writeFile(join(dir, 'closed.yaml'), kubeconfig(`https://127.0.0.1:${closedPort}`));
+  await writeFile(join(dir, 'closed.yaml'), fakeKubeconfig(`https://127.0.0.1:${closedPort}`));
 });
 
 afterAll(async () => {
