@@ -37,7 +37,7 @@ readonly secret_keys=(DATABASE_URL BETTER_AUTH_SECRET JWT_SECRET)
 readonly total_steps=7
 
 # Set by main, read by the steps.
-namespace=todo-app
+namespace=''
 release=todo-app
 environment=dev
 timeout=10m
@@ -72,7 +72,8 @@ already deployed are never switched off, and a step with nothing new makes no re
   --env dev|staging|prod   values-<env>.yaml on top of values.yaml (default: dev)
   --context CTX            kube context (default: the current one; see "Target" below)
   --kubeconfig FILE        kubeconfig (default: $KUBECONFIG or ~/.kube/config)
-  --namespace NS           namespace (default: todo-app; created when missing)
+  --namespace NS           namespace (default: the context's, else todo-app; created when
+                           missing)
   --release NAME           Helm release (default: todo-app)
   --values FILE            extra values file after the environment's (repeatable), e.g.
                            helm/todo-app/examples/gke.yaml
@@ -441,7 +442,8 @@ main() {
   done
   [[ "$environment" =~ ^(dev|staging|prod)$ ]] || log::die "--env must be dev, staging or prod, not '$environment'" 2
   [[ "$timeout" =~ ^[0-9]+[smh]$ ]] || log::die "--timeout must look like 90s, 10m or 1h, not '$timeout'" 2
-  [[ "$namespace" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ && ${#namespace} -le 63 ]] || log::die "--namespace '$namespace' is not a valid namespace name" 2
+  [[ -z "$namespace" || ( "$namespace" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ && ${#namespace} -le 63 ) ]] ||
+    log::die "--namespace '$namespace' is not a valid namespace name" 2
   [[ "$release" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ && ${#release} -le 53 ]] || log::die "--release '$release' is not a valid Helm release name" 2
   [[ -z "$env_file" || -r "$env_file" ]] || log::die "cannot read --env-file $env_file" 2
   helm_values=(--values "$chart_dir/values-$environment.yaml")
@@ -456,6 +458,7 @@ main() {
   done
 
   kube::setup "$kubeconfig" "$context" need-helm
+  namespace=$(kube::resolve_namespace "$namespace")
   kube::check_reachable
   if [[ -z "$dry_run" ]]; then
     kube::confirm_target "deploy release $release (env $environment) into namespace $namespace" "$yes" "$environment"

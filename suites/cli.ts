@@ -4,6 +4,7 @@ import { allChecks } from './checks/index.js';
 import { resolveConfig, usage } from './lib/config.js';
 import { ExitCode, fatal } from './lib/errors.js';
 import { loadCustomChecks } from './lib/custom-checks.js';
+import { bundleLines } from './lib/report/bundle.js';
 import { runSuite } from './lib/suite.js';
 
 const mark = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
@@ -44,9 +45,11 @@ async function main(argv: string[]): Promise<number> {
   }
   say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)\n`);
   if (config.access === 'in-cluster') {
-    // In a pod the report directory goes with the pod; the summary goes to its log, which
-    // `helm test --logs` and `kubectl logs` bring back.
+    // In a pod the report directory goes with the pod; the summary and the whole directory,
+    // bundled, go to its log, which `helm test --logs` and `kubectl logs` bring back
+    // (`npm run report:unpack` writes the directory back).
     say(`\n${await readFile(files.markdown, 'utf8')}`);
+    say(`\nthe whole report follows; unpack it with: helm test <release> --logs | npm run report:unpack\n${(await bundleLines(files.dir, report.runId)).join('\n')}\n`);
   }
   // The written report.json: already scrubbed of every secret.
   if (config.reporter === 'json') process.stdout.write(await readFile(files.json, 'utf8'));

@@ -12,11 +12,12 @@
  * services by their Service names, and its verdicts come back through `--logs`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unpackBundle } from '../../suites/lib/report/bundle.js';
 import { REPO_ROOT, run, type CommandResult } from '../support/helm.js';
 import { ensureSandbox, kubectl, runTool, sandboxRegistry, stackDatabase, toolPath, uniqueName } from '../support/sandbox.js';
 
@@ -232,6 +233,12 @@ describe('deployment scripts on the sandbox', () => {
     expect(log).toMatch(/access in-cluster\./);
     expect(log).not.toMatch(/^(FAIL|SKIP) /m);
     expect(log).not.toMatch(/forbid/i);
+    // The whole report directory comes back through the log too.
+    const unpacked = await unpackBundle(log, join(workDir, 'pod-reports'));
+    expect(unpacked, 'a report bundle in the log').toBeDefined();
+    const report = JSON.parse(readFileSync(join(unpacked ?? '', 'report.json'), 'utf8')) as { exitCode: number; target: { access: string } };
+    expect([report.exitCode, report.target.access]).toEqual([0, 'in-cluster']);
+    expect(existsSync(join(unpacked ?? '', 'junit.xml'))).toBe(true);
   }, HELM_TEST_TIMEOUT_MS);
 
   it('deploy-to-cloud.sh run again upgrades in place with one revision', async () => {

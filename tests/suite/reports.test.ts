@@ -179,3 +179,25 @@ describe('HTML, Markdown and the report directory', () => {
     expect(await readlink(join(dir, 'latest'))).toBe('run-2');
   });
 });
+
+describe('the report bundle a validation Pod prints to its log', () => {
+  it('carries the whole run directory through a log with prefixes, and unpacks it into reports/<run-id>/ with latest pointing at it', async () => {
+    const { bundleLines, unpackBundle } = await import('../../suites/lib/report/bundle.js');
+    const { mkdir, writeFile: write } = await import('node:fs/promises');
+    const source = await mkdtemp(join(tmpdir(), 'bundle-src-'));
+    const target = await mkdtemp(join(tmpdir(), 'bundle-dst-'));
+    dirs.push(source, target);
+    await mkdir(join(source, 'diagnostics/checks'), { recursive: true });
+    await write(join(source, 'junit.xml'), '<testsuites/>');
+    await write(join(source, 'diagnostics/checks/pods-ready.html'), '<p>pod</p>');
+    const lines = await bundleLines(source, 'run-7');
+    // As `kubectl logs --timestamps` or a CI runner would show them.
+    const log = ['PASS pods-ready', ...lines.map((line) => `2026-12-02T04:00:00Z ${line}`), 'done'].join('\n');
+    const dir = await unpackBundle(log, target);
+    expect(dir).toBe(join(target, 'run-7'));
+    expect(await readFile(join(target, 'latest/junit.xml'), 'utf8')).toBe('<testsuites/>');
+    expect(await readFile(join(target, 'run-7/diagnostics/checks/pods-ready.html'), 'utf8')).toBe('<p>pod</p>');
+    expect(await unpackBundle('no bundle here', target)).toBeUndefined();
+  });
+});
+
