@@ -4,7 +4,9 @@
 import { resolve } from 'node:path';
 import { exitCodesHelp, resolveConfig } from '../lib/config.js';
 import { fatal, InputError } from '../lib/errors.js';
-import { buildKube, checkRelease, checkTarget } from '../lib/kube.js';
+import { buildKube, checkRelease, checkTarget, type Kube } from '../lib/kube.js';
+import { newRunId } from '../lib/report/index.js';
+import { writeUnvalidatedReport } from '../lib/suite.js';
 import { candidateArgs, locateHelm, runHelm } from './helm.js';
 import { runDrill, type DrillKind } from './drill.js';
 import { Redactor } from '../lib/redact.js';
@@ -85,9 +87,17 @@ async function main(argv: string[]): Promise<number> {
     eventRate: numberFlag(values['event-rate'], 0.5, 'event-rate'),
     settleSeconds: numberFlag(values['settle-seconds'], 3, 'settle-seconds'),
   };
-  const kube = buildKube(config);
-  await checkTarget(kube, config.namespace);
-  await checkRelease(kube, config.namespace, config.release);
+  const title = kind === 'rollback' ? 'Rollback drill' : 'Upgrade drill';
+  let kube: Kube | undefined;
+  try {
+    kube = buildKube(config);
+    await checkTarget(kube, config.namespace);
+    await checkRelease(kube, config.namespace, config.release);
+  } catch (error) {
+    // Stopped before anything changed: still a report that says why, as the gate leaves one.
+    if (error instanceof InputError) await writeUnvalidatedReport(config, config.runId ?? newRunId(), new Date(), error, kube, process.env, title);
+    throw error;
+  }
   const helmBinary = locateHelm(config.helmBinary);
   const redactor = new Redactor();
   const log = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
@@ -129,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
     results.push(...verdictResults([{ id: 'no-problems', name: 'drill left no problems', pass: false, detail: report.problems.join('; '), expected: 'no problems', actual: report.problems.join('; ') }], `drill-${kind}`, criterion, report.startedAt, report.durationMs));
   }
   const { report: written, files } = await writeRunReports({
-    title: kind === 'rollback' ? 'Rollback drill' : 'Upgrade drill',
+    title,
     reportDir: config.reportDir,
     runId: config.runId,
     startedAt: report.startedAt,

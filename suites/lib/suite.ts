@@ -198,8 +198,19 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
   return { report, files };
 }
 
-/** The report of a run that could not validate: one failing `preflight` entry that says why. */
-async function writeUnvalidatedReport(config: SuiteConfig, runId: string, startedAt: Date, error: InputError, kube: Kube | undefined, env: Record<string, string | undefined>): Promise<void> {
+/**
+ * The report of a run that could not validate: one failing `preflight` entry that says why.
+ * Drill and load runs pass their title.
+ */
+export async function writeUnvalidatedReport(
+  config: SuiteConfig,
+  runId: string,
+  startedAt: Date,
+  error: InputError,
+  kube: Kube | undefined,
+  env: Record<string, string | undefined>,
+  title?: string,
+): Promise<void> {
   const finishedAt = new Date();
   const durationMs = finishedAt.getTime() - startedAt.getTime();
   const result: CheckResult = {
@@ -218,6 +229,7 @@ async function writeUnvalidatedReport(config: SuiteConfig, runId: string, starte
     pods: [],
   };
   const report: RunReport = {
+    ...(title ? { title } : {}),
     runId,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { exitCodesHelp, resolveConfig, type SuiteConfig } from '../lib/config.js';
 import { fatal, InputError } from '../lib/errors.js';
 import { buildKube, checkTarget, type Kube } from '../lib/kube.js';
+import { newRunId } from '../lib/report/index.js';
+import { writeUnvalidatedReport } from '../lib/suite.js';
 import { frontendBase, jwtSecret } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
@@ -93,8 +95,16 @@ async function main(argv: string[]): Promise<number> {
   const config = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
   common.usagePercent = config.limits.usagePercent;
   const jobPods = values.job === undefined ? 0 : Math.round(numberFlag(values.job, 1, 'job'));
-  const kube = buildKube(config);
-  await checkTarget(kube, config.namespace);
+  let target: Kube | undefined;
+  try {
+    target = buildKube(config);
+    await checkTarget(target, config.namespace);
+  } catch (error) {
+    // Stopped before any load was sent: still a report that says why, as the gate leaves one.
+    if (error instanceof InputError) await writeUnvalidatedReport(config, config.runId ?? newRunId(), new Date(), error, target, process.env, 'Load test');
+    throw error;
+  }
+  const kube = target;
   const redactor = new Redactor();
   const notes: string[] = [];
   const say = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);

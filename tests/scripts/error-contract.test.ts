@@ -176,4 +176,13 @@ describe('a report on every exit', () => {
     expect(json.results.map((r) => r.id)).toEqual(['preflight']);
     expect(await readFile(join(reports, 'latest/summary.md'), 'utf8')).toContain('could not validate (exit 6)');
   }, 60_000);
+
+  it('the drills and the load test leave one too when they stop before changing anything', async () => {
+    for (const [name, script, first] of [['Rollback drill', 'suites/drills/cli.ts', ['rollback']], ['Load test', 'suites/load/cli.ts', []]] as const) {
+      const reports = join(dir, `own-reports-${name.replace(' ', '-')}`);
+      const result = await run([tsx, join(root, script), ...first, '--report-dir', reports, '--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'missing']);
+      expect(result.code, name).toBe(6);
+      expect(await readFile(join(reports, 'latest/summary.md'), 'utf8')).toContain(`## ${name}: ❌ could not validate (exit 6)`);
+    }
+  }, 60_000);
 });
