@@ -3,7 +3,7 @@
 // holds into DIR/<run-id>/ (default reports/), pointing DIR/latest at it.
 import { resolve } from 'node:path';
 import { parseFlags } from './lib/cli-options.js';
-import { fatal, InputError } from './lib/errors.js';
+import { endCommand, InputError } from './lib/errors.js';
 import { unpackBundle } from './lib/report/bundle.js';
 
 const usage = `Usage: helm test <release> -n <namespace> --logs | npm run report:unpack [-- --report-dir DIR]
@@ -26,11 +26,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const { line, code } = fatal(error);
-    process.stderr.write(`${line}\n`);
-    process.exit(code);
-  },
-);
+endCommand(main(process.argv.slice(2)));

@@ -3,7 +3,7 @@
 // (2 bad usage, 3-8 the target, 9 internal), checked before anything is changed or seeded.
 import { resolve } from 'node:path';
 import { exitCodesHelp, resolveConfig } from '../lib/config.js';
-import { fatal, InputError } from '../lib/errors.js';
+import { endCommand, InputError } from '../lib/errors.js';
 import { buildKube, checkRelease, checkTarget, type Kube } from '../lib/kube.js';
 import { newRunId } from '../lib/report/index.js';
 import { writeUnvalidatedReport } from '../lib/suite.js';
@@ -168,11 +168,4 @@ async function main(argv: string[]): Promise<number> {
   return written.exitCode;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const { line, code } = fatal(error);
-    process.stderr.write(`${line}\n`);
-    process.exit(code);
-  },
-);
+endCommand(main(process.argv.slice(2)));

@@ -113,3 +113,15 @@ export function fatal(error: unknown): { line: string; code: number } {
   if (error instanceof InputError) return { line: `error: ${error.message}`, code: error.exitCode };
   return { line: `internal error: ${oneLine(error)}`, code: ExitCode.internal };
 }
+
+/** Runs a command's main and exits with its code, or with the one line and code of `fatal`. */
+export function endCommand(main: Promise<number>): void {
+  main.then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const { line, code } = fatal(error);
+      process.stderr.write(`${line}\n`);
+      process.exit(code);
+    },
+  );
+}

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { exitCodesHelp, resolveConfig, type SuiteConfig } from '../lib/config.js';
-import { fatal, InputError } from '../lib/errors.js';
+import { endCommand, InputError } from '../lib/errors.js';
 import { buildKube, checkTarget, type Kube } from '../lib/kube.js';
 import { newRunId } from '../lib/report/index.js';
 import { writeUnvalidatedReport } from '../lib/suite.js';
@@ -171,11 +171,4 @@ function workerArgs(common: { users: number; durationSeconds: number; ratePerUse
   ];
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const { line, code } = fatal(error);
-    process.stderr.write(`${line}\n`);
-    process.exit(code);
-  },
-);
+endCommand(main(process.argv.slice(2)));

@@ -2,9 +2,10 @@
 // run prints the whole directory (already scrubbed of secrets) as a gzip'd, base64 bundle
 // between two marker lines, and `npm run report:unpack` writes it back from any text that
 // holds it: `helm test ... --logs`, `kubectl logs`, a CI log.
-import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { pointLatest } from './index.js';
 
 export const bundleBegin = '--- todo-validation report bundle: begin ---';
 export const bundleEnd = '--- todo-validation report bundle: end ---';
@@ -58,9 +59,6 @@ export async function unpackBundle(text: string, reportDir: string): Promise<str
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content);
   }
-  const temp = join(reportDir, `.latest-${bundle.runId}`);
-  await rm(temp, { force: true });
-  await symlink(bundle.runId, temp);
-  await rename(temp, join(reportDir, 'latest'));
+  await pointLatest(reportDir, bundle.runId);
   return dir;
 }

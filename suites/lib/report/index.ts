@@ -11,6 +11,14 @@ export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
+/** Points reportDir/latest at runId, replacing the link atomically so a reader never sees it missing. */
+export async function pointLatest(reportDir: string, runId: string): Promise<void> {
+  const temp = join(reportDir, `.latest-${runId}`);
+  await rm(temp, { force: true });
+  await symlink(runId, temp);
+  await rename(temp, join(reportDir, 'latest'));
+}
+
 export function runDir(reportDir: string, runId: string): string {
   return join(reportDir, runId);
 }
@@ -47,12 +55,7 @@ export async function writeReports(
     writeFile(files.html, redactor.scrub(renderHtml(safe, html))),
     writeFile(files.markdown, markdown),
   ]);
-  // Replace the link atomically so a reader never sees it missing.
-  const latest = join(reportDir, 'latest');
-  const temp = join(reportDir, `.latest-${report.runId}`);
-  await rm(temp, { force: true });
-  await symlink(report.runId, temp);
-  await rename(temp, latest);
+  await pointLatest(reportDir, report.runId);
   if (env.GITHUB_STEP_SUMMARY) {
     const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
     const summary = renderMarkdown(safe, { kind: 'artifact', artifact: env.TODO_REPORT_ARTIFACT || undefined, runUrl });
