@@ -426,7 +426,10 @@ up_with_node() {
   [[ $(id -u) -eq 0 ]] ||
     log::die "the sandbox needs root (network namespaces, cgroups, mounts); run it as root" 3
   if ip link show "$sandbox_bridge" >/dev/null 2>&1; then
-    log::die "network link $sandbox_bridge already exists (another sandbox with TODO_SANDBOX_LINK_PREFIX=$TODO_SANDBOX_LINK_PREFIX, or one that crashed); run 'npm run sandbox:down' or set TODO_SANDBOX_LINK_PREFIX" 4
+    node::abandoned ||
+      log::die "network link $sandbox_bridge belongs to another running sandbox (TODO_SANDBOX_LINK_PREFIX=$TODO_SANDBOX_LINK_PREFIX); stop it with 'npm run sandbox:down' from its directory, or set TODO_SANDBOX_LINK_PREFIX" 4
+    log::warn "taking over the network and cgroups of a sandbox that crashed ($sandbox_bridge, $sandbox_netns: no process left in them)"
+    node::reclaim_abandoned
   fi
   log::step "checking tools"
   bash "$script_dir/install-tools.sh" \

@@ -2,7 +2,7 @@
 // (the node's containers included) and can run twice, and user mistakes get one clear line.
 // Runs last in `npm run check`: it takes the shared sandbox down.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +71,25 @@ function podProcesses(): { pid: number; start: string }[] {
   return found;
 }
 
+/** PID and its children's, grandchildren's...: PostgreSQL runs under runuser, pods under shims. */
+function withDescendants(pid: number): { pid: number; start: string }[] {
+  const stat = (id: number) => {
+    try {
+      const text = readFileSync(`/proc/${id}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    } catch {
+      return undefined;
+    }
+  };
+  const start = stat(pid);
+  if (start === undefined) return [];
+  const children = host('pgrep', ['-P', String(pid)]).stdout.split('\n').filter(Boolean).map(Number);
+  return [{ pid, start }, ...children.flatMap(withDescendants)];
+}
+
 const scratch = mkdtempSync(join(tmpdir(), 'sandbox-lifecycle-'));
+// PostgreSQL runs as its own user and must reach a sandbox directory in here.
+chmodSync(scratch, 0o755);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('sandbox lifecycle', () => {
@@ -183,13 +201,35 @@ describe('sandbox lifecycle', () => {
     expect(status.stdout).toContain('The sandbox is down');
   }, 300_000);
 
-  it('comes up again from nothing, then goes down clean', async () => {
+  it('comes up again from nothing; refuses the links of a running sandbox, and takes them over from one that was killed', async () => {
     const up = await script('up.sh');
     expect(up.status, up.stderr).toBe(0);
     console.log(`sandbox up (warm tools) took ${up.ms} ms; ${up.stdout.match(/API healthy after \d+ s/)?.[0]}`);
-    const processes = recordedProcesses(sandboxDir);
-    const down = await script('down.sh');
-    expect(down.status, down.stderr).toBe(0);
-    expect(processes.filter((entry) => stillRunning(entry.pid, entry.start))).toEqual([]);
-  }, 600_000);
+    const beside = await script('up.sh', { TODO_SANDBOX_DIR: join(scratch, 'beside') });
+    expect(beside.status).toBe(4);
+    expect(beside.stderr.trim().split('\n')).toEqual([expect.stringContaining(`network link ${linkPrefix}0 belongs to another running sandbox`)]);
+
+    // A machine restart or `kill -9` of everything: no process left, its state where it was.
+    const killed = [...recordedProcesses(sandboxDir), ...podProcesses()].flatMap((entry) => withDescendants(entry.pid));
+    host('pkill', ['-KILL', '-f', `containerd-shim-runc-v2 .*-address ${sandboxDir}/`]);
+    for (const entry of killed) {
+      try { process.kill(entry.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    await waitFor('the killed processes to be gone', async () => killed.every((entry) => !stillRunning(entry.pid, entry.start)) || undefined, 30_000);
+    expect(host('ip', ['-br', 'link']).stdout).toContain(`${linkPrefix}0`);
+
+    const elsewhere = join(scratch, 'after-crash');
+    const again = await script('up.sh', { TODO_SANDBOX_DIR: elsewhere });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`taking over the network and cgroups of a sandbox that crashed (${linkPrefix}0`);
+    expect((await script('status.sh', { TODO_SANDBOX_DIR: elsewhere })).status).toBe(0);
+
+    expect((await script('down.sh', { TODO_SANDBOX_DIR: elsewhere })).status).toBe(0);
+    // The killed sandbox's own directory (its mounts) is cleared by its own down.
+    expect((await script('down.sh')).status).toBe(0);
+    expect(host('ip', ['-br', 'link']).stdout).not.toContain(linkPrefix);
+    expect(host('ip', ['netns', 'list']).stdout).not.toContain(linkPrefix);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(sandboxDir);
+    expect(existsSync(`/sys/fs/cgroup/memory/${linkPrefix}`)).toBe(false);
+  }, 900_000);
 });

@@ -89,6 +89,25 @@ node::network_down() {
   fi
 }
 
+# A sandbox with these link names that crashed or was killed leaves its namespace, links,
+# routes and cgroups behind with no process in them; a live one has at least containerd in
+# its namespace. Only an abandoned one may be taken over.
+node::abandoned() {
+  [[ -z "$(ip netns pids "$sandbox_netns" 2>/dev/null)" ]] || return 1
+  local hierarchy
+  for hierarchy in /sys/fs/cgroup/*/; do
+    [[ -d "$hierarchy$sandbox_cgroup_root" ]] || continue
+    if find "$hierarchy$sandbox_cgroup_root" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q .; then
+      return 1
+    fi
+  done
+}
+
+node::reclaim_abandoned() {
+  node::network_down
+  node::remove_cgroups
+}
+
 # --- configuration -------------------------------------------------------------------------
 
 node::write_config() {
