@@ -12,7 +12,7 @@ import { waitUntil } from '../lib/wait.js';
 import { publicAddress } from '../checks/frontend.js';
 import { candidateArgs, isPending, releaseManifest, releaseStatus, runHelm, type HelmRun, type HelmTarget } from './helm.js';
 import { api, apiClient, apiTarget, eventFlowOnce, eventTarget, frontendTarget, Prober, taskList, type ApiClient } from './probe.js';
-import { atMost, longestOutageMs, outageWindows, type OutageWindow, type ProbeResult, type Verdict } from './stats.js';
+import { atMost, eventLatencyText, longestOutageMs, outageWindows, type OutageWindow, type ProbeResult, type Verdict } from './stats.js';
 
 export type DrillKind = 'rollback' | 'upgrade';
 
@@ -339,7 +339,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   } else {
     verdicts.push(deployMs === undefined ? { id: 'deploy-time', name: 'deploy time', pass: false, detail: 'the upgrade never reached all Ready', expected: `<= ${options.deployLimitSeconds} s`, actual: 'never all Ready' } : atMost('deploy time', deployMs / 1000, options.deployLimitSeconds, 's', 'deploy-time'));
   }
-  verdicts.push({ id: 'no-downtime', name: 'no downtime', pass: failed.length === 0, expected: '0 failed probes', actual: `${failed.length} failed probes, longest outage ${longestOutageMs(outages)} ms`, detail: `${failed.length} failed of ${probes.length} probes; longest outage ${longestOutageMs(outages)} ms` });
+  verdicts.push({ id: 'no-downtime', name: 'no downtime', pass: failed.length === 0, expected: '0 failed probes (an event unprocessed after 30 s is a failure)', actual: `${failed.length} failed probes, longest outage ${longestOutageMs(outages)} ms`, detail: `${failed.length} failed of ${probes.length} probes; longest outage ${longestOutageMs(outages)} ms; ${eventLatencyText(probes)}` });
   verdicts.push({ id: 'data-kept', name: 'no data lost', pass: foundAfter === seeded.length && seeded.length > 0, expected: `${seeded.length} of ${seeded.length} seeded tasks (at least 1)`, actual: `${foundAfter} found`, detail: `${foundAfter} of ${seeded.length} tasks created before the drill found after it` });
   verdicts.push({ id: 'not-pending', name: 'release not stuck pending', expected: 'not pending-upgrade / pending-rollback', actual: finalStatus.status, pass: !problems.some((p) => p.includes('pending-')), detail: finalStatus.status });
   const minRate = Math.min(...['frontend', 'api'].map((t) => (counts[t]?.total ?? 0) / Math.max(1, (prober.stoppedAt - prober.startedAt) / 1000)));

@@ -14,7 +14,7 @@ export interface ProbeTarget {
   name: string;
   /** Requests per second. */
   rate: number;
-  run(signal: AbortSignal): Promise<{ ok: boolean; status?: number; error?: string }>;
+  run(signal: AbortSignal): Promise<{ ok: boolean; status?: number; error?: string; latencyMs?: number }>;
 }
 
 export interface ApiClient {
@@ -141,13 +141,17 @@ export async function eventFlowOnce(client: ApiClient, waitMs: number, signal?: 
   return { ok: false, ms: performance.now() - completedAt, error: `next occurrence not visible within ${waitMs} ms` };
 }
 
-export function eventTarget(client: ApiClient, rate = 0.5, waitMs = 5000): ProbeTarget {
+/**
+ * The event flow as a probe. An event still unprocessed after `lostAfterMs` counts as the flow
+ * being down; one processed later than the 5 s target is slow, not down, and its latency is kept.
+ */
+export function eventTarget(client: ApiClient, rate = 0.5, lostAfterMs = 30_000): ProbeTarget {
   return {
     name: 'event-flow',
     rate,
     async run(signal) {
-      const result = await eventFlowOnce(client, waitMs, signal);
-      return { ok: result.ok, status: result.status, error: result.error };
+      const result = await eventFlowOnce(client, lostAfterMs, signal);
+      return { ok: result.ok, status: result.status, error: result.error, latencyMs: result.ok ? Math.round(result.ms) : undefined };
     },
   };
 }
@@ -204,10 +208,10 @@ export class Prober {
         const one = target
           .run(signal)
           .then((r) => ({ ...r }))
-          .catch((error: unknown) => ({ ok: false, status: undefined, error: oneLine(error) }))
+          .catch((error: unknown) => ({ ok: false, status: undefined, error: oneLine(error), latencyMs: undefined }))
           .then((r) => {
             if (signal.aborted && !r.ok) return; // cut short by stop(), not a failure of the service
-            this.results.push({ target: target.name, at, ms: Math.round(performance.now() - started), ok: r.ok, status: r.status, error: r.error });
+            this.results.push({ target: target.name, at, ms: Math.round(performance.now() - started), ok: r.ok, status: r.status, error: r.error, latencyMs: r.latencyMs });
           });
         // A slow answer must not lower the rate: up to 4 probes of a target overlap.
         inFlight.add(one);

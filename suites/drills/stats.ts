@@ -9,6 +9,8 @@ export interface ProbeResult {
   ok: boolean;
   status?: number;
   error?: string;
+  /** What the probe measures beyond its own duration (the event flow: completion to next occurrence). */
+  latencyMs?: number;
 }
 
 export interface OutageWindow {
@@ -52,6 +54,19 @@ export function outageWindows(results: readonly ProbeResult[]): OutageWindow[] {
     if (open) windows.push({ target, from: open.from, to: open.lastEnd, ms: open.lastEnd - open.from, failures: open.failures });
   }
   return windows.sort((a, b) => a.from - b.from);
+}
+
+/**
+ * The event flow during a drill, in words: how many events were processed and how fast. An
+ * event slower than the steady-state target (5 s, which the suite's event-flow check holds
+ * the release to) during a rollout is named here, not counted as downtime.
+ */
+export function eventLatencyText(results: readonly ProbeResult[], targetMs = 5000): string {
+  const latencies = results.filter((r) => r.target === 'event-flow' && r.ok && r.latencyMs !== undefined).map((r) => r.latencyMs ?? 0);
+  if (latencies.length === 0) return 'no event processed';
+  const slowest = Math.max(...latencies);
+  const over = latencies.filter((ms) => ms > targetMs).length;
+  return `${latencies.length} event${latencies.length === 1 ? '' : 's'} processed, median ${percentile(latencies, 50)} ms, slowest ${slowest} ms${over > 0 ? ` (${over} over the ${targetMs} ms target)` : ''}`;
 }
 
 export function longestOutageMs(windows: readonly OutageWindow[]): number {

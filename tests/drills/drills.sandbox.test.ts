@@ -14,6 +14,7 @@ import { resolveConfig, type SuiteConfig } from '../../suites/lib/config.js';
 import { buildKube, type Kube } from '../../suites/lib/kube.js';
 import { runDrill, type DrillOptions, type DrillReport } from '../../suites/drills/drill.js';
 import { locateHelm, runHelm, type HelmTarget } from '../../suites/drills/helm.js';
+import { eventLatencyText } from '../../suites/drills/stats.js';
 import type { LoadReport } from '../../suites/load/load.js';
 import { ensureSandbox, repoRoot, runTool, sandboxRegistry, stackDatabase, uniqueName } from '../support/sandbox.js';
 
@@ -59,7 +60,7 @@ const verdict = (report: DrillReport, name: string) => report.verdicts.find((v) 
 function record(label: string, report: DrillReport): void {
   const phases = report.phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(1)} s`).join(', ');
   const counts = Object.entries(report.probeCounts).map(([t, c]) => `${t} ${c.failed}/${c.total}`).join(', ');
-  figures.push(`${label}: ${phases}; probes failed/total ${counts}; longest outage ${report.longestOutageMs} ms`);
+  figures.push(`${label}: ${phases}; probes failed/total ${counts}; longest outage ${report.longestOutageMs} ms; ${eventLatencyText(report.probes)}`);
 }
 
 beforeAll(async () => {

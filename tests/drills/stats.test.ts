@@ -1,7 +1,7 @@
 // The pure parts of the drills and the load test: outage windows, percentiles, buckets,
 // verdicts, quantities, the Job's result lines.
 import { describe, expect, it } from 'vitest';
-import { allPass, atMost, histogram, longestOutageMs, outageWindows, percentile, perSecond, summarize, type ProbeResult } from '../../suites/drills/stats.js';
+import { allPass, atMost, eventLatencyText, histogram, longestOutageMs, outageWindows, percentile, perSecond, summarize, type ProbeResult } from '../../suites/drills/stats.js';
 import { buildReport, parseQuantity, type LoadSamples } from '../../suites/load/load.js';
 import { loadJob, parseResultLines, resultMarker } from '../../suites/load/job.js';
 import { candidateArgs, isPending } from '../../suites/drills/helm.js';
@@ -31,6 +31,16 @@ describe('outage windows', () => {
   it('closes a trailing outage at the end of the last failed probe, and sorts input by time', () => {
     const windows = outageWindows([probe('api', 500, false, 50), probe('api', 0, true), probe('api', 300, false, 20)]);
     expect(windows).toEqual([{ target: 'api', from: 300, to: 550, ms: 250, failures: 2 }]);
+  });
+});
+
+describe('event latency during a drill', () => {
+  const event = (latencyMs: number | undefined, ok = true): ProbeResult => ({ target: 'event-flow', at: 0, ms: 100, ok, latencyMs });
+  it('names how many events were processed and the slowest, and those over the target', () => {
+    expect(eventLatencyText([event(800), event(1200), event(5400), event(undefined, false), { target: 'api', at: 0, ms: 9000, ok: true }]))
+      .toBe('3 events processed, median 1200 ms, slowest 5400 ms (1 over the 5000 ms target)');
+    expect(eventLatencyText([event(800)])).toBe('1 event processed, median 800 ms, slowest 800 ms');
+    expect(eventLatencyText([event(undefined, false)])).toBe('no event processed');
   });
 });
 
