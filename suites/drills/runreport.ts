@@ -85,6 +85,6 @@ export async function writeRunReports(input: RunReportInput): Promise<{ report: 
     testUsers: [],
     detail: input.detail,
   };
-  const files = await writeReports(report, input.reportDir, input.redactor, input.env ?? process.env, { extra: `${sectionStyle}\n${input.extraHtml}`, timeline: false });
+  const files = await writeReports(report, input.reportDir, input.redactor, input.env ?? process.env, { html: { extra: `${sectionStyle}\n${input.extraHtml}`, timeline: false } });
   return { report, files };
 }

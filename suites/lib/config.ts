@@ -63,6 +63,8 @@ export interface SuiteConfig {
   kubeconfig: string | undefined;
   /** Context name; undefined means the kubeconfig's current context. */
   context: string | undefined;
+  /** Several clusters in one run (`--contexts a,b`): each is validated in turn; empty for one. */
+  contexts: string[];
   namespace: string;
   /** Where the namespace came from: a flag, variable or config file; the context; the default. */
   namespaceSource: 'given' | 'context' | 'default';
@@ -139,6 +141,9 @@ Targeting (flag / environment variable / config-file key; default):
                            ~/.kube/config, or in-cluster credentials inside a pod
   --context NAME           TODO_SUITE_CONTEXT / context; default the current context
                            (--kube-context, helm's name for it, works too)
+  --contexts A,B,...       TODO_SUITE_CONTEXTS / contexts (list); several clusters in one
+                           run, one after the other, each in its context's namespace unless
+                           -n is given; one report with a section per context
   -n, --namespace NAME     TODO_SUITE_NAMESPACE / namespace; default the context's
                            namespace (as kubectl), else todo-app
   --release NAME           TODO_SUITE_RELEASE / release; default todo-app
@@ -221,6 +226,7 @@ function parseLimits(pairs: Record<string, unknown>, origin: string): Partial<Li
 interface FileConfig {
   kubeconfig?: string;
   context?: string;
+  contexts?: string[] | string;
   namespace?: string;
   release?: string;
   frontendUrl?: string;
@@ -245,6 +251,7 @@ interface FileConfig {
 const fileKeyTypes: Record<keyof FileConfig, 'string' | 'list' | 'map' | 'boolean'> = {
   kubeconfig: 'string',
   context: 'string',
+  contexts: 'list',
   namespace: 'string',
   release: 'string',
   frontendUrl: 'string',
@@ -354,6 +361,19 @@ function strictFrom(envValue: string | undefined, fileValue: unknown, configPath
   return fileValue;
 }
 
+/** As kubectl and helm: -n, else the namespace the context names, else todo-app. */
+function namespaceFor(kubeconfig: string | undefined, context: string | undefined, given: string | undefined): Pick<SuiteConfig, 'namespace' | 'namespaceSource'> {
+  if (given !== undefined) return { namespace: given, namespaceSource: 'given' };
+  const fromContext = kubeconfig !== undefined ? contextNamespace(kubeconfig, context) : undefined;
+  return fromContext !== undefined ? { namespace: fromContext, namespaceSource: 'context' } : { namespace: 'todo-app', namespaceSource: 'default' };
+}
+
+/** The configuration for one context of a `--contexts` run: that context, and its namespace unless one was given. */
+export function configForContext(config: SuiteConfig, context: string): SuiteConfig {
+  const given = config.namespaceSource === 'given' ? config.namespace : undefined;
+  return { ...config, context, contexts: [], ...namespaceFor(config.kubeconfig, context, given) };
+}
+
 const asList = (value: string[] | string | undefined): string[] | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value.map(String) : splitList(value);
 
@@ -369,6 +389,7 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
         kubeconfig: { type: 'string' },
         context: { type: 'string' },
         'kube-context': { type: 'string' },
+        contexts: { type: 'string' },
         namespace: { type: 'string', short: 'n' },
         release: { type: 'string' },
         'frontend-url': { type: 'string' },
@@ -445,14 +466,20 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     if (value !== undefined && value.trim() === '') throw new InputError('usage', `${name} needs a value, got an empty one (see --help)`);
   }
   const context = pick(flags.context, flags['kube-context'], env.TODO_SUITE_CONTEXT, file.context);
-  // As kubectl and helm: -n, else the namespace the context names, else todo-app.
+  const contexts = [...new Set(asList(pick<string | string[]>(flags.contexts, env.TODO_SUITE_CONTEXTS, file.contexts)) ?? [])];
+  if (contexts.length > 0) {
+    if (context !== undefined) throw new InputError('usage', `--contexts and --context both name the cluster; give one of them`);
+    if (access === 'in-cluster' || (kubeconfig === undefined && inCluster)) throw new InputError('usage', '--contexts needs a kubeconfig that names the contexts; inside a pod the suite validates its own cluster only');
+    if (frontendUrl || Object.keys(serviceUrls).length > 0 || kafka !== undefined) {
+      throw new InputError('usage', '--frontend-url, --service-url and --kafka-brokers are one cluster\'s addresses; with --contexts let the suite find each cluster\'s, or run once per context');
+    }
+  }
   const givenNamespace = pick(flags.namespace, env.TODO_SUITE_NAMESPACE, file.namespace);
-  const contextsNamespace = givenNamespace === undefined && kubeconfig !== undefined ? contextNamespace(kubeconfig, context) : undefined;
   return {
     kubeconfig,
     context,
-    namespace: givenNamespace ?? contextsNamespace ?? 'todo-app',
-    namespaceSource: givenNamespace !== undefined ? 'given' : contextsNamespace !== undefined ? 'context' : 'default',
+    contexts,
+    ...namespaceFor(kubeconfig, context, givenNamespace),
     release: pick(flags.release, env.TODO_SUITE_RELEASE, file.release) ?? 'todo-app',
     frontendUrl,
     serviceUrls,

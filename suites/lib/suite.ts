@@ -11,7 +11,7 @@ import { buildKube, preflight, type Kube, type Preflight } from './kube.js';
 import { Redactor } from './redact.js';
 import { writeDiagnostics } from './report/diagnostics.js';
 import { newRunId, runDir, writeReports, type WrittenReports } from './report/index.js';
-import { totals, type RunReport } from './report/model.js';
+import { totals, type ContextsReport, type RunReport } from './report/model.js';
 import { runChecks, selectChecks, validateOrder } from './runner.js';
 import { TodoApi, testUserId } from './todo-api.js';
 import { withTimeout } from './wait.js';
@@ -66,9 +66,13 @@ async function sweepEarlierRuns(ctx: CheckContext, checks: Check[]): Promise<str
   const users = new Set<string>();
   for (const entry of entries) {
     try {
-      const earlier = JSON.parse(await readFile(join(ctx.config.reportDir, entry, 'report.json'), 'utf8')) as Partial<RunReport>;
-      if (earlier.target?.namespace !== ctx.config.namespace || earlier.target?.release !== ctx.config.release) continue;
-      for (const user of earlier.testUsers ?? []) users.add(user);
+      const earlier = JSON.parse(await readFile(join(ctx.config.reportDir, entry, 'report.json'), 'utf8')) as Partial<RunReport> & Partial<ContextsReport>;
+      // A `--contexts` run keeps each context's report inside its own.
+      for (const run of [earlier, ...(earlier.contexts ?? []).map((entry) => entry.report)]) {
+        const target = run.target;
+        if (target?.context !== ctx.kube.contextName || target.namespace !== ctx.config.namespace || target.release !== ctx.config.release) continue;
+        for (const user of run.testUsers ?? []) users.add(user);
+      }
     } catch {
       // A run that wrote no report left no users to sweep.
     }
@@ -96,6 +100,8 @@ async function sweepEarlierRuns(ctx: CheckContext, checks: Check[]): Promise<str
 export interface SuiteRun {
   report: RunReport;
   files: WrittenReports;
+  /** Why the run could not validate, when `reportUnvalidated` turned that into a report. */
+  unvalidated?: InputError;
 }
 
 export interface SuiteOptions {
@@ -105,6 +111,8 @@ export interface SuiteOptions {
   onResult?: (result: CheckResult, redactor: Redactor) => void;
   /** Every 10 s while checks run: the ones still running and for how long. */
   onProgress?: (running: { id: string; ms: number }[]) => void;
+  /** One context of a `--contexts` run: no `latest` link, and a cluster that cannot be validated is a report, not an error. */
+  asContext?: boolean;
 }
 
 export async function runSuite(config: SuiteConfig, options: SuiteOptions): Promise<SuiteRun> {
@@ -128,7 +136,9 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
   } catch (error) {
     // A gate that could not validate still leaves a report saying why, so that CI never
     // reads an older run's verdict.
-    if (error instanceof InputError) await writeUnvalidatedReport(config, runId, startedAt, error, kube, env);
+    if (!(error instanceof InputError)) throw error;
+    const written = await writeUnvalidatedReport(config, runId, startedAt, error, kube, env, undefined, options.asContext);
+    if (options.asContext) return { ...written, unvalidated: error };
     throw error;
   }
   const target = kube;
@@ -194,7 +204,7 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
     notes,
     testUsers: [...shared.users],
   };
-  const files = await writeReports(report, config.reportDir, redactor, env);
+  const files = await writeReports(report, config.reportDir, redactor, env, { linkLatest: !options.asContext });
   return { report, files };
 }
 
@@ -210,7 +220,8 @@ export async function writeUnvalidatedReport(
   kube: Kube | undefined,
   env: Record<string, string | undefined>,
   title?: string,
-): Promise<void> {
+  asContext = false,
+): Promise<SuiteRun> {
   const finishedAt = new Date();
   const durationMs = finishedAt.getTime() - startedAt.getTime();
   const result: CheckResult = {
@@ -250,5 +261,6 @@ export async function writeUnvalidatedReport(
     notes: ['The suite could not validate this deployment; the failure above says why and what to do.'],
     testUsers: [],
   };
-  await writeReports(report, config.reportDir, new Redactor(), env);
+  const files = await writeReports(report, config.reportDir, new Redactor(), env, { linkLatest: !asContext });
+  return { report, files };
 }

@@ -5,10 +5,12 @@
 // topic, a consumer scaled to 0, a frontend that is gone, a backend without its sidecar),
 // each turning its check red with a message naming the cause. A canary secret value is
 // planted and every artifact is searched for it.
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allChecks } from '../../suites/checks/index.js';
@@ -153,6 +155,38 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
     expect(next?.measurements.find((m) => m.name === 'p95')?.value).toBeLessThan(5000);
     expect(next?.series[0]?.values).toHaveLength(20);
   }, 400_000);
+
+  it('--contexts validates each cluster in turn, each with its own section, and one that cannot be validated does not stop the others', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const current = kc.getContextObject(kc.getCurrentContext());
+    if (!current) throw new Error('the sandbox kubeconfig has no current context');
+    kc.addContext({ ...current, name: 'stack', namespace });
+    kc.addContext({ ...current, name: 'no-release', namespace: 'default' });
+    const contextsKubeconfig = join(workDir, 'contexts.kubeconfig');
+    await writeFile(contextsKubeconfig, kc.exportConfig());
+    const reports = join(workDir, 'contexts-reports');
+    const run = await promisify(execFile)(join(repoRoot, 'node_modules/.bin/tsx'), [
+      join(repoRoot, 'suites/cli.ts'), '--kubeconfig', contextsKubeconfig, '--contexts', 'stack,no-release',
+      '--only', 'pods-ready,kafka-topics', '--report-dir', reports, '--run-id', 'two-contexts',
+    ], { timeout: 180_000 }).then(
+      ({ stdout, stderr }) => ({ code: 0, output: `${stdout}${stderr}` }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code, output: `${error.stdout ?? ''}${error.stderr ?? ''}` }),
+    );
+    expect(run.code, run.output).toBe(7);
+    expect(run.output).toContain(`== context stack (1 of 2): release todo-app in namespace ${namespace}, the namespace of the context\n`);
+    expect(run.output).toMatch(/^stack: 2 passed, 0 failed, 0 skipped/m);
+    expect(run.output).toMatch(/^no-release: could not validate \(exit 7\): Helm release "todo-app" not found in namespace "default"/m);
+    expect(run.output).toContain('1 of 2 could not be validated');
+    const html = await readFile(join(reports, 'two-contexts/report.html'), 'utf8');
+    expect(html).toContain('<section id="context-stack">');
+    expect(html).toContain('<section id="context-no-release">');
+    const own = JSON.parse(await readFile(join(reports, 'two-contexts/stack/report.json'), 'utf8')) as { exitCode: number; target: { namespace: string } };
+    expect([own.exitCode, own.target.namespace]).toEqual([0, namespace]);
+    const junit = await readFile(join(reports, 'two-contexts/junit.xml'), 'utf8');
+    expect(junit).toContain('<testsuite name="stack: pods"');
+    expect(junit).toContain('<testsuite name="no-release: preflight"');
+  }, 240_000);
 
   it('kafka-topics turns red when a topic is deleted', async () => {
     const applied = Date.now();

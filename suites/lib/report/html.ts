@@ -49,7 +49,18 @@ rect.pass{fill:#1e8449}rect.fail{fill:#c0392b}rect.skip{fill:#7f8c8d}
 h1 .fail,h1 .pass{vertical-align:middle}
 </style>`;
 
-function checkRow(r: CheckResult, ownRun: boolean): string {
+/**
+ * Where a report's links and anchors live: `dir` before every relative link (a context's
+ * directory, when several reports share one page) and `anchor` before every id.
+ */
+export interface PagePlace {
+  dir: string;
+  anchor: string;
+}
+
+const onItsOwn: PagePlace = { dir: '', anchor: '' };
+
+function checkRow(r: CheckResult, ownRun: boolean, place: PagePlace): string {
   const measures = r.measurements
     .map((m) => `<li>${htmlEscape(m.name)}: <b>${m.value}</b> ${htmlEscape(m.unit)}${m.limit !== undefined ? ` (limit ${htmlEscape(m.comparator ?? '<=')} ${m.limit})` : ''}</li>`)
     .join('');
@@ -58,23 +69,23 @@ function checkRow(r: CheckResult, ownRun: boolean): string {
   // The actual value is left out where it only repeats the reason.
   const actual = r.actual !== undefined && r.actual !== r.reason ? `<br>actual: ${htmlEscape(r.actual)}` : '';
   const ea = r.verdict === 'fail' && r.expected ? `<p class="ea">expected: ${htmlEscape(r.expected)}${actual}</p>` : '';
-  const diag = r.diagnostics ? ` <a href="${htmlEscape(r.diagnostics)}">diagnostics</a>` : '';
-  return `<tr class="${r.verdict}" id="${htmlEscape(r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}${ownRun ? `<br><small>${htmlEscape(r.criterion)}</small>` : ''}</td>${ownRun ? `<td class="num">${(r.durationMs / 1000).toFixed(2)} s</td>` : ''}<td>${htmlEscape(r.reason)}${diag}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
+  const diag = r.diagnostics ? ` <a href="${htmlEscape(place.dir + r.diagnostics)}">diagnostics</a>` : '';
+  return `<tr class="${r.verdict}" id="${htmlEscape(place.anchor + r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}${ownRun ? `<br><small>${htmlEscape(r.criterion)}</small>` : ''}</td>${ownRun ? `<td class="num">${(r.durationMs / 1000).toFixed(2)} s</td>` : ''}<td>${htmlEscape(r.reason)}${diag}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
 }
 
 /** Under the headline: each failure with its reason and diagnostics, grouped by the pod they share. */
-function failureSection(report: RunReport): string {
+function failureSection(report: RunReport, place: PagePlace, heading: string): string {
   const groups = groupFailures(report.results);
   if (groups.length === 0) return '';
   const item = (r: CheckResult) =>
-    `<li><a href="#${htmlEscape(r.id)}"><b>${htmlEscape(r.id)}</b></a>: ${htmlEscape(r.reason)}${r.diagnostics ? ` (<a href="${htmlEscape(r.diagnostics)}">diagnostics</a>)` : ''}</li>`;
+    `<li><a href="#${htmlEscape(place.anchor + r.id)}"><b>${htmlEscape(r.id)}</b></a>: ${htmlEscape(r.reason)}${r.diagnostics ? ` (<a href="${htmlEscape(place.dir + r.diagnostics)}">diagnostics</a>)` : ''}</li>`;
   const shared = groups.some((g) => g.pod !== undefined);
   const sections = groups.map((g) =>
     g.pod !== undefined
       ? `<h3>pod ${htmlEscape(g.pod)}: named by ${g.results.length} failing checks</h3><ul>${g.results.map(item).join('')}</ul>`
       : `${shared ? '<h3>other failures</h3>' : ''}<ul>${g.results.map(item).join('')}</ul>`,
   );
-  return `<section class="failures"><h2>Failures</h2>${sections.join('')}</section>`;
+  return `<section class="failures"><${heading}>Failures</${heading}>${sections.join('')}</section>`;
 }
 
 /** A round step for a time axis of totalMs, giving about six ticks. */
@@ -117,29 +128,47 @@ export interface HtmlOptions {
   timeline?: boolean;
 }
 
-export function renderHtml(report: RunReport, options: HtmlOptions = {}): string {
+/** The verdict of a run in a few words: "3 of 25 checks failed", "could not validate (exit 5)". */
+export function headline(report: RunReport): string {
   const t = report.totals;
-  const title = report.title ?? 'Todo stack validation';
   const noun = report.title ? 'verdicts' : 'checks';
-  const headline =
-    report.exitCode >= 2
-      ? `could not validate (exit ${report.exitCode})`
-      : t.failed > 0
-        ? `${t.failed} of ${t.total} ${noun} failed`
-        : `all ${t.passed} ${noun} passed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
+  return report.exitCode >= 2
+    ? `could not validate (exit ${report.exitCode})`
+    : t.failed > 0
+      ? `${t.failed} of ${t.total} ${noun} failed`
+      : `all ${t.passed} ${noun} passed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
+}
+
+/** What was validated: release, namespace, context, access. */
+export function targetLine(report: RunReport): string {
+  const t = report.target;
+  // A run that could not validate never read the release or the server.
+  const revision = t.revision > 0 ? ` revision ${t.revision} (${htmlEscape(t.releaseStatus)})` : '';
+  const version = t.serverVersion !== 'unknown' ? ` (${htmlEscape(t.serverVersion)})` : '';
+  return `Release <code>${htmlEscape(t.release)}</code>${revision} in <code>${htmlEscape(t.namespace)}</code>; context <code>${htmlEscape(t.context)}</code>${version}; access ${htmlEscape(t.access)}.`;
+}
+
+/** A run's failures and its table of checks, for its own page or a section of a shared one. */
+export function resultSections(report: RunReport, place: PagePlace = onItsOwn, level = 2): string {
+  const heading = `h${level}`;
+  return `${failureSection(report, place, heading)}
+<${heading}>${report.title ? 'Verdicts' : 'Checks'}</${heading}>
+<table><thead><tr><th>verdict</th><th>${report.title ? 'what' : 'check'}</th>${report.title ? '' : '<th>time</th>'}<th>reason, measurements, evidence</th></tr></thead><tbody>
+${failuresFirst(report.results).map((r) => checkRow(r, !report.title, place)).join('\n')}
+</tbody></table>`;
+}
+
+export function renderHtml(report: RunReport, options: HtmlOptions = {}): string {
+  const title = report.title ?? 'Todo stack validation';
   const timeline = options.timeline === false ? '' : `<h2>Timeline</h2>\n${timelineChart(report)}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(title)} ${htmlEscape(report.runId)}</title>
 ${pageStyle}</head><body>
-<h1><span class="badge ${report.exitCode !== 0 ? 'fail' : 'pass'}">${report.exitCode !== 0 ? 'FAILED' : 'PASSED'}</span> ${htmlEscape(title)}: ${htmlEscape(headline)}</h1>
-<p>Run <code>${htmlEscape(report.runId)}</code>, ${(report.durationMs / 1000).toFixed(1)} s. Release <code>${htmlEscape(report.target.release)}</code> revision ${report.target.revision} (${htmlEscape(report.target.releaseStatus)}) in <code>${htmlEscape(report.target.namespace)}</code>; context <code>${htmlEscape(report.target.context)}</code> (${htmlEscape(report.target.serverVersion)}); access ${htmlEscape(report.target.access)}.</p>
+<h1><span class="badge ${report.exitCode !== 0 ? 'fail' : 'pass'}">${report.exitCode !== 0 ? 'FAILED' : 'PASSED'}</span> ${htmlEscape(title)}: ${htmlEscape(headline(report))}</h1>
+<p>Run <code>${htmlEscape(report.runId)}</code>, ${(report.durationMs / 1000).toFixed(1)} s. ${targetLine(report)}</p>
 ${report.title ? [...new Set(report.results.map((r) => r.criterion))].map((c) => `<p>What it holds the stack to: ${htmlEscape(c)}.</p>`).join('') : ''}
 ${report.notes.map((n) => `<p><i>${htmlEscape(n)}</i></p>`).join('')}
-${failureSection(report)}
-<h2>${report.title ? 'Verdicts' : 'Checks'}</h2>
-<table><thead><tr><th>verdict</th><th>${report.title ? 'what' : 'check'}</th>${report.title ? '' : '<th>time</th>'}<th>reason, measurements, evidence</th></tr></thead><tbody>
-${failuresFirst(report.results).map((r) => checkRow(r, !report.title)).join('\n')}
-</tbody></table>
+${resultSections(report)}
 ${options.extra ?? ''}
 ${timeline}
 </body></html>

@@ -23,6 +23,11 @@ export function runDir(reportDir: string, runId: string): string {
   return join(reportDir, runId);
 }
 
+/** The link a CI step summary gives to the run's page, when the CI names it. */
+export function ciRunUrl(env: Record<string, string | undefined>): string | undefined {
+  return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+}
+
 export interface WrittenReports {
   dir: string;
   junit: string;
@@ -31,34 +36,36 @@ export interface WrittenReports {
   markdown: string;
 }
 
+export function reportFiles(dir: string): WrittenReports {
+  return { dir, junit: join(dir, 'junit.xml'), json: join(dir, 'report.json'), html: join(dir, 'report.html'), markdown: join(dir, 'summary.md') };
+}
+
+export interface WriteOptions {
+  html?: HtmlOptions;
+  /** Point reportDir/latest at the run (default); not for one context of a `--contexts` run. */
+  linkLatest?: boolean;
+}
+
 export async function writeReports(
   report: RunReport,
   reportDir: string,
   redactor: Redactor,
   env: Record<string, string | undefined> = process.env,
-  html: HtmlOptions = {},
+  options: WriteOptions = {},
 ): Promise<WrittenReports> {
-  const dir = runDir(reportDir, report.runId);
-  await mkdir(dir, { recursive: true });
+  const files = reportFiles(runDir(reportDir, report.runId));
+  await mkdir(files.dir, { recursive: true });
   const safe = redactor.scrubDeep(report);
-  const files: WrittenReports = {
-    dir,
-    junit: join(dir, 'junit.xml'),
-    json: join(dir, 'report.json'),
-    html: join(dir, 'report.html'),
-    markdown: join(dir, 'summary.md'),
-  };
   const markdown = redactor.scrub(renderMarkdown(safe));
   await Promise.all([
     writeFile(files.junit, redactor.scrub(renderJUnit(safe))),
     writeFile(files.json, redactor.scrub(`${JSON.stringify(safe, null, 2)}\n`)),
-    writeFile(files.html, redactor.scrub(renderHtml(safe, html))),
+    writeFile(files.html, redactor.scrub(renderHtml(safe, options.html))),
     writeFile(files.markdown, markdown),
   ]);
-  await pointLatest(reportDir, report.runId);
+  if (options.linkLatest !== false) await pointLatest(reportDir, report.runId);
   if (env.GITHUB_STEP_SUMMARY) {
-    const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
-    const summary = renderMarkdown(safe, { kind: 'artifact', artifact: env.TODO_REPORT_ARTIFACT || undefined, runUrl });
+    const summary = renderMarkdown(safe, { kind: 'artifact', artifact: env.TODO_REPORT_ARTIFACT || undefined, runUrl: ciRunUrl(env) });
     await appendFile(env.GITHUB_STEP_SUMMARY, `${redactor.scrub(summary)}\n`);
   }
   return files;

@@ -52,16 +52,20 @@ function testcase(result: CheckResult): string {
   return parts.join('\n');
 }
 
-export function renderJUnit(report: RunReport): string {
+/**
+ * One testsuite per group of the run. Several contexts in one file: each suite's name starts
+ * with the context, and ids go on from `firstId`.
+ */
+export function junitSuites(report: RunReport, options: { namePrefix?: string; firstId?: number } = {}): string[] {
   const groups = new Map<string, CheckResult[]>();
   for (const result of report.results) groups.set(result.group, [...(groups.get(result.group) ?? []), result]);
   const host = xmlEscape(hostname());
-  const suites = [...groups.entries()].map(([group, results], index) => {
+  return [...groups.entries()].map(([group, results], index) => {
     const count = (verdict: CheckResult['verdict']) => results.filter((r) => r.verdict === verdict).length;
     const time = results.reduce((sum, r) => sum + r.durationMs, 0);
     const first = results.map((r) => r.startedAt).sort()[0] ?? report.startedAt;
     return [
-      `  <testsuite name="${xmlEscape(group)}" id="${index}" package="todo-validation" tests="${results.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}" time="${seconds(time)}" timestamp="${stamp(first)}" hostname="${host}">`,
+      `  <testsuite name="${xmlEscape((options.namePrefix ?? '') + group)}" id="${index + (options.firstId ?? 0)}" package="todo-validation" tests="${results.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}" time="${seconds(time)}" timestamp="${stamp(first)}" hostname="${host}">`,
       '    <properties>',
       `      <property name="context" value="${xmlEscape(report.target.context)}"/>`,
       `      <property name="namespace" value="${xmlEscape(report.target.namespace)}"/>`,
@@ -72,10 +76,18 @@ export function renderJUnit(report: RunReport): string {
       '  </testsuite>',
     ].join('\n');
   });
-  const t = report.totals;
+}
+
+export function renderJUnit(report: RunReport): string {
+  return junitDocument(junitSuites(report), report);
+}
+
+/** The file around the testsuites: the totals, time and start of the whole run. */
+export function junitDocument(suites: string[], run: Pick<RunReport, 'totals' | 'durationMs' | 'startedAt'>): string {
+  const t = run.totals;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="todo-validation" tests="${t.total}" failures="${t.failed}" errors="0" skipped="${t.skipped}" time="${seconds(report.durationMs)}" timestamp="${stamp(report.startedAt)}">`,
+    `<testsuites name="todo-validation" tests="${t.total}" failures="${t.failed}" errors="0" skipped="${t.skipped}" time="${seconds(run.durationMs)}" timestamp="${stamp(run.startedAt)}">`,
     ...suites,
     '</testsuites>',
     '',

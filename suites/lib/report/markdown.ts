@@ -11,7 +11,11 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
  */
 export type SummaryLinks = { kind: 'files' } | { kind: 'artifact'; artifact?: string; runUrl?: string };
 
-export function renderMarkdown(report: RunReport, links: SummaryLinks = { kind: 'files' }): string {
+/**
+ * `section`: the run is one context of several on one summary: headings a level lower, the
+ * context named, and its files under `dir` (its directory in the shared run).
+ */
+export function renderMarkdown(report: RunReport, links: SummaryLinks = { kind: 'files' }, section?: { dir: string }): string {
   const t = report.totals;
   const title = report.title ?? 'Todo stack validation';
   const noun = report.title ? 'verdicts' : 'checks';
@@ -21,19 +25,21 @@ export function renderMarkdown(report: RunReport, links: SummaryLinks = { kind: 
       : t.failed > 0
         ? `❌ ${t.failed} of ${t.total} ${noun} failed`
         : `✅ all ${t.passed} ${noun} passed${t.skipped ? ` (${t.skipped} skipped)` : ''}`;
+  const dir = section ? `${section.dir}/` : '';
   const diagnostics = (path: string | undefined): string => {
     if (!path) return '';
-    return links.kind === 'files' ? ` ([diagnostics](${path}))` : ` (diagnostics: \`${report.runId}/${path}\`)`;
+    return links.kind === 'files' ? ` ([diagnostics](${dir}${path}))` : ` (diagnostics: \`${report.runId}/${path}\`)`;
   };
+  const h = section ? '###' : '##';
   const lines = [
-    `## ${title}: ${verdict}`,
+    section ? `${h} Context \`${report.target.context}\`: ${verdict}` : `${h} ${title}: ${verdict}`,
     '',
     `Release \`${report.target.release}\` revision ${report.target.revision} (${report.target.releaseStatus}) in namespace \`${report.target.namespace}\`, context \`${report.target.context}\` (${report.target.serverVersion}), access ${report.target.access}. Run \`${report.runId}\`, ${(report.durationMs / 1000).toFixed(1)} s.`,
     '',
   ];
   const groups = groupFailures(report.results);
   if (groups.length > 0) {
-    lines.push('### Failures', '');
+    lines.push(`${h}# Failures`, '');
     const shared = groups.some((g) => g.pod !== undefined);
     for (const group of groups) {
       if (group.pod !== undefined) lines.push(`**pod \`${group.pod}\`**: named by ${group.results.length} failing checks`, '');
@@ -46,19 +52,29 @@ export function renderMarkdown(report: RunReport, links: SummaryLinks = { kind: 
       lines.push('');
     }
   }
+  // Among several contexts, a passing one's table is folded: the reader looks for failures.
+  const folded = section !== undefined && report.exitCode === 0;
+  if (folded) lines.push(`<details><summary>the ${report.totals.total} checks</summary>`, '');
   lines.push(
     `| ${report.title ? 'what' : 'check'} | verdict | time | reason |`,
     '|---|---|---:|---|',
     ...failuresFirst(report.results).map((r) => `| \`${r.id}\` ${cell(r.title)} | ${icon[r.verdict]} | ${(r.durationMs / 1000).toFixed(1)} s | ${cell(r.reason)} |`),
     '',
   );
+  if (folded) lines.push('</details>', '');
   for (const note of report.notes) lines.push(`> ${note}`, '');
-  if (links.kind === 'files') {
-    lines.push('The whole report: [report.html](report.html) (opens from disk), [report.json](report.json), [junit.xml](junit.xml).', '');
+  if (section) {
+    if (links.kind === 'files') lines.push(`This context's own report: [${dir}report.html](${dir}report.html), [${dir}summary.md](${dir}summary.md).`, '');
   } else {
-    const where = links.artifact ? `the artifact \`${links.artifact}\`` : 'the reports directory the job uploads';
-    const page = links.runUrl ? ` ([the run's artifacts](${links.runUrl}#artifacts))` : '';
-    lines.push(`The whole report is \`${report.runId}/report.html\` in ${where}${page}.`, '');
+    lines.push(wholeReportLine(report.runId, links), '');
   }
   return lines.join('\n');
+}
+
+/** Where the whole report is: beside the summary, or inside the CI run's artifact. */
+export function wholeReportLine(runId: string, links: SummaryLinks): string {
+  if (links.kind === 'files') return 'The whole report: [report.html](report.html) (opens from disk), [report.json](report.json), [junit.xml](junit.xml).';
+  const where = links.artifact ? `the artifact \`${links.artifact}\`` : 'the reports directory the job uploads';
+  const page = links.runUrl ? ` ([the run's artifacts](${links.runUrl}#artifacts))` : '';
+  return `The whole report is \`${runId}/report.html\` in ${where}${page}.`;
 }

@@ -36,3 +36,23 @@ export function totals(results: CheckResult[]): RunReport['totals'] {
     skipped: results.filter((r) => r.verdict === 'skip').length,
   };
 }
+
+/**
+ * A `--contexts` run: each context validated as a run of its own, written into `dir` under
+ * this run's directory; `report` is that run's report as written (secrets already redacted).
+ */
+export interface ContextsReport {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** The first code of a context that could not be validated, else 1 when a check failed, else 0. */
+  exitCode: number;
+  totals: RunReport['totals'];
+  contexts: { context: string; dir: string; report: RunReport }[];
+}
+
+/** The exit code of several runs: the first that could not validate, else 1 when one failed, else 0. */
+export function combinedExitCode(codes: number[]): number {
+  return codes.find((code) => code >= 2) ?? (codes.some((code) => code !== 0) ? 1 : 0);
+}
