@@ -21,11 +21,12 @@ readonly debian_packages=(openssl curl wget shellcheck ca-certificates)
 
 usage() {
   cat <<EOF
-Usage: scripts/setup.sh [--for demo|check] [--help]
+Usage: scripts/setup.sh [--for images|demo|check] [--help]
 
 Installs missing Debian packages (${debian_packages[*]}), runs npm ci when node_modules is
 missing or older than package-lock.json, and builds the sandbox's tools.
 
+  --for images  only what building the sandbox's images needs (buildah, mmdebstrap, Kafka's jars)
   --for demo   only the tools npm run demo uses (not helm4, which only the chart tests use)
   --for check  every tool (the default)
 EOF
@@ -48,11 +49,12 @@ main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --for)
-        [[ $# -ge 2 ]] || log::die "--for needs demo or check" 2
+        [[ $# -ge 2 ]] || log::die "--for needs images, demo or check" 2
         case "$2" in
+          images) tools_args=(--only 'image-builder,kafka') ;;
           demo) tools_args=(--except helm4) ;;
           check) tools_args=() ;;
-          *) log::die "--for takes demo or check, not '$2'" 2 ;;
+          *) log::die "--for takes images, demo or check, not '$2'" 2 ;;
         esac
         shift 2 ;;
       -h|--help) usage; return ;;
