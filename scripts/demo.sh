@@ -21,6 +21,8 @@ source "$script_dir/sandbox/versions.env"
 source "$script_dir/sandbox/tools.sh"
 # shellcheck source=scripts/sandbox/common.sh
 source "$script_dir/sandbox/common.sh"
+# shellcheck source=scripts/sandbox/addons/addons.sh
+source "$script_dir/sandbox/addons/addons.sh"
 
 readonly namespace=todo-app
 readonly release=todo-app
@@ -125,9 +127,10 @@ main() {
   fi
   bash "$script_dir/setup.sh" --for demo
   log::step "sandbox"
-  bash "$script_dir/sandbox/up.sh"
+  bash "$script_dir/sandbox/up.sh" --no-wait-addons
   [[ -z "$images_pid" ]] || wait_for_images
   bash "$script_dir/sandbox/prepare-stack.sh"
+  addons::wait
   log::step "secrets (namespace $namespace)"
   create_secrets
   log::step "deploying helm/todo-app"

@@ -133,6 +133,18 @@ render_template() {
   envsubst "$names" <"$1"
 }
 
+# wait_for TIMEOUT COMMAND...: poll COMMAND until it succeeds or TIMEOUT seconds pass.
+wait_for() {
+  local timeout=$1; shift
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
 sandbox_kubectl() {
   "$(tool_dir kubernetes)/bin/kubectl" --kubeconfig "$sandbox_kubeconfig" "$@"
 }

@@ -6,7 +6,7 @@
 # docs/sandbox.md has the layers and the address plan. Needs root. Safe to run again: a
 # sandbox that is already up is left as it is.
 #
-# Usage: scripts/sandbox/up.sh [--help]
+# Usage: scripts/sandbox/up.sh [--no-wait-addons] [--help]
 #
 # Environment:
 #   TODO_SANDBOX_HOME   tool cache (default: ~/.cache/todo-sandbox)
@@ -41,13 +41,17 @@ readonly node_ready_timeout=60
 
 usage() {
   cat <<EOF
-Usage: scripts/sandbox/up.sh [--help]
+Usage: scripts/sandbox/up.sh [--no-wait-addons] [--help]
 
 Starts the sandbox cluster (a control plane and one real node: kubelet, kube-proxy,
 containerd and runc in a network namespace, images from the sandbox's registry, CoreDNS,
 metrics-server; needs root; docs/sandbox.md) and writes its admin kubeconfig to
 $sandbox_kubeconfig. Installs missing tools first. Running it again while the sandbox is up
 changes nothing.
+
+  --no-wait-addons  return once the node is Ready and CoreDNS and metrics-server are
+                    applied, without waiting for them to be Ready (npm run demo waits for
+                    them after building its images)
 EOF
 }
 
@@ -128,18 +132,6 @@ EOF
 }
 
 # --- components ---------------------------------------------------------------------------
-
-# wait_for TIMEOUT COMMAND...: poll COMMAND until it succeeds or TIMEOUT seconds pass.
-wait_for() {
-  local timeout=$1; shift
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      return 1
-    fi
-    sleep 0.5
-  done
-}
 
 require_alive() {
   local name=$1
@@ -287,8 +279,11 @@ SQL
   chmod 600 "$TODO_SANDBOX_DIR/database-url"
 }
 
+# The registry's storage is a cache, like the images' layers: kept in the tool cache across
+# `down` and `up` (one per link prefix, as only one sandbox with a prefix runs at a time), so
+# that the images of an earlier `up` are not pushed again.
 start_registry() {
-  export registry_dir="$TODO_SANDBOX_DIR/registry" registry_address=$sandbox_registry_address
+  export registry_dir="$TODO_SANDBOX_HOME/registry/$TODO_SANDBOX_LINK_PREFIX" registry_address=$sandbox_registry_address
   mkdir -p "$registry_dir"
   render_template "$script_dir/registry/config.yml" >"$TODO_SANDBOX_DIR/registry.yml"
   start_component registry "$(bin registry registry)" serve "$TODO_SANDBOX_DIR/registry.yml"
@@ -399,9 +394,12 @@ check_ports_free() {
 }
 
 
+wait_addons=1
+
 main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
+      --no-wait-addons) wait_addons=''; shift ;;
       -h|--help) usage; return ;;
       *) log::die "unknown argument '$1' (see --help)" 2 ;;
     esac
@@ -469,7 +467,7 @@ up_with_node() {
     log::die "the controller manager created no default ServiceAccount within 30 s; see $sandbox_logs/kube-controller-manager.log"
   log::step "add-ons: CoreDNS, metrics-server"
   addons::install
-  addons::wait
+  if [[ -n "$wait_addons" ]]; then addons::wait; fi
   local name
   for name in "${sandbox_components[@]}"; do require_alive "$name"; done
   log::info "sandbox up in $((SECONDS - started)) s"
