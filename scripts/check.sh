@@ -80,18 +80,30 @@ cleanup() {
   fi
 }
 
+# summarize: the name and first message line of every failed test (so that the tail of a CI
+# log says what failed), then the one-line count.
 summarize() {
-  node - "$results_dir" <<'EOF'
+  node - "$results_dir" "$repo_root" <<'EOF'
 const { readdirSync, readFileSync } = require('node:fs');
-const { join } = require('node:path');
-const dir = process.argv[2];
+const { join, relative } = require('node:path');
+const [dir, root] = process.argv.slice(2);
+const firstLine = (text) =>
+  (text ?? '').replace(/\u001b\[[0-9;]*m/g, '').split('\n').find((line) => line.trim() !== '')?.trim().slice(0, 300) ?? '';
 let passed = 0, failed = 0, skipped = 0;
-for (const file of readdirSync(dir).filter((name) => name.endsWith('.json'))) {
+const failures = [];
+for (const file of readdirSync(dir).filter((name) => name.endsWith('.json')).sort()) {
   const result = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   passed += result.numPassedTests ?? 0;
-  failed += (result.numFailedTests ?? 0);
+  failed += result.numFailedTests ?? 0;
   skipped += (result.numPendingTests ?? 0) + (result.numTodoTests ?? 0);
+  for (const suite of result.testResults ?? []) {
+    const where = relative(root, suite.name);
+    const failedTests = (suite.assertionResults ?? []).filter((test) => test.status === 'failed');
+    for (const test of failedTests) failures.push(`${where} > ${test.fullName}\n      ${firstLine(test.failureMessages?.[0])}`);
+    if (failedTests.length === 0 && suite.status === 'failed') failures.push(`${where}\n      ${firstLine(suite.message)}`);
+  }
 }
+if (failures.length > 0) console.log(`\nfailed:\n${failures.map((line) => `  ${line}`).join('\n')}\n`);
 console.log(`check: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 EOF
 }
