@@ -53,11 +53,27 @@ create_secrets() {
     bash "$script_dir/create-secrets.sh" --kubeconfig "$sandbox_kubeconfig" --namespace "$namespace"
 }
 
+# The digest the registry holds now for todo-CHART:1.0.0. The tags stay 1.0.0 while the
+# reference stack changes: deployed by digest, a rebuilt image rolls its pods (and a node
+# never runs a stale copy it cached under the same tag).
+image_digest() {
+  curl -sfI --max-time 10 \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json' \
+    "http://$sandbox_registry_address/v2/todo-$1/manifests/1.0.0" | tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" { print $2 }'
+}
+
 deploy() {
   (cd "$repo_root/helm/todo-app" && "$TODO_SANDBOX_HOME/bin/helm" dependency build . >/dev/null)
   local started=$SECONDS
+  local -a digests=()
+  local chart digest
+  for chart in frontend backend recurring-task-service notification-service; do
+    digest=$(image_digest "$chart") || digest=''
+    [[ "$digest" == sha256:* ]] || log::die "the registry at $sandbox_registry_address has no image todo-$chart:1.0.0; run npm run demo again to build it" 1
+    digests+=(--set "$chart.image.digest=$digest")
+  done
   helm_ upgrade --install "$release" "$repo_root/helm/todo-app" --namespace "$namespace" \
-    --set "global.imageRegistry=$sandbox_registry_address" --wait --timeout "$deploy_timeout" >/dev/null
+    --set "global.imageRegistry=$sandbox_registry_address" "${digests[@]}" --wait --timeout "$deploy_timeout" >/dev/null
   log::info "release $release deployed and every workload Ready in $((SECONDS - started)) s"
 }
 
