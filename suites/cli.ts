@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     say(`validating ${config.contexts.length} contexts one after the other: ${config.contexts.join(', ')}\n`);
     const { report, files } = await runContexts(config, {
       ...options,
-      onContext: (own, index) => say(`\n== context ${own.context ?? ''} (${index + 1} of ${config.contexts.length}): ${targetText({ ...own, context: undefined })}\n`),
+      onContext: (own, index) => say(`\n== context ${own.context ?? ''} (${index + 1} of ${config.contexts.length}): ${targetText(own, { withContext: false })}\n`),
       onContextDone: (own, run) => {
         say(`${own.context ?? ''}: ${run.unvalidated ? `could not validate (exit ${run.unvalidated.exitCode}): ${run.unvalidated.message}` : totalsText(run.report)}\n`);
         sayFailures(say, run.report, run.files.dir);
@@ -70,9 +70,10 @@ async function main(argv: string[]): Promise<number> {
   return report.exitCode;
 }
 
-function targetText(config: SuiteConfig): string {
+/** The release, namespace and where the namespace came from; the context too unless the line names it already. */
+function targetText(config: SuiteConfig, { withContext = true } = {}): string {
   const namespaceFrom = { given: '', context: ', the namespace of the context', default: ', the default (no -n, none in the context)' }[config.namespaceSource];
-  return `release ${config.release} in namespace ${config.namespace}${namespaceFrom}${config.context ? ` (context ${config.context})` : ''}`;
+  return `release ${config.release} in namespace ${config.namespace}${namespaceFrom}${withContext && config.context ? ` (context ${config.context})` : ''}`;
 }
 
 function totalsText(report: RunReport): string {

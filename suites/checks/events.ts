@@ -3,14 +3,14 @@
 // this run's test user and is deleted in finally.
 import { CheckFailure, type Check, type CheckContext } from '../lib/check.js';
 import { http, percentile } from '../lib/http.js';
-import { TodoApi, today, type Task } from '../lib/todo-api.js';
+import { mintedAuth, TodoApi, today, type Task } from '../lib/todo-api.js';
 import { sleep } from '../lib/wait.js';
 
 export async function apiFor(ctx: CheckContext, suffix: string): Promise<TodoApi> {
   const endpoint = await ctx.access.service('backend', 8000);
   const user = `${ctx.shared.testUser}-${suffix}`;
   ctx.shared.users.add(user);
-  return new TodoApi(endpoint, user, await ctx.shared.jwtSecret(), ctx.config.limits.httpTimeoutMs);
+  return new TodoApi(endpoint, user, mintedAuth(user, await ctx.shared.jwtSecret()), ctx.config.limits.httpTimeoutMs);
 }
 
 const dateOnly = (value: unknown): string | undefined => (typeof value === 'string' ? value.slice(0, 10) : undefined);

@@ -1,6 +1,7 @@
 // Criterion 3: the frontend's public address answers 200; and the load target: the page
 // loads in Chromium under 3 s over several loads, with TTFB, DOMContentLoaded, load and LCP.
 import type * as k8s from '@kubernetes/client-node';
+import type { Endpoint } from '../lib/access.js';
 import { CheckFailure, CheckSkip, type Check, type CheckContext, type Recorder } from '../lib/check.js';
 import { readService } from '../lib/cluster.js';
 import { http, percentile, snippet, type HttpResult } from '../lib/http.js';
@@ -114,12 +115,13 @@ interface LoadTiming {
   lcp: number;
 }
 
-async function frontendUrl(ctx: CheckContext, rec: Recorder): Promise<string> {
+/** The public address, or the frontend Service through the suite's access when there is none. */
+export async function frontendEndpoint(ctx: CheckContext, rec: Recorder): Promise<Endpoint> {
   const address = await publicAddress(ctx).catch(() => undefined);
-  if (address && 'url' in address) return address.url;
+  if (address && 'url' in address) return { url: address.url.replace(/\/$/, ''), via: address.source };
   const endpoint = await ctx.access.service(frontendService, 80);
   rec.note(`frontend reached via ${endpoint.via} (no public address)`);
-  return endpoint.url;
+  return endpoint;
 }
 
 const loadCheck: Check = {
@@ -131,7 +133,7 @@ const loadCheck: Check = {
   retryable: true,
   async run(ctx, rec) {
     const { frontendLoads, frontendLoadMs } = ctx.config.limits;
-    const url = await frontendUrl(ctx, rec);
+    const { url } = await frontendEndpoint(ctx, rec);
     const { chromium } = await import('playwright-core');
     let browser;
     try {

@@ -5,6 +5,7 @@ import { eventChecks } from './events.js';
 import { exposureChecks } from './exposure.js';
 import { frontendChecks } from './frontend.js';
 import { healthChecks } from './health.js';
+import { journeyChecks } from './journey.js';
 import { kafkaChecks } from './kafka.js';
 import { performanceChecks } from './performance.js';
 import { podChecks } from './pods.js';
@@ -22,4 +23,5 @@ export const allChecks: Check[] = [
   ...exposureChecks,
   ...resourceChecks,
   ...performanceChecks,
+  ...journeyChecks,
 ];

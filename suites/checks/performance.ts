@@ -60,7 +60,7 @@ const auth: Check = {
       { name: 'bad signature', token: signJwt({ sub: api.user }, `${secret}-wrong`), want: 401 },
       { name: 'expired token', token: tokenFor(api.user, secret, -120), want: 401 },
       { name: "another user's token", token: tokenFor(other, secret), want: 403 },
-      { name: 'unknown task', token: api.token, path: `${path}/${randomUUID()}`, want: 404 },
+      { name: 'unknown task', token: tokenFor(api.user, secret), path: `${path}/${randomUUID()}`, want: 404 },
     ];
     const wrong: string[] = [];
     for (const c of cases) {

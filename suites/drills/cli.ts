@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     await checkRelease(kube, config.namespace, config.release);
   } catch (error) {
     // Stopped before anything changed: still a report that says why, as the gate leaves one.
-    if (error instanceof InputError) await writeUnvalidatedReport(config, config.runId ?? newRunId(), new Date(), error, kube, process.env, title);
+    if (error instanceof InputError) await writeUnvalidatedReport(config, { runId: config.runId ?? newRunId(), startedAt: new Date(), error, kube, env: process.env, title });
     throw error;
   }
   const helmBinary = locateHelm(config.helmBinary);

@@ -11,7 +11,7 @@ import type { Kube } from '../lib/kube.js';
 import { waitUntil } from '../lib/wait.js';
 import { publicAddress } from '../checks/frontend.js';
 import { candidateArgs, isPending, releaseManifest, releaseStatus, runHelm, type HelmRun, type HelmTarget } from './helm.js';
-import { api, apiClient, apiTarget, eventFlowOnce, eventTarget, frontendTarget, Prober, taskList, type ApiClient } from './probe.js';
+import { api, apiTarget, eventFlowOnce, eventTarget, frontendTarget, Prober, signedInClient, taskList, type ApiClient } from './probe.js';
 import { atMost, eventLatencyText, longestOutageMs, outageWindows, type OutageWindow, type ProbeResult, type Verdict } from './stats.js';
 
 export type DrillKind = 'rollback' | 'upgrade';
@@ -78,23 +78,11 @@ export interface DrillReport {
   problems: string[];
 }
 
-async function readSecret(kube: Kube, config: SuiteConfig): Promise<string> {
-  const secret = await kube.core.readNamespacedSecret({ name: config.secretName, namespace: config.namespace });
-  const data = secret.data ?? {};
-  const raw = data.BETTER_AUTH_SECRET ?? data.JWT_SECRET;
-  if (!raw) throw new Error(`Secret ${config.secretName} has neither BETTER_AUTH_SECRET nor JWT_SECRET`);
-  return Buffer.from(raw, 'base64').toString('utf8');
-}
-
 export async function frontendBase(kube: Kube, config: SuiteConfig): Promise<string> {
   const ctx = { config, kube } as Pick<CheckContext, 'config' | 'kube'> as CheckContext;
   const address = await publicAddress(ctx);
   if ('none' in address) throw new Error(`the frontend has no public address: ${address.none}`);
   return address.url.replace(/\/$/, '');
-}
-
-export async function jwtSecret(kube: Kube, config: SuiteConfig): Promise<string> {
-  return readSecret(kube, config);
 }
 
 const selectorOf = (labels: Record<string, string> | undefined): string =>
@@ -204,10 +192,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   if (isPending(recordedStatus.status)) problems.push(`release ${release} is stuck in ${recordedStatus.status} before the drill; not changing it`);
 
   const base = await frontendBase(kube, config);
-  const secret = await readSecret(kube, config);
-  const dataUser = apiClient(base, secret, 'drill-data');
-  const probeUser = apiClient(base, secret, 'drill-probe');
-  const eventUser = apiClient(base, secret, 'drill-event');
+  // Signed up through the frontend, as users are: the drill probes what they meet.
+  const [dataUser, probeUser, eventUser] = await Promise.all([
+    signedInClient(base, config.authRoutes, 'drill-data'),
+    signedInClient(base, config.authRoutes, 'drill-probe'),
+    signedInClient(base, config.authRoutes, 'drill-event'),
+  ]);
   const seeded: string[] = [];
   for (let i = 0; i < 3; i += 1) {
     const created = await api(dataUser, 'POST', '/tasks', { title: `drill seed ${i}`, priority: 'low' });

@@ -7,7 +7,9 @@ import { setMaxListeners } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { oneLine } from '../lib/errors.js';
-import { tokenFor, today } from '../lib/todo-api.js';
+import type { AuthRoutes } from '../lib/config.js';
+import { FrontendSession } from '../lib/frontend-session.js';
+import { today } from '../lib/todo-api.js';
 import type { ProbeResult } from './stats.js';
 
 export interface ProbeTarget {
@@ -17,16 +19,27 @@ export interface ProbeTarget {
   run(signal: AbortSignal): Promise<{ ok: boolean; status?: number; error?: string; latencyMs?: number }>;
 }
 
+/** A user of the public address: its calls carry the session the frontend issued it. */
 export interface ApiClient {
   base: string;
   user: string;
-  token: string;
+  /** The session's headers (its cookies, or the bearer the frontend handed out). */
+  headers: Record<string, string>;
   timeoutMs: number;
 }
 
-export function apiClient(base: string, secret: string, prefix: string, timeoutMs = 5000): ApiClient {
-  const user = `${prefix}-${randomBytes(4).toString('hex')}`;
-  return { base: base.replace(/\/$/, ''), user, token: tokenFor(user, secret), timeoutMs };
+/** A fresh user, signed up through the frontend's own routes, as a person would be. */
+export async function signedInClient(base: string, routes: AuthRoutes, prefix: string, timeoutMs = 5000): Promise<ApiClient> {
+  const url = base.replace(/\/$/, '');
+  const session = new FrontendSession({ url, via: 'the public address' }, routes, timeoutMs);
+  const credentials = { email: `${prefix}-${randomBytes(4).toString('hex')}@example.invalid`, password: randomBytes(18).toString('base64url'), name: prefix };
+  let user;
+  try {
+    user = await session.signIn('signUp', credentials);
+  } catch (error) {
+    throw new Error(`a ${prefix} user cannot sign up through ${url}: ${oneLine(error)}`);
+  }
+  return { base: url, user: user.id, headers: session.headers(), timeoutMs };
 }
 
 export interface ApiAnswer {
@@ -59,7 +72,7 @@ export function freshRequest(
 }
 
 export async function api(client: ApiClient, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<ApiAnswer> {
-  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${client.token}` };
+  const headers: Record<string, string> = { accept: 'application/json', ...client.headers };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const timeout = AbortSignal.timeout(client.timeoutMs);
   const response = await freshRequest(`${client.base}/api/${encodeURIComponent(client.user)}${path}`, {

@@ -45,6 +45,8 @@ export interface CheckResult {
   pods: string[];
   /** Relative path of the diagnostics bundle, set on failure. */
   diagnostics?: string;
+  /** Files the check wrote into the run's directory (a screenshot), relative to it. */
+  artifacts?: string[];
 }
 
 export class CheckFailure extends Error {
@@ -70,6 +72,7 @@ export class Recorder {
   readonly series: Series[] = [];
   readonly evidence: string[] = [];
   readonly pods = new Set<string>();
+  readonly artifacts: string[] = [];
   summary = '';
 
   measure(name: string, value: number, unit: string, limit?: number, comparator: Measurement['comparator'] = '<='): void {
@@ -82,6 +85,11 @@ export class Recorder {
 
   note(text: string): void {
     this.evidence.push(text);
+  }
+
+  /** A file the check wrote into the run's directory, by its path relative to it. */
+  attach(path: string): void {
+    this.artifacts.push(path);
   }
 
   involve(...pods: (string | undefined)[]): void {
@@ -110,6 +118,8 @@ export interface CheckContext {
   shared: Shared;
   signal: AbortSignal;
   runId: string;
+  /** The run's report directory, where a check may write files (see Recorder.attach). */
+  runDir?: string;
 }
 
 export interface Check {

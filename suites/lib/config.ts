@@ -58,6 +58,27 @@ export const defaultLimits: Limits = {
   checkSeconds: 300,
 };
 
+/**
+ * The frontend's own sign-in routes, which the contract leaves to the application. The
+ * defaults are Better Auth's email routes, which most implementations serve; `token`, when
+ * set, is a route that hands the signed-in browser a token to send as a bearer (Better
+ * Auth's JWT plugin serves it at /api/auth/token).
+ */
+export interface AuthRoutes {
+  signUp: string;
+  signIn: string;
+  session: string;
+  signOut: string;
+  token?: string;
+}
+
+export const defaultAuthRoutes: AuthRoutes = {
+  signUp: '/api/auth/sign-up/email',
+  signIn: '/api/auth/sign-in/email',
+  session: '/api/auth/get-session',
+  signOut: '/api/auth/sign-out',
+};
+
 export interface SuiteConfig {
   /** Kubeconfig file; undefined means in-cluster credentials. */
   kubeconfig: string | undefined;
@@ -105,6 +126,8 @@ export interface SuiteConfig {
   daprNamespace: string;
   /** Dapr Components each sidecar must report loaded. */
   daprComponents: string[];
+  /** The frontend's sign-in routes, used by the user's journey. */
+  authRoutes: AuthRoutes;
   /** Where to look for the `helm` binary for status and history in diagnostics. */
   helmBinary: string | undefined;
   limits: Limits;
@@ -223,6 +246,19 @@ function parseLimits(pairs: Record<string, unknown>, origin: string): Partial<Li
   return out;
 }
 
+function parseAuthRoutes(raw: Record<string, unknown>, origin: string): AuthRoutes {
+  const known = [...Object.keys(defaultAuthRoutes), 'token'];
+  const routes: AuthRoutes = { ...defaultAuthRoutes };
+  for (const [key, value] of Object.entries(raw)) {
+    if (!known.includes(key)) throw new InputError('usage', `unknown route "${key}" under authRoutes in ${origin}; known: ${known.join(', ')}`);
+    if (typeof value !== 'string' || !value.startsWith('/')) {
+      throw new InputError('usage', `authRoutes.${key} in ${origin} must be a path on the frontend starting with /, got ${JSON.stringify(value)}`);
+    }
+    routes[key as keyof AuthRoutes] = value;
+  }
+  return routes;
+}
+
 interface FileConfig {
   kubeconfig?: string;
   context?: string;
@@ -243,6 +279,7 @@ interface FileConfig {
   topics?: string[];
   daprNamespace?: string;
   daprComponents?: string[];
+  authRoutes?: Record<string, unknown>;
   limits?: Record<string, unknown>;
   checks?: string[] | string;
 }
@@ -268,6 +305,7 @@ const fileKeyTypes: Record<keyof FileConfig, 'string' | 'list' | 'map' | 'boolea
   topics: 'list',
   daprNamespace: 'string',
   daprComponents: 'list',
+  authRoutes: 'map',
   limits: 'map',
   checks: 'list',
 };
@@ -501,6 +539,7 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     topics: file.topics ?? ['task-events', 'reminders'],
     daprNamespace: file.daprNamespace ?? 'dapr-system',
     daprComponents: file.daprComponents ?? ['kafka-pubsub', 'statestore'],
+    authRoutes: parseAuthRoutes(file.authRoutes ?? {}, configPath ?? 'config file'),
     helmBinary: env.TODO_SUITE_HELM,
     limits,
     help: flags.help ?? false,

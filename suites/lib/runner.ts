@@ -89,6 +89,7 @@ export async function runOne(check: Check, ctx: CheckContext, timeoutMs: number)
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - started),
     pods: [...rec.pods],
+    ...(rec.artifacts.length > 0 ? { artifacts: rec.artifacts } : {}),
   };
 }
 

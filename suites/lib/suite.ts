@@ -13,7 +13,7 @@ import { writeDiagnostics } from './report/diagnostics.js';
 import { newRunId, runDir, writeReports, type WrittenReports } from './report/index.js';
 import { totals, type ContextsReport, type RunReport } from './report/model.js';
 import { runChecks, selectChecks, validateOrder } from './runner.js';
-import { TodoApi, testUserId } from './todo-api.js';
+import { mintedAuth, TodoApi, testUserId } from './todo-api.js';
 import { withTimeout } from './wait.js';
 
 /** Names of the Secrets a pod uses, in any of the ways a pod can. */
@@ -84,7 +84,7 @@ async function sweepEarlierRuns(ctx: CheckContext, checks: Check[]): Promise<str
       const secret = await ctx.shared.jwtSecret();
       let deleted = 0;
       for (const user of users) {
-        const api = new TodoApi(endpoint, user, secret, ctx.config.limits.httpTimeoutMs);
+        const api = new TodoApi(endpoint, user, mintedAuth(user, secret), ctx.config.limits.httpTimeoutMs);
         await api.list();
         const before = api.created.size;
         const left = await api.cleanup();
@@ -100,7 +100,7 @@ async function sweepEarlierRuns(ctx: CheckContext, checks: Check[]): Promise<str
 export interface SuiteRun {
   report: RunReport;
   files: WrittenReports;
-  /** Why the run could not validate, when `reportUnvalidated` turned that into a report. */
+  /** Why the run could not validate, when `asContext` turned that into a report. */
   unvalidated?: InputError;
 }
 
@@ -137,7 +137,7 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
     // A gate that could not validate still leaves a report saying why, so that CI never
     // reads an older run's verdict.
     if (!(error instanceof InputError)) throw error;
-    const written = await writeUnvalidatedReport(config, runId, startedAt, error, kube, env, undefined, options.asContext);
+    const written = await writeUnvalidatedReport(config, { runId, startedAt, error, kube, env, asContext: options.asContext });
     if (options.asContext) return { ...written, unvalidated: error };
     throw error;
   }
@@ -157,7 +157,8 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
       return value;
     },
   };
-  const ctx: CheckContext = { config, kube: target, access, redactor, preflight: pre, shared, signal: controller.signal, runId };
+  const dir = runDir(config.reportDir, runId);
+  const ctx: CheckContext = { config, kube: target, access, redactor, preflight: pre, shared, signal: controller.signal, runId, runDir: dir };
   const notes: string[] = [];
   let results: CheckResult[];
   try {
@@ -168,7 +169,6 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
     controller.abort();
     await access.closeAll();
   }
-  const dir = runDir(config.reportDir, runId);
   const failed = results.filter((r) => r.verdict === 'fail');
   if (redactor.tooShort > 0) notes.push(`${redactor.tooShort} secret value(s) shorter than 4 characters cannot be redacted safely; such values are weak anyway.`);
   if (failed.length > 0) {
@@ -212,16 +212,22 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
  * The report of a run that could not validate: one failing `preflight` entry that says why.
  * Drill and load runs pass their title.
  */
-export async function writeUnvalidatedReport(
-  config: SuiteConfig,
-  runId: string,
-  startedAt: Date,
-  error: InputError,
-  kube: Kube | undefined,
-  env: Record<string, string | undefined>,
-  title?: string,
-  asContext = false,
-): Promise<SuiteRun> {
+export interface UnvalidatedRun {
+  runId: string;
+  startedAt: Date;
+  /** Why it could not validate. */
+  error: InputError;
+  /** The cluster, when it was reached at all. */
+  kube: Kube | undefined;
+  env: Record<string, string | undefined>;
+  /** Drill and load runs name themselves. */
+  title?: string;
+  /** One context of a `--contexts` run: reports/latest is left alone. */
+  asContext?: boolean;
+}
+
+export async function writeUnvalidatedReport(config: SuiteConfig, run: UnvalidatedRun): Promise<SuiteRun> {
+  const { runId, startedAt, error, kube, env, title, asContext = false } = run;
   const finishedAt = new Date();
   const durationMs = finishedAt.getTime() - startedAt.getTime();
   const result: CheckResult = {

@@ -25,22 +25,30 @@ export function tokenFor(user: string, secret: string, ttlSeconds = 3600): strin
   return signJwt({ sub: user, id: user, user_id: user, email: `${user}@example.invalid` }, secret, ttlSeconds);
 }
 
+/** What proves who calls: a token the suite signed, or what a frontend session sends. */
+export interface ApiAuth {
+  headers(): Record<string, string>;
+}
+
+/** A token signed with the cluster's secret, for checks that test the backend itself. */
+export const mintedAuth = (user: string, secret: string): ApiAuth => {
+  const authorization = `Bearer ${tokenFor(user, secret)}`;
+  return { headers: () => ({ authorization }) };
+};
+
 export class TodoApi {
   readonly created = new Set<string>();
   readonly timings: { op: string; ms: number; status: number }[] = [];
-  readonly token: string;
 
   constructor(
     readonly endpoint: Endpoint,
     readonly user: string,
-    secret: string,
+    readonly auth: ApiAuth,
     readonly timeoutMs: number,
-  ) {
-    this.token = tokenFor(user, secret);
-  }
+  ) {}
 
   private async call(op: string, method: string, path: string, body?: unknown): Promise<HttpResult> {
-    const result = await http(this.endpoint, `/api/${encodeURIComponent(this.user)}${path}`, { method, body, token: this.token, timeoutMs: this.timeoutMs });
+    const result = await http(this.endpoint, `/api/${encodeURIComponent(this.user)}${path}`, { method, body, headers: this.auth.headers(), timeoutMs: this.timeoutMs });
     this.timings.push({ op, ms: result.ms, status: result.status });
     return result;
   }

@@ -5,12 +5,12 @@
 // (2 bad usage, 3-8 the target, 9 internal), checked before any load is sent.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { exitCodesHelp, resolveConfig, type SuiteConfig } from '../lib/config.js';
+import { defaultAuthRoutes, exitCodesHelp, resolveConfig, type AuthRoutes, type SuiteConfig } from '../lib/config.js';
 import { endCommand, InputError } from '../lib/errors.js';
 import { buildKube, checkTarget, type Kube } from '../lib/kube.js';
 import { newRunId } from '../lib/report/index.js';
 import { writeUnvalidatedReport } from '../lib/suite.js';
-import { frontendBase, jwtSecret } from '../drills/drill.js';
+import { frontendBase } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
 import { Redactor } from '../lib/redact.js';
@@ -76,12 +76,12 @@ async function main(argv: string[]): Promise<number> {
   };
 
   if (values.worker) {
-    // Inside a Job pod: the address and the signing secret come from the pod's env.
+    // Inside a Job pod: the address and the frontend's sign-in routes come from the pod's
+    // env; its users sign up there, so the pod needs no secret.
     const base = values['frontend-url'] ?? process.env.TODO_LOAD_BASE;
-    const secret = process.env.BETTER_AUTH_SECRET ?? process.env.JWT_SECRET;
-    if (!base || !secret) throw new InputError('usage', 'worker needs --frontend-url (or TODO_LOAD_BASE) and BETTER_AUTH_SECRET in its env');
+    if (!base) throw new InputError('usage', 'worker needs --frontend-url (or TODO_LOAD_BASE in its env)');
     const prefix = `load-${process.env.HOSTNAME ?? randomBytes(3).toString('hex')}`.replace(/[^a-zA-Z0-9-]/g, '').slice(0, 40);
-    const samples = await generate({ ...common, base, secret, userPrefix: prefix });
+    const samples = await generate({ ...common, base, authRoutes: workerAuthRoutes(process.env.TODO_LOAD_AUTH_ROUTES), userPrefix: prefix, log });
     log(`${resultMarker}${JSON.stringify(samples)}`);
     return 0;
   }
@@ -101,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
     await checkTarget(target, config.namespace);
   } catch (error) {
     // Stopped before any load was sent: still a report that says why, as the gate leaves one.
-    if (error instanceof InputError) await writeUnvalidatedReport(config, config.runId ?? newRunId(), new Date(), error, target, process.env, 'Load test');
+    if (error instanceof InputError) await writeUnvalidatedReport(config, { runId: config.runId ?? newRunId(), startedAt: new Date(), error, kube: target, env: process.env, title: 'Load test' });
     throw error;
   }
   const kube = target;
@@ -110,9 +110,7 @@ async function main(argv: string[]): Promise<number> {
   const say = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
   await seedFromSecret(kube, config, redactor, notes);
   const base = await frontendBase(kube, config);
-  const secret = await jwtSecret(kube, config);
-  redactor.add(secret);
-  const options: LoadOptions = { ...common, base, secret, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log: say };
+  const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log: say };
   say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
   const { value: samples, usage: used, note } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
     if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? (await suiteImage(kube, config)), base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
@@ -161,6 +159,16 @@ async function suiteImage(kube: Kube, config: SuiteConfig): Promise<string> {
   const image = backend?.spec?.template.spec?.containers.find((container) => container.name === 'backend')?.image ?? '';
   const registry = /^(.+)\/todo-backend[:@]/.exec(image)?.[1];
   return `${registry ? `${registry}/` : ''}todo-validation:${version}`;
+}
+
+/** The routes the driver passed to a Job pod, or the defaults when run by hand. */
+function workerAuthRoutes(json: string | undefined): AuthRoutes {
+  if (!json) return defaultAuthRoutes;
+  try {
+    return { ...defaultAuthRoutes, ...(JSON.parse(json) as Partial<AuthRoutes>) };
+  } catch {
+    throw new InputError('usage', 'TODO_LOAD_AUTH_ROUTES must be the JSON of the frontend\'s sign-in routes');
+  }
 }
 
 function workerArgs(common: { users: number; durationSeconds: number; ratePerUser: number; eventLimitMs: number; eventEverySeconds: number }, base: string): string[] {

@@ -3,7 +3,7 @@
 // driver waits for the Job (bounded), reads every pod's log and merges the results.
 import { randomBytes } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
-import type { SuiteConfig } from '../lib/config.js';
+import type { AuthRoutes, SuiteConfig } from '../lib/config.js';
 import type { Kube } from '../lib/kube.js';
 import { waitUntil } from '../lib/wait.js';
 import type { LoadSamples } from './load.js';
@@ -21,7 +21,7 @@ export interface JobOptions {
   log: (line: string) => void;
 }
 
-export function loadJob(name: string, options: Pick<JobOptions, 'pods' | 'image' | 'argv' | 'durationSeconds'> & { secretName: string }): k8s.V1Job {
+export function loadJob(name: string, options: Pick<JobOptions, 'pods' | 'image' | 'argv' | 'durationSeconds'> & { authRoutes: AuthRoutes }): k8s.V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -42,9 +42,8 @@ export function loadJob(name: string, options: Pick<JobOptions, 'pods' | 'image'
               name: 'load',
               image: options.image,
               command: ['node', '--import', 'tsx', 'suites/load/cli.ts', ...options.argv],
-              env: [
-                { name: 'BETTER_AUTH_SECRET', valueFrom: { secretKeyRef: { name: options.secretName, key: 'BETTER_AUTH_SECRET' } } },
-              ],
+              // Its users sign up through the frontend: the pod holds no secret.
+              env: [{ name: 'TODO_LOAD_AUTH_ROUTES', value: JSON.stringify(options.authRoutes) }],
               resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
             },
           ],
@@ -65,7 +64,7 @@ export async function runLoadJob(options: JobOptions): Promise<LoadSamples[]> {
   const { kube, config, log } = options;
   const namespace = config.namespace;
   const name = `todo-load-${randomBytes(3).toString('hex')}`;
-  await kube.batch.createNamespacedJob({ namespace, body: loadJob(name, { ...options, secretName: config.secretName }) });
+  await kube.batch.createNamespacedJob({ namespace, body: loadJob(name, { ...options, authRoutes: config.authRoutes }) });
   log(`Job ${name}: ${options.pods} pods`);
   try {
     await waitUntil(

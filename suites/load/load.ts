@@ -1,5 +1,5 @@
-// The load test: autocannon drives N virtual users (one connection each, its own user id
-// and JWT) through a realistic mix against the frontend's public address (the API through
+// The load test: autocannon drives N virtual users (one connection each, each a user signed
+// up through the frontend's own routes beforehand, with the session it issued) through a realistic mix against the frontend's public address (the API through
 // the frontend's /api proxy), paced by a per-user request rate (the think time). Next to
 // it, a low-rate event-flow probe measures the recurring-task latency under load, and the
 // metrics API is sampled for pod CPU and memory against their limits.
@@ -7,13 +7,14 @@ import autocannon from 'autocannon';
 import type * as k8s from '@kubernetes/client-node';
 import { oneLine } from '../lib/errors.js';
 import type { Kube } from '../lib/kube.js';
-import { tokenFor } from '../lib/todo-api.js';
-import { apiClient, eventFlowOnce } from '../drills/probe.js';
+import type { AuthRoutes } from '../lib/config.js';
+import { eventFlowOnce, signedInClient, type ApiClient } from '../drills/probe.js';
 import { atMost, histogram, perSecond, summarize, type SecondBucket, type Summary, type Verdict } from '../drills/stats.js';
 
 export interface LoadOptions {
   base: string;
-  secret: string;
+  /** The frontend's sign-in routes: every user signs up through them before the load starts. */
+  authRoutes: AuthRoutes;
   users: number;
   durationSeconds: number;
   /** Requests per second of one user: 1 / think time. */
@@ -75,9 +76,9 @@ export interface LoadReport {
 
 type Ctx = Record<string, unknown>;
 
-function userRequests(user: string, token: string, byOp: Record<string, number>): autocannon.Request[] {
-  const path = `/api/${encodeURIComponent(user)}/tasks`;
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' };
+function userRequests(client: ApiClient, byOp: Record<string, number>): autocannon.Request[] {
+  const path = `/api/${encodeURIComponent(client.user)}/tasks`;
+  const headers = { ...client.headers, 'content-type': 'application/json', accept: 'application/json' };
   const count = (op: string) => {
     byOp[op] = (byOp[op] ?? 0) + 1;
   };
@@ -120,9 +121,23 @@ function userRequests(user: string, token: string, byOp: Record<string, number>)
   ];
 }
 
+/** Sign up the users, a few at a time (the frontend hashes each password), before any load. */
+async function signUpUsers(options: LoadOptions): Promise<ApiClient[]> {
+  const started = performance.now();
+  const clients: ApiClient[] = [];
+  for (let i = 0; i < options.users; i += 10) {
+    const batch = Array.from({ length: Math.min(10, options.users - i) }, (_, j) => signedInClient(options.base, options.authRoutes, `${options.userPrefix}-u${i + j}`, 10_000));
+    clients.push(...(await Promise.all(batch)));
+  }
+  options.log?.(`signed up ${clients.length} users through the frontend in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return clients;
+}
+
 /** Run the generator once; resolves with its raw samples. Bounded by the duration. */
 export async function generate(options: LoadOptions): Promise<LoadSamples> {
   const url = new URL(options.base);
+  const clients = await signUpUsers(options);
+  const eventClient = options.eventEverySeconds > 0 ? await signedInClient(options.base, options.authRoutes, `${options.userPrefix}-event`, 10_000) : undefined;
   const byOp: Record<string, number> = {};
   const responses: [number, number, number][] = [];
   const errors: Record<string, number> = {};
@@ -142,9 +157,9 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
     timeout: 10,
     requests: [{ method: 'GET', path: '/' }],
     setupClient: (client) => {
-      const user = `${options.userPrefix}-u${next}`;
+      const user = clients[next % clients.length] as ApiClient;
       next += 1;
-      client.setRequests(userRequests(user, tokenFor(user, options.secret), byOp));
+      client.setRequests(userRequests(user, byOp));
     },
   }, (error: Error | null, result: autocannon.Result) => (error ? fail(error) : finish(result)));
   instance.on('response', (_client: autocannon.Client, status: number, _bytes: number, ms: number) => {
@@ -160,8 +175,8 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
   const eventFlowMs: number[] = [];
   const eventFailures: string[] = [];
   const eventLoop = (async () => {
-    if (options.eventEverySeconds <= 0) return;
-    const client = apiClient(options.base, options.secret, `${options.userPrefix}-event`, 10_000);
+    const client = eventClient;
+    if (!client) return;
     const endAt = startMs + options.durationSeconds * 1000 - options.eventLimitMs;
     for (let i = 0; i < 1000 && Date.now() < endAt; i += 1) {
       try {

@@ -5,6 +5,7 @@ import { allPass, atMost, eventLatencyText, histogram, longestOutageMs, outageWi
 import { buildReport, parseQuantity, type LoadSamples } from '../../suites/load/load.js';
 import { loadJob, parseResultLines, resultMarker } from '../../suites/load/job.js';
 import { candidateArgs, isPending } from '../../suites/drills/helm.js';
+import { defaultAuthRoutes } from '../../suites/lib/config.js';
 
 const probe = (target: string, at: number, ok: boolean, ms = 10): ProbeResult => ({ target, at, ok, ms, error: ok ? undefined : 'HTTP 502' });
 
@@ -116,9 +117,12 @@ describe('quantities, helm candidates, the Job', () => {
     expect(isPending('deployed')).toBe(false);
   });
 
-  it('builds a Job of N pods and reads their result lines', () => {
-    const job = loadJob('todo-load-x', { pods: 3, image: 'todo-suite', argv: ['--worker'], durationSeconds: 10, secretName: 'app-secrets' });
+  it('builds a Job of N pods that holds no secret, and reads their result lines', () => {
+    const job = loadJob('todo-load-x', { pods: 3, image: 'todo-suite', argv: ['--worker'], durationSeconds: 10, authRoutes: { ...defaultAuthRoutes, signIn: '/login' } });
     expect(job.spec?.parallelism).toBe(3);
+    const env = job.spec?.template.spec?.containers[0]?.env ?? [];
+    expect(env.map((e) => e.name)).toEqual(['TODO_LOAD_AUTH_ROUTES']);
+    expect(JSON.parse(env[0]?.value ?? '{}')).toMatchObject({ signIn: '/login', signUp: '/api/auth/sign-up/email' });
     expect(job.spec?.completions).toBe(3);
     expect(job.spec?.template.spec?.containers[0]?.command).toEqual(['node', '--import', 'tsx', 'suites/load/cli.ts', '--worker']);
     const line: LoadSamples = { startMs: 1, endMs: 2, users: 1, responses: [], errors: {}, eventFlowMs: [], eventFailures: [], byOp: {} };

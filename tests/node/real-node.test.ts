@@ -282,7 +282,7 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
     }
   }, 600_000);
 
-  it('a broken DNS name in a service\'s configuration: frontend-api-route names the 502', async () => {
+  it('a broken DNS name in a service\'s configuration: frontend-api-route and the journeys name the 502', async () => {
     // The frontend's BACKEND_URL names a Service that does not exist; the pod still starts
     // and serves its page, only the API behind it is gone.
     await kubectl(['-n', 'todo-app', 'set', 'env', 'deployment/frontend', 'BACKEND_URL=http://backend-typo:8000']);
@@ -292,8 +292,11 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
       const red = report.results.filter((result) => result.verdict === 'fail').map((result) => result.id);
       const route = report.results.find((result) => result.id === 'frontend-api-route');
       console.log(`fault broken DNS name: red ${red.join(', ')}; frontend-api-route: ${route?.reason}`);
-      expect(red).toEqual(['frontend-api-route']);
+      // A user meets it at the first task they add, over HTTP and in the browser alike.
+      expect(red).toEqual(['frontend-api-route', 'journey-http', 'journey-browser']);
       expect(route?.reason).toMatch(/answered 502 .*Backend unreachable.*the frontend cannot reach the backend/);
+      expect(report.results.find((result) => result.id === 'journey-http')?.reason).toMatch(/^step "add a daily task" failed: POST \/tasks answered 502/);
+      expect(report.results.find((result) => result.id === 'journey-browser')?.reason).toMatch(/^step "add a daily task" failed: .*Backend unreachable/);
     } finally {
       await undo('frontend');
     }

@@ -1,9 +1,10 @@
 // The whole suite against the real stack in the sandbox: the umbrella chart (helm/todo-app)
 // installed into a namespace of this test, from the images in the sandbox's registry, on its
 // real node with Dapr's own control plane.
-// Green first, then one fault per behaviour the cluster-object test cannot reach (a deleted
-// topic, a consumer scaled to 0, a frontend that is gone, a backend without its sidecar),
-// each turning its check red with a message naming the cause. A canary secret value is
+// Green first, then one fault per behaviour the cluster-object test cannot reach (a frontend
+// whose sessions the backend refuses, a deleted topic, a consumer scaled to 0, a frontend
+// that is gone, a backend without its sidecar), each turning its check red with a message
+// naming the cause. A canary secret value is
 // planted and every artifact is searched for it.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -147,13 +148,18 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
     expectGreenExcept(byId, []);
     const skipped = run.report.results.filter((result) => result.verdict === 'skip').map((result) => `${result.id}: ${result.reason}`);
     expect(skipped).toEqual([]);
-    for (const id of ['pods-ready', 'dapr-control-plane', 'resource-usage', 'backend-internal', 'frontend-api-route', 'dapr-components', 'health-backend', 'kafka-topics', 'recurring-next-task', 'reminder-delivered', 'database-connected', 'api-crud-latency', 'auth-enforced', 'frontend-load', 'secret-references', 'resources-set']) {
+    for (const id of ['pods-ready', 'dapr-control-plane', 'resource-usage', 'backend-internal', 'frontend-api-route', 'dapr-components', 'health-backend', 'kafka-topics', 'recurring-next-task', 'reminder-delivered', 'database-connected', 'api-crud-latency', 'auth-enforced', 'frontend-load', 'secret-references', 'resources-set', 'journey-http', 'journey-browser']) {
       expect(byId.get(id)?.verdict, `${id}: ${byId.get(id)?.reason}`).toBe('pass');
     }
     expect(run.report.exitCode).toBe(0);
     const next = byId.get('recurring-next-task');
     expect(next?.measurements.find((m) => m.name === 'p95')?.value).toBeLessThan(5000);
     expect(next?.series[0]?.values).toHaveLength(20);
+    for (const id of ['journey-http', 'journey-browser']) {
+      const steps = byId.get(id)?.measurements ?? [];
+      console.log(`${id}: ${steps.map((m) => `${m.name} ${m.value.toFixed(0)} ms`).join(', ')}`);
+      expect(steps.map((m) => m.name.replace(/^\d+\. /, ''))).toContain(id === 'journey-http' ? 'its next occurrence appears' : 'see its next occurrence');
+    }
   }, 400_000);
 
   it('--contexts validates each cluster in turn, each with its own section, and one that cannot be validated does not stop the others', async () => {
@@ -188,11 +194,75 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
     expect(junit).toContain('<testsuite name="no-release: preflight"');
   }, 240_000);
 
+  it('only the journeys turn red when users can sign in but the backend refuses their sessions', async () => {
+    // The frontend signs its sessions with a key from another Secret than the backend's:
+    // every other check signs its own token with the right key and stays green.
+    const stale = 'stale-auth';
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: stale }, stringData: { BETTER_AUTH_SECRET: `stale-${canary}` } } });
+    const pointFrontendAt = async (secret: string) => {
+      const d = await apps.readNamespacedDeployment({ name: 'frontend', namespace });
+      for (const env of d.spec?.template.spec?.containers[0]?.env ?? []) {
+        if (env.name === 'BETTER_AUTH_SECRET' && env.valueFrom?.secretKeyRef) env.valueFrom.secretKeyRef.name = secret;
+      }
+      await apps.replaceNamespacedDeployment({ name: 'frontend', namespace, body: d });
+      await waitFor(`frontend rolled out with its key from ${secret}`, () => rolledOut('frontend', 1), rolloutTimeoutMs);
+    };
+    const applied = Date.now();
+    await pointFrontendAt(stale);
+    try {
+      const { run, byId } = await runChecks(['--skip', 'reminder-delivered']);
+      const seconds = (Date.now() - applied) / 1000;
+      const result = expectRed(byId, 'journey-http', /^step "add a daily task" failed: POST \/tasks answered 401/);
+      const browser = expectRed(byId, 'journey-browser', /^step "sign up" failed: the page showed the user signed in, then signed them out again once it had loaded; the browser saw: GET \/api\/\S+ answered 401/);
+      expectGreenExcept(byId, ['journey-http', 'journey-browser']);
+      faultTable.push({ fault: 'frontend signs with another key', check: 'journey-http', seconds, message: result.reason });
+      faultTable.push({ fault: 'frontend signs with another key', check: 'journey-browser', seconds, message: browser.reason });
+      const screenshot = browser.artifacts?.find((file) => file.endsWith('.png'));
+      expect(screenshot, "the failing step's screenshot").toBeDefined();
+      expect((await readFile(join(run.files.dir, screenshot ?? ''))).subarray(1, 4).toString()).toBe('PNG');
+      expect(await readFile(join(run.files.dir, browser.diagnostics ?? ''), 'utf8')).toContain(`<img src="../../${screenshot}"`);
+    } finally {
+      await pointFrontendAt('app-secrets');
+      await core.deleteNamespacedSecret({ name: stale, namespace });
+    }
+  }, 500_000);
+
+  it('only the browser journey turns red when the page loads without its scripts', async () => {
+    // An empty directory over the frontend's static assets: the page still answers 200 and
+    // its load event fires, but nothing on it works (as with a wrong asset prefix or CDN).
+    const hideAssets = async (hide: boolean) => {
+      const d = await apps.readNamespacedDeployment({ name: 'frontend', namespace });
+      const pod = d.spec?.template.spec;
+      const container = pod?.containers[0];
+      if (!pod || !container) throw new Error('deployment frontend has no container');
+      pod.volumes = (pod.volumes ?? []).filter((v) => v.name !== 'no-assets');
+      container.volumeMounts = (container.volumeMounts ?? []).filter((m) => m.name !== 'no-assets');
+      if (hide) {
+        pod.volumes.push({ name: 'no-assets', emptyDir: {} });
+        container.volumeMounts.push({ name: 'no-assets', mountPath: '/app/frontend/.next/static' });
+      }
+      await apps.replaceNamespacedDeployment({ name: 'frontend', namespace, body: d });
+      await waitFor(`frontend rolled out ${hide ? 'without' : 'with'} its assets`, () => rolledOut('frontend', 1), rolloutTimeoutMs);
+    };
+    const applied = Date.now();
+    await hideAssets(true);
+    try {
+      const { byId } = await runChecks(['--skip', 'reminder-delivered']);
+      const seconds = (Date.now() - applied) / 1000;
+      const result = expectRed(byId, 'journey-browser', /^step "sign up" failed: /);
+      expect(result.evidence.join('\n')).toMatch(/GET \/_next\/static\/\S+ answered 404/);
+      expectGreenExcept(byId, ['journey-browser']);
+      faultTable.push({ fault: 'page served without its scripts', check: 'journey-browser', seconds, message: result.reason });
+    } finally {
+      await hideAssets(false);
+    }
+  }, 500_000);
+
   it('kafka-topics turns red when a topic is deleted', async () => {
     const applied = Date.now();
     await withBroker((brokers) => deleteTopic(brokers, 'reminders'));
     try {
-      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load']);
+      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load,journey']);
       const seconds = (Date.now() - applied) / 1000;
       const result = expectRed(byId, 'kafka-topics', /topic\(s\) missing or unavailable: reminders/);
       expectGreenExcept(byId, ['kafka-topics']);
@@ -206,7 +276,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
     const applied = Date.now();
     await scale('recurring-task-service', 0);
     try {
-      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load']);
+      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load,journey']);
       const seconds = (Date.now() - applied) / 1000;
       const result = expectRed(byId, 'recurring-next-task', /no next occurrence of task \S+ within 5 s/);
       expectRed(byId, 'replicas-desired', /deployment\/recurring-task-service is scaled to 0/);
@@ -221,7 +291,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
     const applied = Date.now();
     await scale('frontend', 0);
     try {
-      const { byId } = await runChecks(['--skip', 'reminder-delivered']);
+      const { byId } = await runChecks(['--skip', 'reminder-delivered,journey']);
       const seconds = (Date.now() - applied) / 1000;
       const result = expectRed(byId, 'frontend-public', /GET http:\/\/\S+ \(NodePort \d+ on node \w+ \S+\) failed|answered 5\d\d/);
       expect(byId.get('frontend-load')?.verdict).toBe('fail');
@@ -243,7 +313,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
     const applied = Date.now();
     await setType('NodePort');
     try {
-      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load']);
+      const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load,journey']);
       const seconds = (Date.now() - applied) / 1000;
       const result = expectRed(byId, 'backend-internal', /^open to the outside: Service backend is NodePort: 8000 \(node port \d+\) open on every node$/);
       expectGreenExcept(byId, ['backend-internal']);
@@ -257,7 +327,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
     const applied = Date.now();
     await setDaprEnabled('backend', false);
     try {
-      const { run, byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load']);
+      const { run, byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load,journey']);
       const seconds = (Date.now() - applied) / 1000;
       const result = expectRed(byId, 'dapr-sidecar-backend', /pod backend-\S+ lacks annotation dapr\.io\/enabled: "true"; pod backend-\S+ has no daprd container/);
       expectRed(byId, 'dapr-components', /backend: pod backend-\S+ has no daprd sidecar/);

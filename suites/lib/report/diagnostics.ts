@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -188,6 +188,7 @@ export async function writeDiagnostics(input: DiagnosticsInput, failed: CheckRes
 <h1><span class="badge ${result.verdict}">${result.verdict}</span> ${htmlEscape(result.id)}</h1>
 <p>${htmlEscape(result.reason)}</p>
 ${result.expected !== undefined ? `<p class="ea">expected: ${htmlEscape(result.expected)}${result.actual !== undefined && result.actual !== result.reason ? `<br>actual: ${htmlEscape(result.actual)}` : ''}</p>` : ''}
+${(result.artifacts ?? []).map((file) => (file.endsWith('.png') ? `<h2>${htmlEscape(basename(file))}</h2><p><a href="../../${htmlEscape(file)}"><img src="../../${htmlEscape(file)}" alt="${htmlEscape(basename(file))}" style="max-width:100%;border:1px solid #ccc"></a></p>` : `<p><a href="../../${htmlEscape(file)}">${htmlEscape(file)}</a></p>`)).join('\n')}
 ${result.evidence.length ? `<h2>Evidence</h2><pre>${htmlEscape(result.evidence.join('\n'))}</pre>` : ''}
 <h2>Pods involved</h2>
 ${podSections.length ? podSections.join('\n') : '<p>(none)</p>'}

@@ -1,5 +1,6 @@
 // A single HTML file that opens from disk: inline CSS and inline SVG charts, no scripts,
 // fonts or images from anywhere else.
+import { basename } from 'node:path';
 import type { CheckResult, Series } from '../check.js';
 import { failuresFirst, groupFailures } from './failures.js';
 import type { RunReport } from './model.js';
@@ -70,7 +71,8 @@ function checkRow(r: CheckResult, ownRun: boolean, place: PagePlace): string {
   const actual = r.actual !== undefined && r.actual !== r.reason ? `<br>actual: ${htmlEscape(r.actual)}` : '';
   const ea = r.verdict === 'fail' && r.expected ? `<p class="ea">expected: ${htmlEscape(r.expected)}${actual}</p>` : '';
   const diag = r.diagnostics ? ` <a href="${htmlEscape(place.dir + r.diagnostics)}">diagnostics</a>` : '';
-  return `<tr class="${r.verdict}" id="${htmlEscape(place.anchor + r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}${ownRun ? `<br><small>${htmlEscape(r.criterion)}</small>` : ''}</td>${ownRun ? `<td class="num">${(r.durationMs / 1000).toFixed(2)} s</td>` : ''}<td>${htmlEscape(r.reason)}${diag}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
+  const files = (r.artifacts ?? []).map((file) => ` <a href="${htmlEscape(place.dir + file)}">${htmlEscape(basename(file))}</a>`).join('');
+  return `<tr class="${r.verdict}" id="${htmlEscape(place.anchor + r.id)}"><td><span class="badge ${r.verdict}">${r.verdict}</span></td><td><b>${htmlEscape(r.id)}</b><br>${htmlEscape(r.title)}${ownRun ? `<br><small>${htmlEscape(r.criterion)}</small>` : ''}</td>${ownRun ? `<td class="num">${(r.durationMs / 1000).toFixed(2)} s</td>` : ''}<td>${htmlEscape(r.reason)}${diag}${files}${ea}${measures ? `<ul>${measures}</ul>` : ''}${charts}${evidence}</td></tr>`;
 }
 
 /** Under the headline: each failure with its reason and diagnostics, grouped by the pod they share. */
