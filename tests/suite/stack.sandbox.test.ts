@@ -213,7 +213,9 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
       const { run, byId } = await runChecks(['--skip', 'reminder-delivered']);
       const seconds = (Date.now() - applied) / 1000;
       const result = expectRed(byId, 'journey-http', /^step "add a daily task" failed: POST \/tasks answered 401/);
-      const browser = expectRed(byId, 'journey-browser', /^step "sign up" failed: the page showed the user signed in, then signed them out again once it had loaded; the browser saw: GET \/api\/\S+ answered 401/);
+      // The page signs the user out at the first refused call: whether the journey saw its
+      // Sign out control for that moment or not, the step and the 401 are named.
+      const browser = expectRed(byId, 'journey-browser', /^step "sign up" failed: (the page showed the user signed in, then signed them out again once it had loaded|after the sign-up form was sent, the page shows no Sign out control); the browser saw: .*GET \/api\/\S+ answered 401/);
       expectGreenExcept(byId, ['journey-http', 'journey-browser']);
       faultTable.push({ fault: 'frontend signs with another key', check: 'journey-http', seconds, message: result.reason });
       faultTable.push({ fault: 'frontend signs with another key', check: 'journey-browser', seconds, message: browser.reason });
