@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allChecks } from '../../suites/checks/index.js';
 import type { CheckResult } from '../../suites/lib/check.js';
 import { resolveConfig } from '../../suites/lib/config.js';
@@ -243,6 +243,11 @@ afterAll(async () => {
 }, 120_000);
 
 describe('cluster-object checks against the sandbox', () => {
+  // A fault whose test failed before putting it back must not leak into the next test.
+  afterEach(async () => {
+    if (deploymentsSaved.size > 0) await restoreDeployments();
+  }, 300_000);
+
   it('are green on the healthy release, nothing skipped', async () => {
     const { run, byId, ms } = await runChecks();
     greenWallMs = ms;
@@ -276,8 +281,9 @@ describe('cluster-object checks against the sandbox', () => {
       const c = d.spec?.template.spec?.containers[0];
       if (c) Object.assign(c, exitContainer(1, 'crashing'));
     });
-    // The first restart comes after the kubelet's 10 s back-off.
-    await waitFor('the crashing pod', async () => ((await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=notification-service' })).items.some((p) => p.status?.containerStatuses?.some((s) => s.restartCount > 0)) ? true : undefined), 30_000);
+    // The first restart comes after the kubelet's 10 s back-off; the kubelet may publish the
+    // restart count a moment before the exit it restarted after.
+    await waitFor('the crashing pod', async () => ((await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=notification-service' })).items.some((p) => p.status?.containerStatuses?.some((s) => s.restartCount > 0 && s.lastState?.terminated)) ? true : undefined), 30_000);
     const { byId } = await runChecks(['pods-ready', 'pod-restarts'], ['--limit', 'maxRestarts=0']);
     const seconds = (Date.now() - applied) / 1000;
     const ready = expectRed(byId, 'pods-ready', /container notification-service: CrashLoopBackOff/);
