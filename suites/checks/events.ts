@@ -3,7 +3,7 @@
 // this run's test user and is deleted in finally.
 import { CheckFailure, type Check, type CheckContext } from '../lib/check.js';
 import { http, percentile } from '../lib/http.js';
-import { mintedAuth, TodoApi, today, type Task } from '../lib/todo-api.js';
+import { mintedAuth, TodoApi, today, waitForNextOccurrence } from '../lib/todo-api.js';
 import { sleep } from '../lib/wait.js';
 
 export async function apiFor(ctx: CheckContext, suffix: string): Promise<TodoApi> {
@@ -30,22 +30,11 @@ const recurring: Check = {
         const due = today();
         const task = await api.create({ title: `suite recurring ${i}`, priority: 'high', tags: ['suite'], due_date: due, recurrence_pattern: 'daily', is_recurring: true, recurrence_frequency: 'daily' });
         await api.complete(task.id);
-        const started = performance.now();
-        const deadline = started + nextTaskSeconds * 1000;
-        let next: Task | undefined;
-        let lastSeen = 'no tasks';
-        while (performance.now() < deadline) {
-          const tasks = await api.list();
-          next = tasks.find((t) => t.parent_task_id === task.id) ?? tasks.find((t) => t.id !== task.id && t.title === task.title && !(t.completed ?? t.is_completed));
-          if (next) break;
-          lastSeen = `${tasks.length} task(s): ${tasks.map((t) => `${t.title}${t.completed ? ' (done)' : ''}`).join(', ')}`;
-          await sleep(100, ctx.signal);
-        }
-        const ms = performance.now() - started;
+        const { next, ms, seen } = await waitForNextOccurrence(() => api.list(), task, nextTaskSeconds * 1000, { pollMs: 100, signal: ctx.signal });
         // A late sample stays in the figures (as the time waited), so the chart shows it.
         latencies.push(ms);
         if (!next) {
-          late.push(`iteration ${i}: no next occurrence of task ${task.id} within ${nextTaskSeconds} s (saw ${lastSeen})`);
+          late.push(`iteration ${i}: no next occurrence of task ${task.id} within ${nextTaskSeconds} s (saw ${seen})`);
           break;
         }
         const expectedDue = today(1);

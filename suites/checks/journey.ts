@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { CheckFailure, CheckSkip, type Check, type CheckContext, type Recorder } from '../lib/check.js';
 import { oneLine } from '../lib/errors.js';
-import { FrontendSession, type SessionUser } from '../lib/frontend-session.js';
+import { freshCredentials, FrontendSession, type Credentials, type SessionUser } from '../lib/frontend-session.js';
 import { snippet } from '../lib/http.js';
-import { TodoApi, today, type Task } from '../lib/todo-api.js';
+import { TodoApi, today, waitForNextOccurrence } from '../lib/todo-api.js';
 import { sleep } from '../lib/wait.js';
 import { chromiumArgs, chromiumPath, frontendEndpoint } from './frontend.js';
 
@@ -69,15 +69,10 @@ class Steps {
   }
 }
 
-/** A fresh user per run: the address is under .invalid, so no mail can ever go anywhere. */
-function newCredentials(ctx: CheckContext, variant: string): { email: string; password: string; name: string } {
-  const password = randomBytes(18).toString('base64url');
-  ctx.redactor.add(password);
-  const run = ctx.runId.replace(/[^a-zA-Z0-9]/g, '').slice(-12).toLowerCase();
-  return { email: `journey-${variant}-${run}-${randomBytes(3).toString('hex')}@example.invalid`, password, name: `Journey ${variant}` };
+/** The prefix of a journey user's address: which journey, and which run. */
+function journeyPrefix(ctx: CheckContext, variant: string): string {
+  return `journey-${variant}-${ctx.runId.replace(/[^a-zA-Z0-9]/g, '').slice(-12).toLowerCase()}`;
 }
-
-const completedTask = (task: Task) => Boolean(task.completed ?? task.is_completed);
 
 const httpJourney: Check = {
   id: 'journey-http',
@@ -89,7 +84,7 @@ const httpJourney: Check = {
     const { frontendLoadMs, crudP95Ms, nextTaskSeconds, httpTimeoutMs } = ctx.config.limits;
     const endpoint = await frontendEndpoint(ctx, rec);
     const session = new FrontendSession(endpoint, ctx.config.authRoutes, httpTimeoutMs);
-    const credentials = newCredentials(ctx, 'http');
+    const credentials = freshCredentials(journeyPrefix(ctx, 'http'), ctx.redactor, 'Journey http');
     const steps = new Steps();
     let api: TodoApi | undefined;
     let signedIn = false;
@@ -119,16 +114,9 @@ const httpJourney: Check = {
       });
       await steps.run('complete it', crudP95Ms, () => tasks.complete(task.id));
       const next = await steps.run('its next occurrence appears', nextTaskSeconds * 1000, async () => {
-        const deadline = performance.now() + nextTaskSeconds * 1000 * 3;
-        let seen = 'nothing yet';
-        while (performance.now() < deadline) {
-          const list = await tasks.list();
-          const found = list.find((t) => t.parent_task_id === task.id) ?? list.find((t) => t.id !== task.id && t.title === edited && !completedTask(t));
-          if (found) return found;
-          seen = `${list.length} task(s)`;
-          await sleep(200, ctx.signal);
-        }
-        throw new Error(`no next occurrence of the completed daily task within ${nextTaskSeconds * 3} s (the list showed ${seen})`);
+        const found = await waitForNextOccurrence(() => tasks.list(), { id: task.id, title: edited }, nextTaskSeconds * 1000 * 3, { pollMs: 200, signal: ctx.signal });
+        if (!found.next) throw new Error(`no next occurrence of the completed daily task within ${nextTaskSeconds * 3} s (the list showed ${found.seen})`);
+        return found.next;
       });
       await steps.run('delete both', crudP95Ms, async () => {
         await tasks.remove(next.id);
@@ -216,7 +204,7 @@ const signOutControl = (page: Page) => control(page, /sign ?out|log ?out/i);
 const emailField = (page: Page) => page.getByLabel(/e-?mail/i).first();
 const nameField = (page: Page) => page.getByLabel(/^\s*(full )?name\s*$/i).first();
 
-async function fillCredentials(page: Page, credentials: { email: string; password: string; name?: string }, timeoutMs: number): Promise<void> {
+async function fillCredentials(page: Page, credentials: Credentials, timeoutMs: number): Promise<void> {
   const name = nameField(page);
   if (credentials.name && (await name.isVisible())) await name.fill(credentials.name);
   await emailField(page).fill(credentials.email, { timeout: timeoutMs });
@@ -242,20 +230,26 @@ async function browserJourneyRun(ctx: CheckContext, rec: Recorder, browser: Brow
   const context = await browser.newContext();
   const page = await context.newPage();
   const watch = new PageWatch(page, url.replace(/\/$/, ''));
-  const credentials = newCredentials(ctx, 'browser');
+  const credentials = freshCredentials(journeyPrefix(ctx, 'browser'), ctx.redactor, 'Journey browser');
   const title = `journey ${randomBytes(3).toString('hex')}`;
   const edited = `${title} (edited)`;
+  // One session beside the browser's, holding its cookies: to learn the user and to clean up.
+  const session = new FrontendSession({ url, via: 'the browser session' }, ctx.config.authRoutes, httpTimeoutMs);
   let user: SessionUser | undefined;
   let cleanedUp = false;
-  // `settle`, untimed, runs once the step is done: a page that looks signed in may still be
-  // about to sign the user out again.
-  const step = async (name: string, limitMs: number, work: () => Promise<void>, settle?: () => Promise<void>) => {
+  // Untimed parts of a step: `before` opens what the step then does (a form to fill), and
+  // `settle` runs once it is done (a page that looks signed in may still be about to sign the
+  // user out again). A failure in either is still the step's.
+  const step = async (name: string, limitMs: number, work: () => Promise<void>, untimed: { before?: () => Promise<void>; settle?: () => Promise<void> } = {}) => {
     watch.take();
-    try {
-      await steps.run(name, limitMs, work);
-      if (settle) await settle().catch((error: unknown) => {
+    const named = (part: () => Promise<void>) =>
+      part().catch((error: unknown) => {
         throw new StepFailure(name, error instanceof Error ? oneLine(error.message) : oneLine(error));
       });
+    try {
+      if (untimed.before) await named(untimed.before);
+      await steps.run(name, limitMs, work);
+      if (untimed.settle) await named(untimed.settle);
     } catch (error) {
       const shown = await watch.visibleText();
       const seen = watch.take();
@@ -287,16 +281,19 @@ async function browserJourneyRun(ctx: CheckContext, rec: Recorder, browser: Brow
       });
     });
     await step('sign up', frontendLoadMs, async () => {
-      await control(page, /sign ?up|create (an )?account|register/i).click({ timeout: waitMs(frontendLoadMs) });
-      // The sign-up form shows a Name field or a new-password field; a page whose one form
-      // does both shows neither, and that is fine.
-      await nameField(page).or(page.locator('input[autocomplete="new-password"]')).first().waitFor({ timeout: 2_000 }).catch(() => undefined);
       await fillCredentials(page, credentials, waitMs(frontendLoadMs));
       await signOutControl(page).waitFor({ timeout: waitMs(frontendLoadMs) }).catch(() => {
         throw new Error('after the sign-up form was sent, the page shows no Sign out control');
       });
-    }, stillSignedIn);
-    const session = new FrontendSession({ url, via: 'the browser session' }, ctx.config.authRoutes, httpTimeoutMs);
+    }, {
+      before: async () => {
+        await control(page, /sign ?up|create (an )?account|register/i).click({ timeout: waitMs(frontendLoadMs) });
+        // The sign-up form shows a Name field or a new-password field; a page whose one form
+        // does both shows neither, and that is fine.
+        await nameField(page).or(page.locator('input[autocomplete="new-password"]')).first().waitFor({ timeout: 2_000 }).catch(() => undefined);
+      },
+      settle: stillSignedIn,
+    });
     session.adopt(await context.cookies());
     user = await session.currentUser().catch(() => undefined);
     if (user) ctx.shared.users.add(user.id);
@@ -312,7 +309,7 @@ async function browserJourneyRun(ctx: CheckContext, rec: Recorder, browser: Brow
       await signOutControl(page).waitFor({ timeout: waitMs(frontendLoadMs) }).catch(() => {
         throw new Error('after the sign-in form was sent, the page shows no Sign out control');
       });
-    }, stillSignedIn);
+    }, { settle: stillSignedIn });
     await step('add a daily task', crudP95Ms, async () => {
       const titleField = page.getByLabel(/title|what needs doing|new task/i).first();
       await titleField.fill(title, { timeout: waitMs(crudP95Ms) });
@@ -372,7 +369,6 @@ async function browserJourneyRun(ctx: CheckContext, rec: Recorder, browser: Brow
     });
   } finally {
     if (user && !cleanedUp) {
-      const session = new FrontendSession({ url, via: 'the browser session' }, ctx.config.authRoutes, httpTimeoutMs);
       session.adopt(await context.cookies());
       const left = await new TodoApi({ url: url.replace(/\/$/, ''), via: 'the browser session' }, user.id, session, httpTimeoutMs).cleanup().catch((error: unknown) => [oneLine(error)]);
       if (left.length > 0) rec.note(`could not delete the journey's tasks: ${left.join('; ')}`);

@@ -120,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
   log(`${kind} drill of release ${config.release} in ${config.namespace}, candidate ${candidate}`);
   const report = await runDrill({
     kind,
+    redactor,
     config,
     kube,
     helm,

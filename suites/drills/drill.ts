@@ -8,6 +8,7 @@ import type { CheckContext } from '../lib/check.js';
 import type { SuiteConfig } from '../lib/config.js';
 import { oneLine } from '../lib/errors.js';
 import type { Kube } from '../lib/kube.js';
+import type { Redactor } from '../lib/redact.js';
 import { waitUntil } from '../lib/wait.js';
 import { publicAddress } from '../checks/frontend.js';
 import { candidateArgs, isPending, releaseManifest, releaseStatus, runHelm, type HelmRun, type HelmTarget } from './helm.js';
@@ -37,6 +38,8 @@ export interface DrillOptions {
   eventRate: number;
   /** Quiet probing before and after the change, to see the steady state. */
   settleSeconds: number;
+  /** Takes the drill users' passwords, so that no log line or report can show them. */
+  redactor: Redactor;
   log: (line: string) => void;
   /** Called once the release is recorded, so an interrupted run can still roll back to it. */
   onRecorded?: (revision: number) => void;
@@ -194,9 +197,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const base = await frontendBase(kube, config);
   // Signed up through the frontend, as users are: the drill probes what they meet.
   const [dataUser, probeUser, eventUser] = await Promise.all([
-    signedInClient(base, config.authRoutes, 'drill-data'),
-    signedInClient(base, config.authRoutes, 'drill-probe'),
-    signedInClient(base, config.authRoutes, 'drill-event'),
+    signedInClient(base, config.authRoutes, 'drill-data', options.redactor),
+    signedInClient(base, config.authRoutes, 'drill-probe', options.redactor),
+    signedInClient(base, config.authRoutes, 'drill-event', options.redactor),
   ]);
   const seeded: string[] = [];
   for (let i = 0; i < 3; i += 1) {

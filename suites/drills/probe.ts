@@ -9,7 +9,8 @@ import { request as httpsRequest } from 'node:https';
 import { oneLine } from '../lib/errors.js';
 import type { AuthRoutes } from '../lib/config.js';
 import { FrontendSession } from '../lib/frontend-session.js';
-import { today } from '../lib/todo-api.js';
+import type { Redactor } from '../lib/redact.js';
+import { today, waitForNextOccurrence, type Task } from '../lib/todo-api.js';
 import type { ProbeResult } from './stats.js';
 
 export interface ProbeTarget {
@@ -29,17 +30,14 @@ export interface ApiClient {
 }
 
 /** A fresh user, signed up through the frontend's own routes, as a person would be. */
-export async function signedInClient(base: string, routes: AuthRoutes, prefix: string, timeoutMs = 5000): Promise<ApiClient> {
+export async function signedInClient(base: string, routes: AuthRoutes, prefix: string, redactor: Pick<Redactor, 'add'>, timeoutMs = 5000): Promise<ApiClient> {
   const url = base.replace(/\/$/, '');
-  const session = new FrontendSession({ url, via: 'the public address' }, routes, timeoutMs);
-  const credentials = { email: `${prefix}-${randomBytes(4).toString('hex')}@example.invalid`, password: randomBytes(18).toString('base64url'), name: prefix };
-  let user;
   try {
-    user = await session.signIn('signUp', credentials);
+    const { session, user } = await FrontendSession.signUpFresh({ url, via: 'the public address' }, routes, timeoutMs, prefix, redactor);
+    return { base: url, user: user.id, headers: session.headers(), timeoutMs };
   } catch (error) {
     throw new Error(`a ${prefix} user cannot sign up through ${url}: ${oneLine(error)}`);
   }
-  return { base: url, user: user.id, headers: session.headers(), timeoutMs };
 }
 
 export interface ApiAnswer {
@@ -91,16 +89,10 @@ export async function api(client: ApiClient, method: string, path: string, body?
   return { status: response.status, json, text };
 }
 
-interface TaskLike {
-  id: string;
-  title?: string;
-  parent_task_id?: string | null;
-}
-
-export function taskList(json: unknown): TaskLike[] {
-  if (Array.isArray(json)) return json as TaskLike[];
+export function taskList(json: unknown): Task[] {
+  if (Array.isArray(json)) return json as Task[];
   if (json && typeof json === 'object') {
-    const body = json as { tasks?: TaskLike[]; items?: TaskLike[] };
+    const body = json as { tasks?: Task[]; items?: Task[] };
     return body.tasks ?? body.items ?? [];
   }
   return [];
@@ -133,25 +125,16 @@ export function apiTarget(client: ApiClient, rate = 5): ProbeTarget {
 export async function eventFlowOnce(client: ApiClient, waitMs: number, signal?: AbortSignal): Promise<{ ok: boolean; ms: number; status?: number; error?: string }> {
   const started = performance.now();
   const created = await api(client, 'POST', '/tasks', { title: `drill event ${randomBytes(3).toString('hex')}`, due_date: today(), recurrence_pattern: 'daily', is_recurring: true, recurrence_frequency: 'daily' }, signal);
-  const task = created.json as TaskLike | undefined;
+  const task = created.json as Task | undefined;
   if ((created.status !== 200 && created.status !== 201) || !task?.id) return { ok: false, ms: performance.now() - started, status: created.status, error: `create HTTP ${created.status}` };
   const completed = await api(client, 'PATCH', `/tasks/${encodeURIComponent(task.id)}/complete`, { completed: true, is_completed: true }, signal);
   if (completed.status !== 200) return { ok: false, ms: performance.now() - started, status: completed.status, error: `complete HTTP ${completed.status}` };
-  const completedAt = performance.now();
-  const deadline = completedAt + waitMs;
-  while (performance.now() < deadline) {
-    if (signal?.aborted) break;
-    const listed = await api(client, 'GET', '/tasks', undefined, signal);
-    const next = taskList(listed.json).find((t) => t.parent_task_id === task.id);
-    if (next) {
-      const ms = performance.now() - completedAt;
-      await api(client, 'DELETE', `/tasks/${encodeURIComponent(next.id)}`).catch(() => undefined);
-      await api(client, 'DELETE', `/tasks/${encodeURIComponent(task.id)}`).catch(() => undefined);
-      return { ok: true, ms, status: 200 };
-    }
-    await new Promise((done) => setTimeout(done, 150));
-  }
-  return { ok: false, ms: performance.now() - completedAt, error: `next occurrence not visible within ${waitMs} ms` };
+  const list = async () => taskList((await api(client, 'GET', '/tasks', undefined, signal)).json);
+  const { next, ms } = await waitForNextOccurrence(list, task, waitMs, { signal });
+  if (!next) return { ok: false, ms, error: `next occurrence not visible within ${waitMs} ms` };
+  await api(client, 'DELETE', `/tasks/${encodeURIComponent(next.id)}`).catch(() => undefined);
+  await api(client, 'DELETE', `/tasks/${encodeURIComponent(task.id)}`).catch(() => undefined);
+  return { ok: true, ms, status: 200 };
 }
 
 /**

@@ -1,10 +1,28 @@
 // A user of the frontend over HTTP: signs up and in through the frontend's own routes and
 // keeps the cookies it sets, as a browser does, so that task calls through the public
 // address's /api carry the session the frontend issued, never a token the suite signed.
+import { randomBytes } from 'node:crypto';
 import type { Endpoint } from './access.js';
 import type { AuthRoutes } from './config.js';
 import { http, snippet, type HttpResult } from './http.js';
+import type { Redactor } from './redact.js';
 import type { ApiAuth } from './todo-api.js';
+
+export interface Credentials {
+  email: string;
+  password: string;
+  name?: string;
+}
+
+/**
+ * A fresh user's credentials: the address is under .invalid, so no mail can ever go anywhere,
+ * and the password goes into the redactor before it is used.
+ */
+export function freshCredentials(prefix: string, redactor: Pick<Redactor, 'add'>, name = prefix): Credentials {
+  const password = randomBytes(18).toString('base64url');
+  redactor.add(password);
+  return { email: `${prefix}-${randomBytes(3).toString('hex')}@example.invalid`, password, name };
+}
 
 export interface SessionUser {
   id: string;
@@ -76,8 +94,15 @@ export class FrontendSession implements ApiAuth {
     return result;
   }
 
+  /** A session of a fresh user, signed up through the frontend's own routes as a person would be. */
+  static async signUpFresh(endpoint: Endpoint, routes: AuthRoutes, timeoutMs: number, prefix: string, redactor: Pick<Redactor, 'add'>): Promise<{ session: FrontendSession; user: SessionUser }> {
+    const session = new FrontendSession(endpoint, routes, timeoutMs);
+    const user = await session.signIn('signUp', freshCredentials(prefix, redactor));
+    return { session, user };
+  }
+
   /** Sign up or in; the user the frontend answers with. Throws with what the frontend said. */
-  async signIn(kind: 'signUp' | 'signIn', credentials: { email: string; password: string; name?: string }): Promise<SessionUser> {
+  async signIn(kind: 'signUp' | 'signIn', credentials: Credentials): Promise<SessionUser> {
     const path = this.routes[kind];
     const result = await this.send('POST', path, credentials);
     if (result.status !== 200 && result.status !== 201) throw new Error(`POST ${path} answered ${result.status}: ${snippet(result.text, 160)}`);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Endpoint } from './access.js';
 import { CheckFailure } from './check.js';
 import { http, signJwt, snippet, type HttpResult } from './http.js';
+import { sleep } from './wait.js';
 
 export interface Task {
   id: string;
@@ -121,3 +122,40 @@ export class TodoApi {
 }
 
 export const today = (offsetDays = 0): string => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+
+const isCompleted = (task: Task): boolean => Boolean(task.completed ?? task.is_completed);
+
+/** The next occurrence of a completed recurring task: the task naming it as parent, else an open task with its title. */
+export function nextOccurrence(tasks: readonly Task[], completed: Pick<Task, 'id' | 'title'>): Task | undefined {
+  return tasks.find((t) => t.parent_task_id === completed.id) ?? tasks.find((t) => t.id !== completed.id && t.title === completed.title && !isCompleted(t));
+}
+
+/** What waiting for a next occurrence found: the task (or none), the time waited, and the last list seen. */
+export interface NextOccurrenceWait {
+  next: Task | undefined;
+  ms: number;
+  seen: string;
+}
+
+/**
+ * Reads the user's task list until the completed task's next occurrence is in it, or `withinMs`
+ * has passed. Call it right after the completion: `ms` is the time from the call.
+ */
+export async function waitForNextOccurrence(
+  list: () => Promise<Task[]>,
+  completed: Pick<Task, 'id' | 'title'>,
+  withinMs: number,
+  options: { pollMs?: number; signal?: AbortSignal } = {},
+): Promise<NextOccurrenceWait> {
+  const started = performance.now();
+  let seen = 'no list yet';
+  while (performance.now() - started < withinMs && !options.signal?.aborted) {
+    const tasks = await list();
+    const next = nextOccurrence(tasks, completed);
+    if (next) return { next, ms: performance.now() - started, seen };
+    const titles = tasks.slice(0, 5).map((t) => `${t.title}${isCompleted(t) ? ' (done)' : ''}`);
+    seen = `${tasks.length} task(s)${titles.length > 0 ? `: ${titles.join(', ')}${tasks.length > 5 ? ', ...' : ''}` : ''}`;
+    await sleep(options.pollMs ?? 150, options.signal).catch(() => undefined);
+  }
+  return { next: undefined, ms: performance.now() - started, seen };
+}

@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
     const base = values['frontend-url'] ?? process.env.TODO_LOAD_BASE;
     if (!base) throw new InputError('usage', 'worker needs --frontend-url (or TODO_LOAD_BASE in its env)');
     const prefix = `load-${process.env.HOSTNAME ?? randomBytes(3).toString('hex')}`.replace(/[^a-zA-Z0-9-]/g, '').slice(0, 40);
-    const samples = await generate({ ...common, base, authRoutes: workerAuthRoutes(process.env.TODO_LOAD_AUTH_ROUTES), userPrefix: prefix, log });
+    const samples = await generate({ ...common, base, authRoutes: workerAuthRoutes(process.env.TODO_LOAD_AUTH_ROUTES), userPrefix: prefix, redactor: new Redactor(), log });
     log(`${resultMarker}${JSON.stringify(samples)}`);
     return 0;
   }
@@ -110,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
   const say = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
   await seedFromSecret(kube, config, redactor, notes);
   const base = await frontendBase(kube, config);
-  const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, log: say };
+  const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, redactor, log: say };
   say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
   const { value: samples, usage: used, note } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
     if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? (await suiteImage(kube, config)), base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });

@@ -1,12 +1,14 @@
 // The load test: autocannon drives N virtual users (one connection each, each a user signed
-// up through the frontend's own routes beforehand, with the session it issued) through a realistic mix against the frontend's public address (the API through
-// the frontend's /api proxy), paced by a per-user request rate (the think time). Next to
-// it, a low-rate event-flow probe measures the recurring-task latency under load, and the
-// metrics API is sampled for pod CPU and memory against their limits.
+// up through the frontend's own routes beforehand, with the session it issued) through a
+// mix of task reads and writes against the frontend's public address (through its /api
+// proxy), paced by a per-user request rate (the think time). Next to it, a low-rate
+// event-flow probe measures the recurring-task latency under load, and the metrics API is
+// sampled for pod CPU and memory against their limits.
 import autocannon from 'autocannon';
 import type * as k8s from '@kubernetes/client-node';
 import { oneLine } from '../lib/errors.js';
 import type { Kube } from '../lib/kube.js';
+import type { Redactor } from '../lib/redact.js';
 import type { AuthRoutes } from '../lib/config.js';
 import { eventFlowOnce, signedInClient, type ApiClient } from '../drills/probe.js';
 import { atMost, histogram, perSecond, summarize, type SecondBucket, type Summary, type Verdict } from '../drills/stats.js';
@@ -29,6 +31,8 @@ export interface LoadOptions {
   eventEverySeconds: number;
   /** Pod metrics, when a cluster is at hand. */
   metrics?: { kube: Kube; namespace: string };
+  /** Takes the users' passwords, so that no log line or report can show them. */
+  redactor: Redactor;
   log?: (line: string) => void;
 }
 
@@ -126,7 +130,7 @@ async function signUpUsers(options: LoadOptions): Promise<ApiClient[]> {
   const started = performance.now();
   const clients: ApiClient[] = [];
   for (let i = 0; i < options.users; i += 10) {
-    const batch = Array.from({ length: Math.min(10, options.users - i) }, (_, j) => signedInClient(options.base, options.authRoutes, `${options.userPrefix}-u${i + j}`, 10_000));
+    const batch = Array.from({ length: Math.min(10, options.users - i) }, (_, j) => signedInClient(options.base, options.authRoutes, `${options.userPrefix}-u${i + j}`, options.redactor, 10_000));
     clients.push(...(await Promise.all(batch)));
   }
   options.log?.(`signed up ${clients.length} users through the frontend in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -137,7 +141,7 @@ async function signUpUsers(options: LoadOptions): Promise<ApiClient[]> {
 export async function generate(options: LoadOptions): Promise<LoadSamples> {
   const url = new URL(options.base);
   const clients = await signUpUsers(options);
-  const eventClient = options.eventEverySeconds > 0 ? await signedInClient(options.base, options.authRoutes, `${options.userPrefix}-event`, 10_000) : undefined;
+  const eventClient = options.eventEverySeconds > 0 ? await signedInClient(options.base, options.authRoutes, `${options.userPrefix}-event`, options.redactor, 10_000) : undefined;
   const byOp: Record<string, number> = {};
   const responses: [number, number, number][] = [];
   const errors: Record<string, number> = {};

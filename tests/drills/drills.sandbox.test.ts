@@ -12,6 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig, type SuiteConfig } from '../../suites/lib/config.js';
 import { buildKube, type Kube } from '../../suites/lib/kube.js';
+import { Redactor } from '../../suites/lib/redact.js';
 import { runDrill, type DrillOptions, type DrillReport } from '../../suites/drills/drill.js';
 import { locateHelm, runHelm, type HelmTarget } from '../../suites/drills/helm.js';
 import { eventLatencyText } from '../../suites/drills/stats.js';
@@ -50,6 +51,7 @@ function drillOptions(over: Partial<DrillOptions>): DrillOptions {
     probeRate: 5,
     eventRate: 0.5,
     settleSeconds: 2,
+    redactor: new Redactor(),
     log: () => undefined,
     ...over,
   };
