@@ -20,13 +20,16 @@ import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
 
 const usage = `Usage: npm run load -- [options]
 
-  --users N              virtual users, one connection and one JWT each (default 100)
+  --users N              virtual users, each signed up through the frontend, one
+                         connection each (default 100)
   --duration S           seconds (default 120)
   --rate-per-user R      requests per second of one user, i.e. 1/think time (default 1)
   --p95-ms N             p95 latency limit (default 2000)
   --error-rate P         error-rate limit in percent (default 1)
   --event-ms N           event-flow latency limit (default 5000)
   --event-every S        seconds between event-flow probes (default 3; 0 = off)
+  --throttle-share P     a container throttled in more than P % of its CPU periods fails
+                         the run (default 25, the kubernetes-mixin CPUThrottlingHigh alert)
   --job N                run the load in N pods of a Job (the suite's image) instead of here
   --image IMAGE          image of the Job's pods (default: todo-validation at the umbrella
                          chart's appVersion, from the registry the release's backend uses)
@@ -52,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     'error-rate': { type: 'string' },
     'event-ms': { type: 'string' },
     'event-every': { type: 'string' },
+    'throttle-share': { type: 'string' },
     job: { type: 'string' },
     image: { type: 'string' },
     worker: { type: 'boolean' },
@@ -73,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
     eventLimitMs: numberFlag(values['event-ms'], 5000, 'event-ms'),
     eventEverySeconds: numberFlag(values['event-every'], 3, 'event-every', true),
     usagePercent: 80,
+    throttleSharePercent: numberFlag(values['throttle-share'], 25, 'throttle-share', true),
   };
 
   if (values.worker) {
@@ -112,11 +117,11 @@ async function main(argv: string[]): Promise<number> {
   const base = await frontendBase(kube, config);
   const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, redactor, log: say };
   say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
-  const { value: samples, usage: used, note } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
+  const { value: samples, usage: used, note, containers } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
     if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? (await suiteImage(kube, config)), base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
     return [await generate(options)];
   });
-  const report = buildReport(samples, { ...options }, used, note);
+  const report = buildReport(samples, { ...options }, used, note, containers);
   const finishedAt = new Date().toISOString();
   const results = verdictResults(report.verdicts, 'load', 'Targets: 100 concurrent users, API under 2 s, under 80 % CPU and memory', report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
   const { report: written, files } = await writeRunReports({

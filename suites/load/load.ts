@@ -7,6 +7,7 @@
 import autocannon from 'autocannon';
 import type * as k8s from '@kubernetes/client-node';
 import { oneLine } from '../lib/errors.js';
+import { compareCounters, readContainerCounters, restartsVerdict, throttlingVerdict, type ContainerCounters, type ContainerRun } from './containers.js';
 import type { Kube } from '../lib/kube.js';
 import type { Redactor } from '../lib/redact.js';
 import type { AuthRoutes } from '../lib/config.js';
@@ -27,6 +28,8 @@ export interface LoadOptions {
   errorRatePercent: number;
   eventLimitMs: number;
   usagePercent: number;
+  /** Share of a container's CPU periods it may spend throttled before the run fails. */
+  throttleSharePercent: number;
   /** Interval between event-flow probes; 0 turns them off. */
   eventEverySeconds: number;
   /** Pod metrics, when a cluster is at hand. */
@@ -74,6 +77,8 @@ export interface LoadReport {
   byOp: Record<string, number>;
   eventFlow: Summary & { failures: string[] };
   usage: { maxCpuPercent: number | undefined; maxMemoryPercent: number | undefined; top: UsageSample[]; note: string };
+  /** Throttling, OOM kills, restarts and peak memory per container over the run (the kubelet's counters). */
+  containers: { runs: ContainerRun[]; note: string; throttleSharePercent: number };
   verdicts: Verdict[];
   pass: boolean;
 }
@@ -253,7 +258,13 @@ export async function readUsage(kube: Kube, namespace: string): Promise<UsageSam
 }
 
 /** Merge the samples of every generator into one report with verdicts. */
-export function buildReport(all: LoadSamples[], options: Pick<LoadOptions, 'base' | 'durationSeconds' | 'p95LimitMs' | 'errorRatePercent' | 'eventLimitMs' | 'usagePercent'>, usage: UsageSample[], usageNote: string): LoadReport {
+export function buildReport(
+  all: LoadSamples[],
+  options: Pick<LoadOptions, 'base' | 'durationSeconds' | 'p95LimitMs' | 'errorRatePercent' | 'eventLimitMs' | 'usagePercent' | 'throttleSharePercent'>,
+  usage: UsageSample[],
+  usageNote: string,
+  containers: { runs: ContainerRun[]; note: string },
+): LoadReport {
   const startMs = Math.min(...all.map((s) => s.startMs));
   const endMs = Math.max(...all.map((s) => s.endMs));
   const responses = all.flatMap((s) => s.responses);
@@ -280,6 +291,8 @@ export function buildReport(all: LoadSamples[], options: Pick<LoadOptions, 'base
     atMost('p95 latency', latency.p95, options.p95LimitMs, 'ms', 'p95'),
     atMost('error rate', errorRate, options.errorRatePercent, '%', 'error-rate'),
     usageVerdict(usage, usageNote, maxCpu, maxMem, options.usagePercent),
+    throttlingVerdict(containers.runs, containers.note, options.throttleSharePercent),
+    restartsVerdict(containers.runs, containers.note),
     eventMs.length === 0 && eventFailures.length === 0
       ? { id: 'event-flow', name: 'event-flow latency under load', pass: true, skip: true, detail: 'skipped: event probes off (--event-every 0)' }
       : { ...atMost('event-flow latency under load (max)', eventFailures.length > 0 ? Number.POSITIVE_INFINITY : event.max, options.eventLimitMs, 'ms', 'event-flow'), actual: `max ${event.max} ms, ${eventFailures.length} failed`, detail: `${eventMs.length} flows, p95 ${event.p95} ms, max ${event.max} ms, ${eventFailures.length} failed (limit ${options.eventLimitMs} ms)` },
@@ -305,6 +318,7 @@ export function buildReport(all: LoadSamples[], options: Pick<LoadOptions, 'base
       top: [...usage].sort((a, b) => (b.cpuPercent ?? 0) - (a.cpuPercent ?? 0)).slice(0, 20),
       note: usageNote || `against the ${options.usagePercent} % target: CPU ${maxCpu ?? 'n/a'} %, memory ${maxMem ?? 'n/a'} % of the limit at most${maxCpu !== undefined && maxCpu > options.usagePercent ? ' (CPU over the target)' : ''}${maxMem !== undefined && maxMem > options.usagePercent ? ' (memory over the target)' : ''}`,
     },
+    containers: { ...containers, throttleSharePercent: options.throttleSharePercent },
     verdicts,
     pass: verdicts.every((v) => v.pass),
   };
@@ -331,9 +345,18 @@ export function usageVerdict(usage: readonly UsageSample[], usageNote: string, m
 /** The higher of two readings; undefined (no limit) only when both are. */
 const higher = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 
-/** Sample pod usage every few seconds while `work` runs; keeps each container's highest reading. */
-export async function withUsage<T>(metrics: LoadOptions['metrics'], work: () => Promise<T>): Promise<{ value: T; usage: UsageSample[]; note: string }> {
-  if (!metrics) return { value: await work(), usage: [], note: 'no cluster metrics (generator only)' };
+/**
+ * Sample pod usage every few seconds while `work` runs, keeping each container's highest
+ * reading; and the kubelet's counters of each container before and after it.
+ */
+export async function withUsage<T>(
+  metrics: LoadOptions['metrics'],
+  work: () => Promise<T>,
+): Promise<{ value: T; usage: UsageSample[]; note: string; containers: { runs: ContainerRun[]; note: string } }> {
+  if (!metrics) return { value: await work(), usage: [], note: 'no cluster metrics (generator only)', containers: { runs: [], note: 'no cluster (generator only)' } };
+  const counters = () => readContainerCounters(metrics.kube, metrics.namespace).catch((error: unknown) => ({ counters: new Map<string, ContainerCounters>(), note: `pods not readable: ${oneLine(error)}` }));
+  const before = await counters();
+  const startMs = Date.now();
   const peak = new Map<string, UsageSample>();
   let note = '';
   let running = true;
@@ -354,10 +377,15 @@ export async function withUsage<T>(metrics: LoadOptions['metrics'], work: () => 
       await new Promise((done) => setTimeout(done, 5000));
     }
   })();
+  let value: T;
   try {
-    return { value: await work(), usage: [...peak.values()], note };
+    value = await work();
   } finally {
     running = false;
     await sampler;
   }
+  const after = await counters();
+  const runs = compareCounters(before.counters, after.counters, startMs);
+  return { value, usage: [...peak.values()], note, containers: { runs, note: after.note || before.note } };
+
 }

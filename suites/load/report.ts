@@ -1,5 +1,5 @@
 // The load test's HTML section: throughput, percentiles over time, the latency
-// histogram, errors by kind and pod usage.
+// histogram, errors by kind, pod usage, and throttling, restarts and peak memory per container.
 import { htmlEscape } from '../lib/report/html.js';
 import { histogramChart, overTimeChart } from '../drills/report.js';
 import type { LoadReport } from './load.js';
@@ -9,6 +9,10 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const errors = Object.entries(report.errors).map(([kind, n]) => `<tr><td>${htmlEscape(kind)}</td><td>${n}</td></tr>`).join('');
   const ops = Object.entries(report.byOp).map(([op, n]) => `${htmlEscape(op)} ${n}`).join(', ');
   const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${u.cpuPercent ?? 'n/a'} %</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${u.memoryPercent ?? 'n/a'} %</td></tr>`).join('');
+  const mib = (value: number | undefined) => (value === undefined ? 'n/a' : `${(value / 1048576).toFixed(0)} MiB`);
+  const containers = report.containers.runs
+    .map((c) => `<tr><td>${htmlEscape(c.pod)}/${htmlEscape(c.container)}</td><td>${c.throttledPercent === undefined ? 'no CPU limit' : `${c.throttledPercent} % of ${c.periods}`}</td><td>${c.throttledSeconds} s</td><td>${c.restarts}</td><td>${c.oomKills}</td><td>${mib(c.peakMemoryBytes)}</td><td>${c.peakMemoryPercent ?? 'n/a'} %</td></tr>`)
+    .join('');
   return `<section><h2>The run</h2>
 <p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %. Mix: ${ops}.</p>
 <table><tr><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>mean</th></tr><tr><td>${l.p50}</td><td>${l.p90}</td><td>${l.p95}</td><td>${l.p99}</td><td>${l.max}</td><td>${l.mean}</td></tr></table>
@@ -17,5 +21,6 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
 <h3>Errors by kind</h3>${errors ? `<table><tr><th>kind</th><th>count</th></tr>${errors}</table>` : '<p>None.</p>'}
 <h3>Event flow under load</h3><p>${report.eventFlow.count} flows: p50 ${report.eventFlow.p50} ms, p95 ${report.eventFlow.p95} ms, max ${report.eventFlow.max} ms; ${report.eventFlow.failures.length} failed.</p>
 <h3>Pod CPU and memory (peak, metrics.k8s.io)</h3><p>${htmlEscape(report.usage.note)}</p>${usage ? `<table><tr><th>container</th><th>CPU</th><th>of limit</th><th>memory</th><th>of limit</th></tr>${usage}</table>` : ''}
+<h3>Throttling, restarts and peak memory (the kubelet's counters over the run)</h3><p>${containers ? `A container throttled in more than ${report.containers.throttleSharePercent} % of its CPU periods fails the run. Peak memory is the highest the kernel recorded since the container started.` : htmlEscape(report.containers.note || 'No container was read.')}</p>${containers ? `<table><tr><th>container</th><th>CPU periods throttled</th><th>time throttled</th><th>restarts</th><th>OOM kills</th><th>peak memory</th><th>of limit</th></tr>${containers}</table>` : ''}
 </section>`;
 }

@@ -12,6 +12,8 @@ import { verdictResults, writeRunReports } from '../../suites/drills/runreport.j
 import { buildReport, usageVerdict, type LoadSamples, type UsageSample } from '../../suites/load/load.js';
 import { loadSection } from '../../suites/load/report.js';
 
+const noContainers = { runs: [], note: 'no cluster (generator only)' };
+
 const xsdPath = new URL('../suite/fixtures/junit.xsd', import.meta.url);
 const canary = 'canary-drill-secret-4f2a91';
 const target = { context: 'ctx', server: 'https://127.0.0.1:6443', serverVersion: 'n/a', namespace: 'todo-app', release: 'todo-app', revision: 3, releaseStatus: 'deployed', access: 'frontend public address' };
@@ -104,8 +106,8 @@ describe('resource-usage verdict', () => {
     expect(usageVerdict([usage(50, 60)], '', 50, 60, 80)).toMatchObject({ pass: true });
     expect(usageVerdict([usage(85, 60)], '', 85, 60, 90).pass).toBe(true);
     expect(usageVerdict([], 'metrics.k8s.io not readable: 404', undefined, undefined, 80)).toMatchObject({ pass: true, skip: true, detail: 'skipped: metrics.k8s.io not readable: 404' });
-    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80 };
-    const hot = buildReport([loadSamples(30)], limits, [usage(95, 20)], '');
+    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25 };
+    const hot = buildReport([loadSamples(30)], limits, [usage(95, 20)], '', noContainers);
     expect(hot.verdicts.find((v) => v.id === 'resource-usage')?.pass).toBe(false);
     expect(hot.pass).toBe(false);
   });
@@ -115,8 +117,8 @@ describe('the report set of a load run', () => {
   it('writes junit.xml, report.json, report.html, summary.md, scrubbed, and moves latest', async () => {
     const dir = await tempDir();
     const summary = join(dir, 'step-summary.md');
-    const limits = { base: `http://127.0.0.1:3000/${canary}`, durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80 };
-    const load = buildReport([loadSamples(3000)], limits, [], 'metrics.k8s.io not readable: 404');
+    const limits = { base: `http://127.0.0.1:3000/${canary}`, durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25 };
+    const load = buildReport([loadSamples(3000)], limits, [], 'metrics.k8s.io not readable: 404', noContainers);
     const redactor = new Redactor();
     redactor.add(canary);
     const results = verdictResults(load.verdicts, 'load', 'load targets', load.startedAt, 10_000);
@@ -127,7 +129,7 @@ describe('the report set of a load run', () => {
     });
     expect(report.exitCode).toBe(1);
     expect(results.map((r) => [r.id, r.verdict])).toEqual([
-      ['requests-made', 'pass'], ['p95', 'fail'], ['error-rate', 'pass'], ['resource-usage', 'skip'], ['event-flow', 'pass'],
+      ['requests-made', 'pass'], ['p95', 'fail'], ['error-rate', 'pass'], ['resource-usage', 'skip'], ['cpu-throttling', 'skip'], ['restarts', 'skip'], ['event-flow', 'pass'],
     ]);
     expect((await expectScrubbed(files.dir)).sort()).toEqual(['junit.xml', 'report.html', 'report.json', 'summary.md']);
     expect(await readFile(summary, 'utf8')).not.toContain(canary);
@@ -153,11 +155,11 @@ describe('the report set of a load run', () => {
 
   it('exits 0 when every verdict passed or was skipped', async () => {
     const dir = await tempDir();
-    const load = buildReport([loadSamples(30)], { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80 }, [], '');
+    const load = buildReport([loadSamples(30)], { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25 }, [], '', noContainers);
     const results = verdictResults(load.verdicts, 'load', 'load targets', load.startedAt, 1);
     const { report } = await writeRunReports({ title: 'Load test', reportDir: dir, runId: 'load-2', startedAt: load.startedAt, finishedAt: load.startedAt, target, results, notes: [], detail: { load }, extraHtml: '', redactor: new Redactor(), env: {} });
     expect(report.exitCode).toBe(0);
-    expect(report.totals).toMatchObject({ failed: 0, skipped: 1 });
+    expect(report.totals).toMatchObject({ failed: 0, skipped: 3 });
   });
 });
 

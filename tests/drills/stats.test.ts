@@ -7,6 +7,8 @@ import { loadJob, parseResultLines, resultMarker } from '../../suites/load/job.j
 import { candidateArgs, isPending } from '../../suites/drills/helm.js';
 import { defaultAuthRoutes } from '../../suites/lib/config.js';
 
+const noContainers = { runs: [], note: 'no cluster (generator only)' };
+
 const probe = (target: string, at: number, ok: boolean, ms = 10): ProbeResult => ({ target, at, ok, ms, error: ok ? undefined : 'HTTP 502' });
 
 describe('outage windows', () => {
@@ -87,14 +89,14 @@ describe('verdicts', () => {
       responses: Array.from({ length: 100 }, (_, i) => [1000 + offset + i * 100, i < 95 ? 20 : 900, i === 0 ? ok : 1] as [number, number, number]),
       errors: ok ? {} : { 'HTTP 502': 1 }, eventFlowMs: [800], eventFailures: [], byOp: { list: 50, create: 50 },
     });
-    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80 };
-    const green = buildReport([sample(0, 1), sample(50, 1)], limits, [], '');
+    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25 };
+    const green = buildReport([sample(0, 1), sample(50, 1)], limits, [], '', noContainers);
     expect(green).toMatchObject({ generators: 2, users: 20, requests: 200, errorRatePercent: 0, pass: true });
     expect(green.byOp).toEqual({ list: 100, create: 100 });
-    const red = buildReport([sample(0, 0)], limits, [], '');
+    const red = buildReport([sample(0, 0)], limits, [], '', noContainers);
     expect(red.errorRatePercent).toBe(1);
     expect(red.pass).toBe(true);
-    const redder = buildReport([sample(0, 0)], { ...limits, errorRatePercent: 0.5 }, [], '');
+    const redder = buildReport([sample(0, 0)], { ...limits, errorRatePercent: 0.5 }, [], '', noContainers);
     expect(redder.verdicts.find((v) => v.name === 'error rate')?.pass).toBe(false);
   });
 });

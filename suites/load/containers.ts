@@ -1,0 +1,199 @@
+// What a load run did to each container beyond the CPU and memory that metrics.k8s.io shows:
+// CPU throttling (the CFS periods in which the container hit its CPU limit), OOM kills,
+// restarts and peak memory against the limit. The counters come from the kubelet's cAdvisor
+// metrics, read through the API server's node proxy as Prometheus scrapes them, once before
+// and once after the run; restarts and the reason of the last exit come from the pods.
+import type * as k8s from '@kubernetes/client-node';
+import { oneLine } from '../lib/errors.js';
+import type { Kube } from '../lib/kube.js';
+import type { Verdict } from '../drills/stats.js';
+
+/** One container's cumulative counters at one moment. */
+export interface ContainerCounters {
+  pod: string;
+  container: string;
+  /** CFS periods the container ran in, and those in which it was throttled (only with a CPU limit). */
+  periods?: number;
+  throttledPeriods?: number;
+  throttledSeconds?: number;
+  oomEvents?: number;
+  /** The highest memory use the kernel recorded since the container started. */
+  maxMemoryBytes?: number;
+  memoryLimitBytes?: number;
+  restarts?: number;
+  /** The reason and end of the container's last exit, when it has exited before. */
+  lastExit?: { reason: string; finishedAt: string };
+}
+
+/** What one container went through during the run. */
+export interface ContainerRun {
+  pod: string;
+  container: string;
+  periods: number;
+  throttledPeriods: number;
+  /** Share of the run's CFS periods in which the container was throttled; undefined without a CPU limit. */
+  throttledPercent: number | undefined;
+  throttledSeconds: number;
+  oomKills: number;
+  restarts: number;
+  peakMemoryBytes: number | undefined;
+  memoryLimitBytes: number | undefined;
+  peakMemoryPercent: number | undefined;
+}
+
+export const containerKey = (pod: string, container: string): string => `${pod}/${container}`;
+
+const cadvisorMetrics: Record<string, keyof ContainerCounters> = {
+  container_cpu_cfs_periods_total: 'periods',
+  container_cpu_cfs_throttled_periods_total: 'throttledPeriods',
+  container_cpu_cfs_throttled_seconds_total: 'throttledSeconds',
+  container_oom_events_total: 'oomEvents',
+  container_memory_max_usage_bytes: 'maxMemoryBytes',
+};
+
+function labelsOf(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const match of text.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+    labels[match[1] as string] = (match[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+  }
+  return labels;
+}
+
+/**
+ * The counters of the namespace's containers in a cAdvisor exposition (Prometheus text format).
+ * The pod's own cgroup (no container label) and the sandbox (`POD`) are left out.
+ */
+export function parseCadvisor(text: string, namespace: string): Map<string, ContainerCounters> {
+  const out = new Map<string, ContainerCounters>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const field = cadvisorMetrics[match[1] as string];
+    if (!field) continue;
+    const labels = labelsOf(match[2] as string);
+    if (labels.namespace !== namespace || !labels.pod || !labels.container || labels.container === 'POD') continue;
+    const value = Number(match[3]);
+    if (!Number.isFinite(value)) continue;
+    const key = containerKey(labels.pod, labels.container);
+    const counters = out.get(key) ?? { pod: labels.pod, container: labels.container };
+    // A container may show up once per cgroup hierarchy; the largest reading is the container's.
+    const previous = counters[field];
+    (counters as unknown as Record<string, number>)[field] = typeof previous === 'number' ? Math.max(previous, value) : value;
+    out.set(key, counters);
+  }
+  return out;
+}
+
+const memoryLimit = (quantity: string | undefined): number | undefined => {
+  if (!quantity) return undefined;
+  const match = /^(\d+(?:\.\d+)?)([KMGT]i|[kKMGT])?$/.exec(quantity);
+  if (!match) return undefined;
+  const units: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+  return Number(match[1]) * (units[match[2] ?? ''] ?? 1);
+};
+
+/** Restarts, last exits and memory limits of the namespace's containers, from the pods. */
+export function podCounters(pods: readonly k8s.V1Pod[]): Map<string, ContainerCounters> {
+  const out = new Map<string, ContainerCounters>();
+  for (const pod of pods) {
+    const name = pod.metadata?.name ?? '?';
+    const limits = new Map((pod.spec?.containers ?? []).map((c) => [c.name, memoryLimit(c.resources?.limits?.memory)]));
+    for (const status of pod.status?.containerStatuses ?? []) {
+      const terminated = status.lastState?.terminated;
+      out.set(containerKey(name, status.name), {
+        pod: name,
+        container: status.name,
+        restarts: status.restartCount,
+        memoryLimitBytes: limits.get(status.name),
+        lastExit: terminated ? { reason: terminated.reason ?? `exit ${terminated.exitCode}`, finishedAt: new Date(terminated.finishedAt ?? 0).toISOString() } : undefined,
+      });
+    }
+  }
+  return out;
+}
+
+/** Both readings of one moment: the pods' counters with the kubelet's beside them. */
+export async function readContainerCounters(kube: Kube, namespace: string): Promise<{ counters: Map<string, ContainerCounters>; note: string }> {
+  const pods = (await kube.core.listNamespacedPod({ namespace })).items.filter((pod) => !pod.metadata?.name?.startsWith('todo-load-'));
+  const counters = podCounters(pods);
+  const nodes = [...new Set(pods.map((pod) => pod.spec?.nodeName).filter((node): node is string => Boolean(node)))];
+  const unread: string[] = [];
+  for (const node of nodes) {
+    try {
+      const text = await kube.core.connectGetNodeProxyWithPath({ name: node, path: 'metrics/cadvisor' });
+      for (const [key, kubelet] of parseCadvisor(text, namespace)) {
+        const known = counters.get(key);
+        if (known) counters.set(key, { ...kubelet, ...known, memoryLimitBytes: known.memoryLimitBytes });
+      }
+    } catch (error) {
+      unread.push(`${node}: ${oneLine(error)}`);
+    }
+  }
+  return { counters, note: unread.length > 0 ? `the kubelet's cAdvisor metrics could not be read (nodes/proxy) for ${unread.join('; ')}` : '' };
+}
+
+const grew = (after: number | undefined, before: number | undefined): number => Math.max(0, (after ?? 0) - (before ?? 0));
+
+/**
+ * What each container went through between two readings. A container that is new in the second
+ * reading (a pod replaced during the run) counts from zero; `startMs` dates the exits that count.
+ */
+export function compareCounters(before: Map<string, ContainerCounters>, after: Map<string, ContainerCounters>, startMs: number): ContainerRun[] {
+  const runs: ContainerRun[] = [];
+  for (const [key, now] of after) {
+    const then = before.get(key);
+    const periods = grew(now.periods, then?.periods);
+    const throttledPeriods = grew(now.throttledPeriods, then?.throttledPeriods);
+    const exitedOom = now.lastExit?.reason === 'OOMKilled' && Date.parse(now.lastExit.finishedAt) >= startMs ? 1 : 0;
+    const peak = now.maxMemoryBytes;
+    runs.push({
+      pod: now.pod,
+      container: now.container,
+      periods,
+      throttledPeriods,
+      throttledPercent: now.periods === undefined ? undefined : periods > 0 ? Math.round((throttledPeriods / periods) * 1000) / 10 : 0,
+      throttledSeconds: Math.round(grew(now.throttledSeconds, then?.throttledSeconds) * 100) / 100,
+      oomKills: Math.max(grew(now.oomEvents, then?.oomEvents), exitedOom),
+      restarts: grew(now.restarts, then?.restarts),
+      peakMemoryBytes: peak,
+      memoryLimitBytes: now.memoryLimitBytes,
+      peakMemoryPercent: peak !== undefined && now.memoryLimitBytes ? Math.round((peak / now.memoryLimitBytes) * 1000) / 10 : undefined,
+    });
+  }
+  return runs.sort((a, b) => (b.throttledPercent ?? -1) - (a.throttledPercent ?? -1) || key(a).localeCompare(key(b)));
+}
+
+const key = (run: ContainerRun): string => containerKey(run.pod, run.container);
+
+/** Throttled in more than `sharePercent` of its CFS periods: the container's CPU limit is too tight for the load. */
+export function throttlingVerdict(runs: readonly ContainerRun[], note: string, sharePercent: number): Verdict {
+  const base = { id: 'cpu-throttling', name: `CPU throttled in at most ${sharePercent} % of periods` };
+  const measured = runs.filter((run) => run.throttledPercent !== undefined);
+  if (measured.length === 0) return { ...base, pass: true, skip: true, detail: `skipped: ${note || 'no container reported CFS periods (no CPU limits, or no cAdvisor metrics)'}` };
+  const worst = measured[0] as ContainerRun;
+  const over = measured.filter((run) => (run.throttledPercent ?? 0) > sharePercent);
+  const worstText = `most throttled: ${key(worst)} ${worst.throttledPercent} % of ${worst.periods} periods (${worst.throttledSeconds} s)`;
+  return {
+    ...base,
+    pass: over.length === 0,
+    expected: `<= ${sharePercent} % of CFS periods throttled, per container`,
+    actual: over.length === 0 ? worstText : `throttled over ${sharePercent} %: ${over.map((run) => `${key(run)} ${run.throttledPercent} % of ${run.periods} periods (${run.throttledSeconds} s)`).join(', ')}`,
+    detail: `${measured.length} containers with a CPU limit; ${worstText} (limit ${sharePercent} %)`,
+  };
+}
+
+/** No container restarted or was OOM-killed while the load ran. */
+export function restartsVerdict(runs: readonly ContainerRun[], note: string): Verdict {
+  const base = { id: 'restarts', name: 'no restart or OOM kill under load' };
+  if (runs.length === 0) return { ...base, pass: true, skip: true, detail: `skipped: ${note || 'no container was read'}` };
+  const hit = runs.filter((run) => run.restarts > 0 || run.oomKills > 0);
+  const text = hit.map((run) => `${key(run)} ${run.restarts} restart(s)${run.oomKills > 0 ? `, ${run.oomKills} OOM kill(s)` : ''}`).join(', ');
+  return {
+    ...base,
+    pass: hit.length === 0,
+    expected: '0 restarts, 0 OOM kills',
+    actual: hit.length === 0 ? `${runs.length} containers, 0 restarts, 0 OOM kills` : text,
+    detail: hit.length === 0 ? `${runs.length} containers: none restarted or was OOM-killed` : text,
+  };
+}
