@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { oneLine } from '../lib/errors.js';
 import type { AuthRoutes } from '../lib/config.js';
-import { FrontendSession } from '../lib/frontend-session.js';
+import { FrontendSession, type Credentials } from '../lib/frontend-session.js';
 import type { Redactor } from '../lib/redact.js';
 import { today, waitForNextOccurrence, type Task } from '../lib/todo-api.js';
 import type { ProbeResult } from './stats.js';
@@ -26,6 +26,8 @@ export interface ApiClient {
   user: string;
   /** The session's headers (its cookies, or the bearer the frontend handed out). */
   headers: Record<string, string>;
+  /** To sign in again, as the load test's users do now and then. */
+  credentials: Credentials;
   timeoutMs: number;
 }
 
@@ -33,8 +35,8 @@ export interface ApiClient {
 export async function signedInClient(base: string, routes: AuthRoutes, prefix: string, redactor: Pick<Redactor, 'add'>, timeoutMs = 5000): Promise<ApiClient> {
   const url = base.replace(/\/$/, '');
   try {
-    const { session, user } = await FrontendSession.signUpFresh({ url, via: 'the public address' }, routes, timeoutMs, prefix, redactor);
-    return { base: url, user: user.id, headers: session.headers(), timeoutMs };
+    const { session, user, credentials } = await FrontendSession.signUpFresh({ url, via: 'the public address' }, routes, timeoutMs, prefix, redactor);
+    return { base: url, user: user.id, headers: session.headers(), credentials, timeoutMs };
   } catch (error) {
     throw new Error(`a ${prefix} user cannot sign up through ${url}: ${oneLine(error)}`);
   }

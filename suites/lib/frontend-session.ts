@@ -95,10 +95,11 @@ export class FrontendSession implements ApiAuth {
   }
 
   /** A session of a fresh user, signed up through the frontend's own routes as a person would be. */
-  static async signUpFresh(endpoint: Endpoint, routes: AuthRoutes, timeoutMs: number, prefix: string, redactor: Pick<Redactor, 'add'>): Promise<{ session: FrontendSession; user: SessionUser }> {
+  static async signUpFresh(endpoint: Endpoint, routes: AuthRoutes, timeoutMs: number, prefix: string, redactor: Pick<Redactor, 'add'>): Promise<{ session: FrontendSession; user: SessionUser; credentials: Credentials }> {
     const session = new FrontendSession(endpoint, routes, timeoutMs);
-    const user = await session.signIn('signUp', freshCredentials(prefix, redactor));
-    return { session, user };
+    const credentials = freshCredentials(prefix, redactor);
+    const user = await session.signIn('signUp', credentials);
+    return { session, user, credentials };
   }
 
   /** Sign up or in; the user the frontend answers with. Throws with what the frontend said. */

@@ -15,6 +15,7 @@ import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
 import { Redactor } from '../lib/redact.js';
 import { loadSection } from './report.js';
+import { defaultMix, mixText, parseMix, type Mix } from './mix.js';
 import { seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
 import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
 
@@ -24,6 +25,10 @@ const usage = `Usage: npm run load -- [options]
                          connection each (default 100)
   --duration S           seconds (default 120)
   --rate-per-user R      requests per second of one user, i.e. 1/think time (default 1)
+  --mix KIND=N,...       requests per 100 of each kind (default ${mixText(defaultMix)});
+                         kinds: page (the signed-in page), asset (its scripts and styles),
+                         signin, list, create (a daily recurring task), update, complete
+                         (an event through Kafka), delete; kinds not named keep the default
   --p95-ms N             p95 latency limit (default 2000)
   --error-rate P         error-rate limit in percent (default 1)
   --event-ms N           event-flow latency limit (default 5000)
@@ -51,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     users: { type: 'string' },
     duration: { type: 'string' },
     'rate-per-user': { type: 'string' },
+    mix: { type: 'string' },
     'p95-ms': { type: 'string' },
     'error-rate': { type: 'string' },
     'event-ms': { type: 'string' },
@@ -78,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     eventEverySeconds: numberFlag(values['event-every'], 3, 'event-every', true),
     usagePercent: 80,
     throttleSharePercent: numberFlag(values['throttle-share'], 25, 'throttle-share', true),
+    mix: parseMix(values.mix),
   };
 
   if (values.worker) {
@@ -176,11 +183,12 @@ function workerAuthRoutes(json: string | undefined): AuthRoutes {
   }
 }
 
-function workerArgs(common: { users: number; durationSeconds: number; ratePerUser: number; eventLimitMs: number; eventEverySeconds: number }, base: string): string[] {
+function workerArgs(common: { users: number; durationSeconds: number; ratePerUser: number; eventLimitMs: number; eventEverySeconds: number; mix: Mix }, base: string): string[] {
   return [
     '--worker', '--frontend-url', base,
     '--users', String(common.users), '--duration', String(common.durationSeconds),
     '--rate-per-user', String(common.ratePerUser), '--event-ms', String(common.eventLimitMs), '--event-every', String(common.eventEverySeconds),
+    '--mix', mixText(common.mix),
   ];
 }
 

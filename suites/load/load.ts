@@ -11,7 +11,8 @@ import { compareCounters, readContainerCounters, restartsVerdict, throttlingVerd
 import type { Kube } from '../lib/kube.js';
 import type { Redactor } from '../lib/redact.js';
 import type { AuthRoutes } from '../lib/config.js';
-import { eventFlowOnce, signedInClient, type ApiClient } from '../drills/probe.js';
+import { eventFlowOnce, freshRequest, signedInClient, type ApiClient } from '../drills/probe.js';
+import { mixRequests, mixSequence, pageAssets, type Mix } from './mix.js';
 import { atMost, histogram, perSecond, summarize, type SecondBucket, type Summary, type Verdict } from '../drills/stats.js';
 
 export interface LoadOptions {
@@ -30,6 +31,8 @@ export interface LoadOptions {
   usagePercent: number;
   /** Share of a container's CPU periods it may spend throttled before the run fails. */
   throttleSharePercent: number;
+  /** What each user does, in requests per 100 of each kind. */
+  mix: Mix;
   /** Interval between event-flow probes; 0 turns them off. */
   eventEverySeconds: number;
   /** Pod metrics, when a cluster is at hand. */
@@ -74,6 +77,8 @@ export interface LoadReport {
   histogram: { le: number | 'inf'; count: number }[];
   perSecond: SecondBucket[];
   errors: Record<string, number>;
+  /** The mix asked for (requests per 100 of each kind), and what was sent of each kind. */
+  mix: Mix;
   byOp: Record<string, number>;
   eventFlow: Summary & { failures: string[] };
   usage: { maxCpuPercent: number | undefined; maxMemoryPercent: number | undefined; top: UsageSample[]; note: string };
@@ -81,53 +86,6 @@ export interface LoadReport {
   containers: { runs: ContainerRun[]; note: string; throttleSharePercent: number };
   verdicts: Verdict[];
   pass: boolean;
-}
-
-type Ctx = Record<string, unknown>;
-
-function userRequests(client: ApiClient, byOp: Record<string, number>): autocannon.Request[] {
-  const path = `/api/${encodeURIComponent(client.user)}/tasks`;
-  const headers = { ...client.headers, 'content-type': 'application/json', accept: 'application/json' };
-  const count = (op: string) => {
-    byOp[op] = (byOp[op] ?? 0) + 1;
-  };
-  const withId = (op: string, method: 'PUT' | 'PATCH' | 'DELETE', suffix: string, body?: string) => (request: autocannon.Request, raw: object): autocannon.Request => {
-    const context = raw as Ctx;
-    const id = typeof context.id === 'string' ? context.id : undefined;
-    if (!id) {
-      count('list');
-      return { ...request, method: 'GET', path, body: undefined };
-    }
-    count(op);
-    return { ...request, method, path: `${path}/${encodeURIComponent(id)}${suffix}`, body };
-  };
-  return [
-    { method: 'GET', path, headers, setupRequest: (r: autocannon.Request) => (count('list'), r) },
-    {
-      method: 'POST',
-      path,
-      headers,
-      setupRequest: (r: autocannon.Request) => {
-        count('create');
-        return { ...r, body: JSON.stringify({ title: `load ${Math.random().toString(36).slice(2, 8)}`, priority: 'medium', tags: ['load'] }) };
-      },
-      onResponse: (status: number, body: string, raw: object) => {
-        const context = raw as Ctx;
-        if (status === 200 || status === 201) {
-          try {
-            const parsed = JSON.parse(body) as { id?: unknown };
-            if (parsed.id !== undefined) context.id = String(parsed.id);
-          } catch {
-            // No id: the next requests fall back to a list.
-          }
-        }
-      },
-    },
-    { method: 'PUT', path, headers, setupRequest: withId('update', 'PUT', '', JSON.stringify({ description: 'updated under load', priority: 'high' })) },
-    { method: 'GET', path, headers, setupRequest: (r: autocannon.Request) => (count('list'), r) },
-    { method: 'PATCH', path, headers, setupRequest: withId('complete', 'PATCH', '/complete', JSON.stringify({ completed: true, is_completed: true })) },
-    { method: 'DELETE', path, headers, setupRequest: withId('delete', 'DELETE', '') },
-  ];
 }
 
 /** Sign up the users, a few at a time (the frontend hashes each password), before any load. */
@@ -142,10 +100,22 @@ async function signUpUsers(options: LoadOptions): Promise<ApiClient[]> {
   return clients;
 }
 
+/** The static assets the frontend's page names, read once before the load as a browser would. */
+async function assetsOfPage(base: string): Promise<string[]> {
+  try {
+    const page = await freshRequest(`${base.replace(/\/$/, '')}/`, { signal: AbortSignal.timeout(10_000) });
+    return page.status === 200 ? pageAssets(page.text) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Run the generator once; resolves with its raw samples. Bounded by the duration. */
 export async function generate(options: LoadOptions): Promise<LoadSamples> {
   const url = new URL(options.base);
   const clients = await signUpUsers(options);
+  const assets = await assetsOfPage(options.base);
+  const sequence = mixSequence(options.mix);
   const eventClient = options.eventEverySeconds > 0 ? await signedInClient(options.base, options.authRoutes, `${options.userPrefix}-event`, options.redactor, 10_000) : undefined;
   const byOp: Record<string, number> = {};
   const responses: [number, number, number][] = [];
@@ -168,7 +138,7 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
     setupClient: (client) => {
       const user = clients[next % clients.length] as ApiClient;
       next += 1;
-      client.setRequests(userRequests(user, byOp));
+      client.setRequests(mixRequests({ user: user.user, headers: user.headers, credentials: user.credentials }, sequence, assets, options.authRoutes.signIn, byOp));
     },
   }, (error: Error | null, result: autocannon.Result) => (error ? fail(error) : finish(result)));
   instance.on('response', (_client: autocannon.Client, status: number, _bytes: number, ms: number) => {
@@ -260,7 +230,7 @@ export async function readUsage(kube: Kube, namespace: string): Promise<UsageSam
 /** Merge the samples of every generator into one report with verdicts. */
 export function buildReport(
   all: LoadSamples[],
-  options: Pick<LoadOptions, 'base' | 'durationSeconds' | 'p95LimitMs' | 'errorRatePercent' | 'eventLimitMs' | 'usagePercent' | 'throttleSharePercent'>,
+  options: Pick<LoadOptions, 'base' | 'durationSeconds' | 'p95LimitMs' | 'errorRatePercent' | 'eventLimitMs' | 'usagePercent' | 'throttleSharePercent' | 'mix'>,
   usage: UsageSample[],
   usageNote: string,
   containers: { runs: ContainerRun[]; note: string },
@@ -310,6 +280,7 @@ export function buildReport(
     histogram: histogram(latencies),
     perSecond: perSecond(responses.map(([at, ms, ok]) => ({ at, ms, ok: ok === 1 })), startMs),
     errors,
+    mix: options.mix,
     byOp,
     eventFlow: { ...event, failures: eventFailures.slice(0, 50) },
     usage: {

@@ -7,15 +7,22 @@ import type { LoadReport } from './load.js';
 export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const l = report.latency;
   const errors = Object.entries(report.errors).map(([kind, n]) => `<tr><td>${htmlEscape(kind)}</td><td>${n}</td></tr>`).join('');
-  const ops = Object.entries(report.byOp).map(([op, n]) => `${htmlEscape(op)} ${n}`).join(', ');
+  const sent = Object.values(report.byOp).reduce((sum, n) => sum + n, 0);
+  const asked = Object.values(report.mix).reduce((sum, n) => sum + n, 0);
+  const kinds = [...new Set([...Object.keys(report.mix), ...Object.keys(report.byOp)])];
+  const percent = (n: number, of: number) => (of > 0 ? `${((n / of) * 100).toFixed(1)} %` : 'n/a');
+  const mix = kinds
+    .map((kind) => `<tr><td>${htmlEscape(kind)}</td><td>${percent(report.mix[kind as keyof typeof report.mix] ?? 0, asked)}</td><td>${report.byOp[kind] ?? 0}</td><td>${percent(report.byOp[kind] ?? 0, sent)}</td></tr>`)
+    .join('');
   const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${u.cpuPercent ?? 'n/a'} %</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${u.memoryPercent ?? 'n/a'} %</td></tr>`).join('');
   const mib = (value: number | undefined) => (value === undefined ? 'n/a' : `${(value / 1048576).toFixed(0)} MiB`);
   const containers = report.containers.runs
     .map((c) => `<tr><td>${htmlEscape(c.pod)}/${htmlEscape(c.container)}</td><td>${c.throttledPercent === undefined ? 'no CPU limit' : `${c.throttledPercent} % of ${c.periods}`}</td><td>${c.throttledSeconds} s</td><td>${c.restarts}</td><td>${c.oomKills}</td><td>${mib(c.peakMemoryBytes)}</td><td>${c.peakMemoryPercent ?? 'n/a'} %</td></tr>`)
     .join('');
   return `<section><h2>The run</h2>
-<p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %. Mix: ${ops}.</p>
+<p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %.</p>
 <table><tr><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>mean</th></tr><tr><td>${l.p50}</td><td>${l.p90}</td><td>${l.p95}</td><td>${l.p99}</td><td>${l.max}</td><td>${l.mean}</td></tr></table>
+<h3>What the users did</h3><p>Each user repeats a cycle with each kind of request in the proportion asked for (<code>--mix</code>); a write with no task at hand is sent as a list.</p><table><tr><th>kind</th><th>asked</th><th>sent</th><th>of all sent</th></tr>${mix}</table>
 <h3>Latency and throughput over time</h3>${overTimeChart(report.perSecond, p95LimitMs)}
 <h3>Latency histogram</h3>${histogramChart(report.histogram)}
 <h3>Errors by kind</h3>${errors ? `<table><tr><th>kind</th><th>count</th></tr>${errors}</table>` : '<p>None.</p>'}

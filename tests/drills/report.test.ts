@@ -4,6 +4,7 @@ import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { defaultMix } from '../../suites/load/mix.js';
 import { validateXML } from 'xmllint-wasm';
 import { Redactor } from '../../suites/lib/redact.js';
 import type { DrillReport } from '../../suites/drills/drill.js';
@@ -106,7 +107,7 @@ describe('resource-usage verdict', () => {
     expect(usageVerdict([usage(50, 60)], '', 50, 60, 80)).toMatchObject({ pass: true });
     expect(usageVerdict([usage(85, 60)], '', 85, 60, 90).pass).toBe(true);
     expect(usageVerdict([], 'metrics.k8s.io not readable: 404', undefined, undefined, 80)).toMatchObject({ pass: true, skip: true, detail: 'skipped: metrics.k8s.io not readable: 404' });
-    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25 };
+    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25, mix: defaultMix };
     const hot = buildReport([loadSamples(30)], limits, [usage(95, 20)], '', noContainers);
     expect(hot.verdicts.find((v) => v.id === 'resource-usage')?.pass).toBe(false);
     expect(hot.pass).toBe(false);
@@ -117,7 +118,7 @@ describe('the report set of a load run', () => {
   it('writes junit.xml, report.json, report.html, summary.md, scrubbed, and moves latest', async () => {
     const dir = await tempDir();
     const summary = join(dir, 'step-summary.md');
-    const limits = { base: `http://127.0.0.1:3000/${canary}`, durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25 };
+    const limits = { base: `http://127.0.0.1:3000/${canary}`, durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25, mix: defaultMix };
     const load = buildReport([loadSamples(3000)], limits, [], 'metrics.k8s.io not readable: 404', noContainers);
     const redactor = new Redactor();
     redactor.add(canary);
@@ -155,7 +156,7 @@ describe('the report set of a load run', () => {
 
   it('exits 0 when every verdict passed or was skipped', async () => {
     const dir = await tempDir();
-    const load = buildReport([loadSamples(30)], { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25 }, [], '', noContainers);
+    const load = buildReport([loadSamples(30)], { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25, mix: defaultMix }, [], '', noContainers);
     const results = verdictResults(load.verdicts, 'load', 'load targets', load.startedAt, 1);
     const { report } = await writeRunReports({ title: 'Load test', reportDir: dir, runId: 'load-2', startedAt: load.startedAt, finishedAt: load.startedAt, target, results, notes: [], detail: { load }, extraHtml: '', redactor: new Redactor(), env: {} });
     expect(report.exitCode).toBe(0);

@@ -1,6 +1,7 @@
 // The pure parts of the drills and the load test: outage windows, percentiles, buckets,
 // verdicts, quantities, the Job's result lines.
 import { describe, expect, it } from 'vitest';
+import { defaultMix } from '../../suites/load/mix.js';
 import { allPass, atMost, eventLatencyText, histogram, longestOutageMs, outageWindows, percentile, perSecond, summarize, type ProbeResult } from '../../suites/drills/stats.js';
 import { buildReport, parseQuantity, type LoadSamples } from '../../suites/load/load.js';
 import { loadJob, parseResultLines, resultMarker } from '../../suites/load/job.js';
@@ -89,7 +90,7 @@ describe('verdicts', () => {
       responses: Array.from({ length: 100 }, (_, i) => [1000 + offset + i * 100, i < 95 ? 20 : 900, i === 0 ? ok : 1] as [number, number, number]),
       errors: ok ? {} : { 'HTTP 502': 1 }, eventFlowMs: [800], eventFailures: [], byOp: { list: 50, create: 50 },
     });
-    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25 };
+    const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25, mix: defaultMix };
     const green = buildReport([sample(0, 1), sample(50, 1)], limits, [], '', noContainers);
     expect(green).toMatchObject({ generators: 2, users: 20, requests: 200, errorRatePercent: 0, pass: true });
     expect(green.byOp).toEqual({ list: 100, create: 100 });
