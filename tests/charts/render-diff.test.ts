@@ -1,0 +1,64 @@
+/**
+ * The umbrella renders the same objects (kinds, names, labels, specs) as before the three
+ * Dapr service charts shared one implementation: snapshots/ holds the renders of that time.
+ * The only differences allowed are the ones listed in INTENDED, each applied to the old
+ * render before the comparison, so this file is also the list of what changed on purpose.
+ * All four environments, with Helm 3 and Helm 4.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ENVIRONMENTS,
+  UMBRELLA_DIR,
+  ensureUmbrellaDependencies,
+  environmentValues,
+  helmBinaries,
+  parseManifests,
+  render,
+  type Environment,
+  type HelmBinary,
+  type K8sObject,
+} from '../support/helm.js';
+
+const SNAPSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'snapshots');
+
+interface IntendedChange {
+  /** What changed and why, as a failure message would need it. */
+  why: string;
+  /** Turns an object of the old render into what the charts render now. */
+  apply(object: K8sObject): void;
+}
+
+const INTENDED: IntendedChange[] = [];
+
+function identity(object: K8sObject): string {
+  return `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+}
+
+function snapshot(environment: Environment): K8sObject[] {
+  return parseManifests(readFileSync(join(SNAPSHOT_DIR, `todo-app-${environment}.yaml`), 'utf8'));
+}
+
+describe.each(helmBinaries())('umbrella render compared with the snapshot ($label)', (binary: HelmBinary) => {
+  beforeAll(async () => {
+    await ensureUmbrellaDependencies(binary);
+  });
+
+  it.each(ENVIRONMENTS)('%s: the same objects, differing only as INTENDED lists', async (environment) => {
+    const expected = snapshot(environment);
+    for (const object of expected) for (const change of INTENDED) change.apply(object);
+    const { objects: actual } = await render(binary, UMBRELLA_DIR, {
+      namespace: 'todo-app',
+      valuesFiles: environmentValues(environment),
+    });
+
+    expect(actual.map(identity).sort()).toEqual(expected.map(identity).sort());
+    const rendered = new Map(actual.map((object) => [identity(object), object]));
+    const intended = INTENDED.map((change) => `- ${change.why}`).join('\n') || '(none)';
+    for (const object of expected) {
+      expect(rendered.get(identity(object)), `${identity(object)} differs beyond the intended changes:\n${intended}`).toEqual(object);
+    }
+  });
+});
