@@ -21,6 +21,7 @@ import {
   type HelmBinary,
   type K8sObject,
 } from '../support/helm.js';
+import { podTemplate } from './model.js';
 
 const SNAPSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'snapshots');
 
@@ -31,7 +32,24 @@ interface IntendedChange {
   apply(object: K8sObject): void;
 }
 
-const INTENDED: IntendedChange[] = [];
+/** Secret keys each Dapr service reads, the rest of what the old charts gave all three. */
+const SECRET_KEYS_NOT_READ: Record<string, string[]> = {
+  'recurring-task-service': ['BETTER_AUTH_SECRET', 'JWT_SECRET'],
+  'notification-service': ['BETTER_AUTH_SECRET', 'JWT_SECRET'],
+};
+
+const INTENDED: IntendedChange[] = [
+  {
+    why: 'recurring-task-service and notification-service no longer receive BETTER_AUTH_SECRET and JWT_SECRET: they check no sessions (each workload gets only the Secret keys it reads)',
+    apply(object) {
+      const notRead = SECRET_KEYS_NOT_READ[object.metadata.name];
+      if (object.kind !== 'Deployment' || !notRead) return;
+      for (const container of podTemplate(object).spec.containers) {
+        container.env = container.env?.filter((variable) => !notRead.includes(variable.valueFrom?.secretKeyRef?.key ?? ''));
+      }
+    },
+  },
+];
 
 function identity(object: K8sObject): string {
   return `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
