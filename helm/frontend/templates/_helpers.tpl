@@ -2,10 +2,11 @@
 
 {{/*
 Checksums on the pod template, so that changed configuration or secrets roll the pods.
-The Secret belongs to the umbrella chart; its inputs arrive through `global`.
+The chart's own ConfigMap counts by its data only: its labels change with the chart's
+version, which must restart nothing. The Secret belongs to the umbrella chart; its inputs arrive through `global`.
 */}}
 {{- define "frontend.checksumAnnotations" -}}
-checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/config: {{ (include (print $.Template.BasePath "/configmap.yaml") . | fromYaml).data | toJson | sha256sum }}
 checksum/app-secrets: {{ toJson .Values.global.appSecrets | sha256sum }}
 {{- end -}}
 

@@ -57,11 +57,12 @@ data:
 
 {{/*
 Checksums on the pod template, so that changed configuration or secrets roll the pods.
-The shared ConfigMap and Secret belong to the umbrella chart; their inputs arrive through
+The chart's own ConfigMap counts by its data only: its labels change with the chart's
+version, which must restart nothing. The shared ConfigMap and Secret belong to the umbrella chart; their inputs arrive through
 `global`, which every chart of the stack sees.
 */}}
 {{- define "todo-common.daprService.checksumAnnotations" -}}
-checksum/config: {{ include "todo-common.daprService.configmap" . | sha256sum }}
+checksum/config: {{ (include "todo-common.daprService.configmap" . | fromYaml).data | toJson | sha256sum }}
 checksum/app-config: {{ toJson (dict "config" .Values.global.appConfig "kafka" .Values.global.kafka) | sha256sum }}
 checksum/app-secrets: {{ toJson .Values.global.appSecrets | sha256sum }}
 {{- end -}}

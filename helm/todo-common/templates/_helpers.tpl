@@ -59,7 +59,6 @@ version then restarts no pod.
 app.kubernetes.io/version: {{ (.Values.image | default dict).tag | default .Chart.AppVersion | trunc 63 | quote }}
 app.kubernetes.io/part-of: todo-app
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ include "todo-common.chart" . }}
 {{- with .Values.podLabels }}
 {{ toYaml . }}
 {{- end }}
