@@ -13,6 +13,39 @@ export const requiredSecretEnv: Record<string, string[]> = {
   'notification-service': [],
 };
 
+/**
+ * The app Secret's keys each service reads (fixtures/todo-stack): the required ones above
+ * plus those read when present (the notification service keeps its notifications in the
+ * database when it has one). A key beyond these is an over-grant.
+ */
+export const readSecretKeys: Record<string, string[]> = {
+  backend: ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],
+  'recurring-task-service': ['DATABASE_URL'],
+  'notification-service': ['DATABASE_URL'],
+};
+
+/**
+ * The keys of Secret `secretName` a pod's containers receive that the workload does not read,
+ * by `secretKeyRef` under any variable name or by `envFrom` of the whole Secret (which grants
+ * every key in `secretKeys`). The injected `daprd` container is not the workload's.
+ */
+export function overGrants(pod: k8s.V1Pod, secretName: string, secretKeys: string[], read: string[]): { container: string; key: string }[] {
+  const out: { container: string; key: string }[] = [];
+  for (const container of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+    if (container.name === 'daprd') continue;
+    const received = new Set<string>();
+    for (const env of container.env ?? []) {
+      const ref = env.valueFrom?.secretKeyRef;
+      if (ref?.name === secretName) received.add(ref.key);
+    }
+    for (const from of container.envFrom ?? []) {
+      if (from.secretRef?.name === secretName) for (const key of secretKeys) received.add(key);
+    }
+    for (const key of [...received].sort()) if (!read.includes(key)) out.push({ container: container.name, key });
+  }
+  return out;
+}
+
 export interface SecretSource {
   variable: string;
   container: string;
@@ -79,7 +112,7 @@ const secretKeysCheck: Check = {
 
 const secretRefs: Check = {
   id: 'secret-references',
-  title: 'Pods take the database and JWT secrets from the Secret by reference',
+  title: 'Pods take the database and JWT secrets from the Secret by reference, and only the keys they read',
   group: 'secrets',
   criterion: '7. Pods get the database and JWT secrets from the Secret',
   async run(ctx, rec) {
@@ -108,6 +141,9 @@ const secretRefs: Check = {
           else if (source.kind === 'other-ref') problems.push(`pod ${podName(pod)} container ${source.container}: ${source.variable} comes from Secret ${source.secret}, expected ${secretName}`);
           else if (source.key && !keys.includes(source.key)) problems.push(`pod ${podName(pod)} container ${source.container}: ${source.variable} references key ${source.key}, which Secret ${secretName} does not hold`);
         }
+        for (const { container, key } of overGrants(pod, secretName, keys.length > 0 ? keys : secretKeys, readSecretKeys[service] ?? [])) {
+          problems.push(`workload ${service} (pod ${podName(pod)} container ${container}) receives key ${key} of Secret ${secretName}, which it does not read`);
+        }
         for (const need of required) {
           const options = need.split('|');
           const found = sources.find((s) => options.includes(s.variable) && (s.kind === 'ref' || s.kind === 'envFrom'));
@@ -117,7 +153,7 @@ const secretRefs: Check = {
       }
     }
     if (problems.length > 0) throw new CheckFailure(problems.join('; '), `secret variables by reference to ${secretName}`, problems.join('; '));
-    rec.summary = `backend services take their secrets from ${secretName} by reference`;
+    rec.summary = `backend services take their secrets from ${secretName} by reference, each only the keys it reads`;
   },
 };
 

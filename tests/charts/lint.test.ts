@@ -8,6 +8,7 @@ import {
   HELM_DIR,
   SUBCHARTS,
   UMBRELLA_DIR,
+  ensureChartDependencies,
   ensureUmbrellaDependencies,
   helm,
   helmBinaries,
@@ -59,6 +60,7 @@ function lintCases(): LintCase[] {
 describe.each(helmBinaries())('helm lint --strict ($label)', (binary: HelmBinary) => {
   beforeAll(async () => {
     await ensureUmbrellaDependencies(binary);
+    for (const chart of SUBCHARTS) await ensureChartDependencies(binary, join(HELM_DIR, chart));
   });
 
   it.each(lintCases())('passes for $title', async ({ chart, valuesFiles }) => {

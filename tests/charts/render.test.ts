@@ -10,6 +10,7 @@ import {
   HELM_DIR,
   SUBCHARTS,
   UMBRELLA_DIR,
+  ensureChartDependencies,
   ensureUmbrellaDependencies,
   environmentValues,
   findObject,
@@ -37,10 +38,11 @@ import {
 } from './model.js';
 
 const NAMESPACE = 'todo-app';
+/** The Dapr services, their contract ports and the app-secrets keys each reads (fixtures/todo-stack). */
 const DAPR_SERVICES = [
-  { name: 'backend', port: 8000 },
-  { name: 'recurring-task-service', port: 8001 },
-  { name: 'notification-service', port: 8002 },
+  { name: 'backend', port: 8000, secrets: ['BETTER_AUTH_SECRET', 'DATABASE_URL', 'JWT_SECRET'] },
+  { name: 'recurring-task-service', port: 8001, secrets: ['DATABASE_URL'] },
+  { name: 'notification-service', port: 8002, secrets: ['DATABASE_URL'] },
 ] as const;
 const APP_DEPLOYMENTS = ['frontend', ...DAPR_SERVICES.map((service) => service.name)];
 const SECRET_NAME = 'app-secrets';
@@ -208,14 +210,16 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
       }
     });
 
-    it('feeds the backend services the secrets by key from app-secrets and the shared app-config', () => {
+    it('gives each backend service exactly the app-secrets keys it reads, by key, and the shared app-config', () => {
       const objects = objectsOf(environment);
-      for (const { name } of DAPR_SERVICES) {
+      for (const { name, secrets } of DAPR_SERVICES) {
         const container = podTemplate(deployment(objects, name)).spec.containers[0];
-        for (const key of ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET']) {
-          const variable = container?.env?.find((entry) => entry.name === key);
-          expect(variable?.valueFrom?.secretKeyRef, `${name} ${key}`).toEqual({ name: SECRET_NAME, key });
-        }
+        const references = (container?.env ?? []).flatMap((entry) => {
+          const ref = entry.valueFrom?.secretKeyRef;
+          return ref ? [{ variable: entry.name, ...ref }] : [];
+        });
+        expect(references, name).toEqual(secrets.map((key) => ({ variable: key, name: SECRET_NAME, key })));
+        expect(container?.envFrom?.some((source) => source.secretRef), `${name} loads a whole Secret`).toBe(false);
         expect(container?.envFrom?.map((source) => source.configMapRef?.name)).toContain('app-config');
       }
     });
@@ -512,6 +516,21 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
       expect(metadataValue(pubsub, 'saslPassword')?.value).toBeUndefined();
     });
 
+    it("takes every Dapr service's sidecar settings from global.dapr, a service's own dapr block overriding them key by key", async () => {
+      const { objects } = await umbrella(binary, 'prod', {
+        set: { 'backend.dapr.logLevel': 'debug', 'backend.dapr.enableApiLogging': true },
+        setString: { 'notification-service.dapr.sidecarResources.limits.memory': '1Gi' },
+      });
+      const annotations = (name: string) => podTemplate(deployment(objects, name)).metadata.annotations ?? {};
+      expect(annotations('backend')).toMatchObject({ 'dapr.io/log-level': 'debug', 'dapr.io/enable-api-logging': 'true', 'dapr.io/sidecar-memory-limit': '512Mi' });
+      expect(annotations('recurring-task-service')).toMatchObject({ 'dapr.io/log-level': 'warn', 'dapr.io/enable-api-logging': 'false', 'dapr.io/sidecar-memory-limit': '512Mi' });
+      expect(annotations('notification-service')).toMatchObject({
+        'dapr.io/log-level': 'warn',
+        'dapr.io/sidecar-memory-limit': '1Gi',
+        'dapr.io/sidecar-memory-request': '128Mi',
+      });
+    });
+
     it('prefixes every app image with global.imageRegistry and tags it with the appVersion', async () => {
       const { objects } = await umbrella(binary, 'default', { set: { 'global.imageRegistry': 'registry.example.com/todo' } });
       for (const name of APP_DEPLOYMENTS) {
@@ -634,6 +653,7 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
     });
 
     it.each(SUBCHARTS)('rejects an unknown key when %s is installed on its own', async (chart) => {
+      await ensureChartDependencies(binary, `${HELM_DIR}/${chart}`);
       const stderr = await failure(`${HELM_DIR}/${chart}`, { set: { 'typoKey': 1 } });
       expect(stderr).toMatch(/additional properties 'typoKey' not allowed/);
     });
@@ -657,6 +677,7 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
 
 describe.each(helmBinaries())('charts installed on their own ($label)', (binary: HelmBinary) => {
   it.each(SUBCHARTS)('%s renders with its own defaults', async (chart) => {
+    await ensureChartDependencies(binary, `${HELM_DIR}/${chart}`);
     const { objects } = await render(binary, `${HELM_DIR}/${chart}`, { release: chart, namespace: 'standalone' });
     expect(objects.length).toBeGreaterThan(0);
     for (const object of objects) expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe('standalone');

@@ -136,6 +136,23 @@ export function ensureUmbrellaDependencies(binary: HelmBinary): Promise<void> {
   return dependenciesBuilt;
 }
 
+const chartDependencies = new Map<string, Promise<void>>();
+
+/**
+ * Packages a chart's own file:// dependencies (the todo-common library) into its charts/
+ * directory (git-ignored) from its Chart.lock, as installing the chart on its own needs.
+ * Offline, once per chart and test process; charts without dependencies are left alone.
+ */
+export function ensureChartDependencies(binary: HelmBinary, chartDir: string): Promise<void> {
+  if (!/^dependencies:/m.test(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8'))) return Promise.resolve();
+  let built = chartDependencies.get(chartDir);
+  if (!built) {
+    built = helmOk(binary, ['dependency', 'build', chartDir, '--skip-refresh']).then(() => undefined);
+    chartDependencies.set(chartDir, built);
+  }
+  return built;
+}
+
 /** Values files of the umbrella for an environment (values.yaml is always read by helm). */
 export function environmentValues(environment: Environment): string[] {
   return environment === 'default' ? [] : [join(UMBRELLA_DIR, `values-${environment}.yaml`)];

@@ -1,38 +1,8 @@
-{{- define "dapr-components.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
 {{/*
-Labels. Components select nothing, so there are no selector labels; names are fixed by the
-contract because the services refer to them.
+Components select nothing, so they carry no selector labels of their own; their names are
+fixed by the contract because the services refer to them. Names, labels and the broker
+address come from todo-common.
 */}}
-{{- define "dapr-components.labels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: dapr
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/part-of: todo-app
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ include "dapr-components.chart" . }}
-{{- end -}}
-
-{{/*
-Broker list: a managed Kafka's brokers when set, else the kafka chart's Service, whose name
-comes from the same `global.kafka.serviceName` value the kafka chart uses. Never a
-hard-coded release name.
-*/}}
-{{- define "dapr-components.kafkaBrokers" -}}
-{{- $kafka := .Values.global.kafka -}}
-{{- if $kafka.brokers -}}
-{{- $kafka.brokers -}}
-{{- else -}}
-{{- printf "%s:%d" ($kafka.serviceName | default "kafka") (int ($kafka.port | default 9092)) -}}
-{{- end -}}
-{{- end -}}
-
-{{- define "dapr-components.appSecretName" -}}
-{{- .Values.global.appSecrets.name | default "app-secrets" -}}
-{{- end -}}
 
 {{/*
 scopes: the component's own list, else the chart-wide one.
@@ -55,13 +25,13 @@ metadata:
   name: {{ .name }}
   namespace: {{ .root.Release.Namespace }}
   labels:
-    {{- include "dapr-components.labels" .root | nindent 4 }}
+    {{- include "todo-common.labels" .root | nindent 4 }}
 spec:
   type: pubsub.kafka
   version: v1
   metadata:
     - name: brokers
-      value: {{ include "dapr-components.kafkaBrokers" .root | quote }}
+      value: {{ include "todo-common.kafkaBrokers" .root | quote }}
     - name: consumerGroup
       value: {{ $v.consumerGroup | quote }}
     - name: clientID

@@ -1,98 +1,12 @@
-{{/*
-Chart name, cut at 63 characters: Kubernetes names and label values may not be longer.
-*/}}
-{{- define "frontend.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/*
-Full name of the resources. Unlike most charts it does not carry the release name: the stack
-contract names the Service `frontend`, and the stack runs once per namespace. Cut at 63
-characters for the same reason as above.
-*/}}
-{{- define "frontend.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- include "frontend.name" . -}}
-{{- end -}}
-{{- end -}}
-
-{{/*
-Chart name and version for the helm.sh/chart label.
-*/}}
-{{- define "frontend.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/*
-Selector labels: only name, instance and component, because selectors are immutable.
-*/}}
-{{- define "frontend.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "frontend.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: web
-{{- end -}}
-
-{{/*
-Full label set for metadata.
-*/}}
-{{- define "frontend.labels" -}}
-{{ include "frontend.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
-app.kubernetes.io/part-of: todo-app
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ include "frontend.chart" . }}
-{{- end -}}
-
-{{- define "frontend.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}
-{{- default (include "frontend.fullname" .) .Values.serviceAccount.name -}}
-{{- else -}}
-{{- default "default" .Values.serviceAccount.name -}}
-{{- end -}}
-{{- end -}}
-
-{{/*
-Image reference: optional global registry, repository, then digest or tag (appVersion by default).
-*/}}
-{{- define "frontend.image" -}}
-{{- $repo := .Values.image.repository -}}
-{{- with .Values.global.imageRegistry }}{{ $repo = printf "%s/%s" (trimSuffix "/" .) $repo }}{{ end -}}
-{{- if .Values.image.digest -}}
-{{- printf "%s@%s" $repo .Values.image.digest -}}
-{{- else -}}
-{{- printf "%s:%s" $repo (.Values.image.tag | default .Chart.AppVersion) -}}
-{{- end -}}
-{{- end -}}
-
-{{/* The helm test pod's image, under global.imageRegistry like every other image. */}}
-{{- define "frontend.testImage" -}}
-{{- $repo := .Values.tests.image.repository -}}
-{{- with .Values.global.imageRegistry }}{{ $repo = printf "%s/%s" (trimSuffix "/" .) $repo }}{{ end -}}
-{{- printf "%s:%s" $repo .Values.tests.image.tag -}}
-{{- end -}}
-
-{{- define "frontend.imagePullSecrets" -}}
-{{- $names := concat (.Values.global.imagePullSecrets | default list) (.Values.imagePullSecrets | default list) | uniq -}}
-{{- if $names }}
-imagePullSecrets:
-{{- range $names }}
-  - name: {{ . }}
-{{- end }}
-{{- end }}
-{{- end -}}
-
-{{- define "frontend.appSecretName" -}}
-{{- .Values.global.appSecrets.name | default "app-secrets" -}}
-{{- end -}}
+{{/* The frontend's own rules; names, labels and images come from todo-common. */}}
 
 {{/*
 Checksums on the pod template, so that changed configuration or secrets roll the pods.
-The Secret belongs to the umbrella chart; its inputs arrive through `global`.
+The chart's own ConfigMap counts by its data only: its labels change with the chart's
+version, which must restart nothing. The Secret belongs to the umbrella chart; its inputs arrive through `global`.
 */}}
 {{- define "frontend.checksumAnnotations" -}}
-checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/config: {{ (include (print $.Template.BasePath "/configmap.yaml") . | fromYaml).data | toJson | sha256sum }}
 checksum/app-secrets: {{ toJson .Values.global.appSecrets | sha256sum }}
 {{- end -}}
 

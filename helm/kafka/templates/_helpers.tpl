@@ -1,88 +1,16 @@
 {{/*
-Chart name, cut at 63 characters: Kubernetes names and label values may not be longer.
-*/}}
-{{- define "kafka.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/*
 Full name: the client Service and the StatefulSet (pods `kafka-0`, ...). It comes from
 `global.kafka.serviceName`, the one value the other charts also use to build the broker
-address, so the Service and its clients cannot drift apart. Cut at 63 characters as above
+address, so the Service and its clients cannot drift apart. Cut at 63 characters
 (the headless Service adds "-headless", which still fits because pod DNS labels are checked
 separately by the API server).
 */}}
 {{- define "kafka.fullname" -}}
-{{- $global := .Values.global | default dict -}}
-{{- $kafka := $global.kafka | default dict -}}
-{{- .Values.fullnameOverride | default $kafka.serviceName | default .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- .Values.fullnameOverride | default (include "todo-common.kafkaServiceName" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "kafka.headlessName" -}}
 {{- printf "%s-headless" (include "kafka.fullname" .) | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{- define "kafka.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/*
-Selector labels: only name, instance and component, because selectors are immutable.
-*/}}
-{{- define "kafka.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "kafka.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: broker
-{{- end -}}
-
-{{- define "kafka.labels" -}}
-{{ include "kafka.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
-app.kubernetes.io/part-of: todo-app
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ include "kafka.chart" . }}
-{{- end -}}
-
-{{/*
-Labels of the hook Job and test pods: the full set, but another component, so the broker
-Services and the PodDisruptionBudget never select them.
-*/}}
-{{- define "kafka.jobLabels" -}}
-app.kubernetes.io/name: {{ include "kafka.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: {{ .component }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
-app.kubernetes.io/part-of: todo-app
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ include "kafka.chart" . }}
-{{- end -}}
-
-{{- define "kafka.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}
-{{- default (include "kafka.fullname" .) .Values.serviceAccount.name -}}
-{{- else -}}
-{{- default "default" .Values.serviceAccount.name -}}
-{{- end -}}
-{{- end -}}
-
-{{- define "kafka.image" -}}
-{{- $repo := .Values.image.repository -}}
-{{- with .Values.global.imageRegistry }}{{ $repo = printf "%s/%s" (trimSuffix "/" .) $repo }}{{ end -}}
-{{- if .Values.image.digest -}}
-{{- printf "%s@%s" $repo .Values.image.digest -}}
-{{- else -}}
-{{- printf "%s:%s" $repo (.Values.image.tag | default .Chart.AppVersion) -}}
-{{- end -}}
-{{- end -}}
-
-{{- define "kafka.imagePullSecrets" -}}
-{{- $names := concat (.Values.global.imagePullSecrets | default list) (.Values.imagePullSecrets | default list) | uniq -}}
-{{- if $names }}
-imagePullSecrets:
-{{- range $names }}
-  - name: {{ . }}
-{{- end }}
-{{- end }}
 {{- end -}}
 
 {{/*

@@ -1,32 +1,7 @@
-{{- define "todo-app.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
 {{/*
-Labels of the umbrella's own objects (the shared ConfigMap and Secret select nothing).
+The umbrella's own rules. Its shared ConfigMap and Secret carry todo-common's labels
+(component `shared-config`, from Chart.yaml); they select nothing.
 */}}
-{{- define "todo-app.labels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: shared-config
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/part-of: todo-app
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ include "todo-app.chart" . }}
-{{- end -}}
-
-{{/*
-Broker list for KAFKA_BROKERS: a managed Kafka's brokers, else the kafka chart's Service
-(named from the same global value the kafka chart uses).
-*/}}
-{{- define "todo-app.kafkaBrokers" -}}
-{{- $kafka := .Values.global.kafka -}}
-{{- if $kafka.brokers -}}
-{{- $kafka.brokers -}}
-{{- else -}}
-{{- printf "%s:%d" $kafka.serviceName (int $kafka.port) -}}
-{{- end -}}
-{{- end -}}
 
 {{- define "todo-app.validateValues" -}}
 {{- $errors := list -}}
@@ -65,5 +40,5 @@ app.kubernetes.io/component: validation
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: todo-app
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ include "todo-app.chart" . }}
+helm.sh/chart: {{ include "todo-common.chart" . }}
 {{- end -}}

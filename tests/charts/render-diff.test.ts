@@ -1,0 +1,102 @@
+/**
+ * The umbrella renders the same objects (kinds, names, labels, specs) as before the three
+ * Dapr service charts shared one implementation: snapshots/ holds the renders of that time.
+ * The only differences allowed are the ones listed in INTENDED, each applied to the old
+ * render before the comparison, so this file is also the list of what changed on purpose.
+ * All four environments, with Helm 3 and Helm 4.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ENVIRONMENTS,
+  UMBRELLA_DIR,
+  ensureUmbrellaDependencies,
+  environmentValues,
+  helmBinaries,
+  parseManifests,
+  render,
+  type Environment,
+  type HelmBinary,
+  type K8sObject,
+} from '../support/helm.js';
+import { podTemplate } from './model.js';
+
+const SNAPSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'snapshots');
+
+interface IntendedChange {
+  /** What changed and why, as a failure message would need it. */
+  why: string;
+  /** Turns an object of the old render into what the charts render now; `all` is that whole render. */
+  apply(object: K8sObject, all: K8sObject[]): void;
+}
+
+/** Secret keys each Dapr service reads, the rest of what the old charts gave all three. */
+const SECRET_KEYS_NOT_READ: Record<string, string[]> = {
+  'recurring-task-service': ['BETTER_AUTH_SECRET', 'JWT_SECRET'],
+  'notification-service': ['BETTER_AUTH_SECRET', 'JWT_SECRET'],
+};
+
+const INTENDED: IntendedChange[] = [
+  {
+    why: 'pod templates of Deployments and StatefulSets no longer carry helm.sh/chart: a release that changes only the chart version restarts no pod',
+    apply(object) {
+      if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') return;
+      delete podTemplate(object).metadata.labels?.['helm.sh/chart'];
+    },
+  },
+  {
+    why: "checksum/config of the frontend and the Dapr services hashes their own ConfigMap's data (sorted JSON) instead of the whole rendered ConfigMap, whose labels change with the chart version",
+    apply(object, all) {
+      if (object.kind !== 'Deployment') return;
+      const annotations = podTemplate(object).metadata.annotations ?? {};
+      if (!annotations['checksum/config']) return;
+      const configMap = all.find((other) => other.kind === 'ConfigMap' && other.metadata.name === `${object.metadata.name}-env`);
+      const data = (configMap?.data ?? {}) as Record<string, string>;
+      const sorted = Object.fromEntries(Object.keys(data).sort().map((key) => [key, data[key]]));
+      annotations['checksum/config'] = createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+    },
+  },
+  {
+    why: 'recurring-task-service and notification-service no longer receive BETTER_AUTH_SECRET and JWT_SECRET: they check no sessions (each workload gets only the Secret keys it reads)',
+    apply(object) {
+      const notRead = SECRET_KEYS_NOT_READ[object.metadata.name];
+      if (object.kind !== 'Deployment' || !notRead) return;
+      for (const container of podTemplate(object).spec.containers) {
+        container.env = container.env?.filter((variable) => !notRead.includes(variable.valueFrom?.secretKeyRef?.key ?? ''));
+      }
+    },
+  },
+];
+
+function identity(object: K8sObject): string {
+  return `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+}
+
+function snapshot(environment: Environment): K8sObject[] {
+  return parseManifests(readFileSync(join(SNAPSHOT_DIR, `todo-app-${environment}.yaml`), 'utf8'));
+}
+
+describe.each(helmBinaries())('umbrella render compared with the snapshot ($label)', (binary: HelmBinary) => {
+  beforeAll(async () => {
+    await ensureUmbrellaDependencies(binary);
+  });
+
+  it.each(ENVIRONMENTS)('%s: the same objects, differing only as INTENDED lists', async (environment) => {
+    const expected = snapshot(environment);
+    for (const change of INTENDED) for (const object of expected) change.apply(object, expected);
+    const { objects: actual } = await render(binary, UMBRELLA_DIR, {
+      namespace: 'todo-app',
+      valuesFiles: environmentValues(environment),
+    });
+
+    expect(actual.map(identity).sort()).toEqual(expected.map(identity).sort());
+    const rendered = new Map(actual.map((object) => [identity(object), object]));
+    const intended = INTENDED.map((change) => `- ${change.why}`).join('\n') || '(none)';
+    for (const object of expected) {
+      expect(rendered.get(identity(object)), `${identity(object)} differs beyond the intended changes:\n${intended}`).toEqual(object);
+    }
+  });
+});
