@@ -8,7 +8,8 @@ import { ExitCode, fatal } from './lib/errors.js';
 import { loadCustomChecks } from './lib/custom-checks.js';
 import { bundleLines } from './lib/report/bundle.js';
 import type { RunReport } from './lib/report/model.js';
-import { runSuite, type SuiteOptions } from './lib/suite.js';
+import type { WrittenReports } from './lib/report/index.js';
+import { asReportedRun, runSuite, type SuiteOptions } from './lib/suite.js';
 
 const mark = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' } as const;
 
@@ -25,11 +26,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return ExitCode.ok;
   }
-  const checks = [...allChecks, ...(await loadCustomChecks(config.checkDirs, allChecks))];
   if (config.list) {
+    const checks = [...allChecks, ...(await loadCustomChecks(config.checkDirs, allChecks))];
     for (const check of checks) process.stdout.write(`${check.id.padEnd(38)} ${check.group.padEnd(12)} ${check.title}\n`);
     return ExitCode.ok;
   }
+  // From here on the run has an id, and every exit leaves its report: reports/latest points
+  // at this run at once, and whatever stops it (a cluster it cannot validate, a bad check
+  // file, a crash) is written there before the command ends.
+  return asReportedRun(config, { env: process.env, onFailure: (files) => deliverReport(config, files, (text) => process.stderr.write(text)) }, validate);
+}
+
+/** The run itself, one cluster or several. */
+async function validate(config: SuiteConfig): Promise<number> {
+  const checks = [...allChecks, ...(await loadCustomChecks(config.checkDirs, allChecks))];
   // With --reporter json, stdout carries only the report; the lines a person reads go to stderr.
   const say = (text: string) => (config.reporter === 'json' ? process.stderr : process.stdout).write(text);
   const options: SuiteOptions = {
@@ -50,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     say(`\n${contextsHeadline(report)} in ${(report.durationMs / 1000).toFixed(1)} s\nreports: ${files.dir} (junit.xml, report.json, report.html, summary.md; each context's own in its directory)\n`);
-    if (config.reporter === 'json') process.stdout.write(await readFile(files.json, 'utf8'));
+    await deliverReport(config, files, say);
     return report.exitCode;
   }
   say(`validating ${targetText(config)}\n`);
@@ -58,16 +68,23 @@ async function main(argv: string[]): Promise<number> {
   say(`\n${totalsText(report)}\n`);
   sayFailures(say, report, files.dir);
   say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)\n`);
-  if (config.access === 'in-cluster') {
-    // In a pod the report directory goes with the pod; the summary and the whole directory,
-    // bundled, go to its log, which `helm test --logs` and `kubectl logs` bring back
-    // (`npm run report:unpack` writes the directory back).
-    say(`\n${await readFile(files.markdown, 'utf8')}`);
-    say(`\nthe whole report follows; unpack it with: helm test <release> --logs | npm run report:unpack\n${(await bundleLines(files.dir, report.runId)).join('\n')}\n`);
-  }
-  // The written report.json: already scrubbed of every secret.
-  if (config.reporter === 'json') process.stdout.write(await readFile(files.json, 'utf8'));
+  await deliverReport(config, files, say);
   return report.exitCode;
+}
+
+/**
+ * The written report where it is asked for beyond the report directory: on stdout as JSON
+ * (--reporter json; report.json is already scrubbed of every secret), and in a pod, whose
+ * report directory goes with it, the summary and the whole directory bundled into the log,
+ * which `helm test --logs` and `kubectl logs` bring back (`npm run report:unpack` writes the
+ * directory back).
+ */
+async function deliverReport(config: SuiteConfig, files: WrittenReports, say: (text: string) => void): Promise<void> {
+  if (config.access === 'in-cluster') {
+    say(`\n${await readFile(files.markdown, 'utf8')}`);
+    say(`\nthe whole report follows; unpack it with: helm test <release> --logs | npm run report:unpack\n${(await bundleLines(files.dir, config.runId ?? '')).join('\n')}\n`);
+  }
+  if (config.reporter === 'json') process.stdout.write(await readFile(files.json, 'utf8'));
 }
 
 /** The release, namespace and where the namespace came from; the context too unless the line names it already. */

@@ -1,12 +1,12 @@
 // npm run drill:rollback / npm run drill:upgrade: opt-in drills against a live release.
 // Exit 0 when every verdict passed, 1 when one failed; otherwise the suite's exit codes
 // (2 bad usage, 3-8 the target, 9 internal), checked before anything is changed or seeded.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { exitCodesHelp, resolveConfig } from '../lib/config.js';
 import { endCommand, InputError } from '../lib/errors.js';
-import { buildKube, checkRelease, checkTarget, type Kube } from '../lib/kube.js';
-import { newRunId } from '../lib/report/index.js';
-import { writeUnvalidatedReport } from '../lib/suite.js';
+import { buildKube, checkRelease, checkTarget } from '../lib/kube.js';
+import { asReportedRun } from '../lib/suite.js';
 import { candidateArgs, locateHelm, runHelm } from './helm.js';
 import { runDrill, type DrillKind } from './drill.js';
 import { Redactor } from '../lib/redact.js';
@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
     const value = values[key];
     if (value !== undefined) passOn.push(`--${key}`, value);
   }
-  const config = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
+  const resolved = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
   const candidate = values.candidate ?? (values.values?.length || values.chart ? 'values' : 'restart');
   // Every flag and the target are checked before any test data is seeded or the release changed.
   try {
@@ -87,86 +87,88 @@ async function main(argv: string[]): Promise<number> {
     eventRate: numberFlag(values['event-rate'], 0.5, 'event-rate'),
     settleSeconds: numberFlag(values['settle-seconds'], 3, 'settle-seconds'),
   };
+  for (const file of values.values ?? []) {
+    if (!existsSync(file)) throw new InputError('usage', `--values ${file}: no such file (give a values file of the release's chart)`);
+  }
+  if (values.chart !== undefined && !existsSync(join(values.chart, 'Chart.yaml'))) {
+    throw new InputError('usage', `--chart ${values.chart}: no Chart.yaml there (give the directory of the release's chart, e.g. helm/todo-app)`);
+  }
   const title = kind === 'rollback' ? 'Rollback drill' : 'Upgrade drill';
-  let kube: Kube | undefined;
-  try {
-    kube = buildKube(config);
+  // Stopped at any point, even before anything changed: the run's report says why.
+  return asReportedRun(resolved, { env: process.env, title }, async (config) => {
+    const kube = buildKube(config);
     await checkTarget(kube, config.namespace);
     await checkRelease(kube, config.namespace, config.release);
-  } catch (error) {
-    // Stopped before anything changed: still a report that says why, as the gate leaves one.
-    if (error instanceof InputError) await writeUnvalidatedReport(config, { runId: config.runId ?? newRunId(), startedAt: new Date(), error, kube, env: process.env, title });
-    throw error;
-  }
-  const helmBinary = locateHelm(config.helmBinary);
-  const redactor = new Redactor();
-  const log = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
-  const helm = { binary: helmBinary, namespace: config.namespace, release: config.release, kubeconfig: config.kubeconfig, context: config.context };
-  // Interrupted mid-drill: put the release back at the recorded revision before leaving.
-  let recorded: number | undefined;
-  const interrupted = (signal: NodeJS.Signals) => {
-    if (kind !== 'rollback' || recorded === undefined) process.exit(130);
-    log(`${signal}: rolling ${config.release} back to recorded revision ${recorded} before exiting`);
-    void runHelm(helm, ['rollback', config.release, String(recorded)], 300_000).then((run) => {
-      if (run.code === 0) log(`release ${config.release} rolled back to revision ${recorded}`);
-      else log(`!!! RELEASE NOT RESTORED: helm rollback ${config.release} ${recorded} -n ${config.namespace} failed: ${run.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
-      process.exit(130);
+    const helmBinary = locateHelm(config.helmBinary);
+    const redactor = new Redactor();
+    const log = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
+    const helm = { binary: helmBinary, namespace: config.namespace, release: config.release, kubeconfig: config.kubeconfig, context: config.context };
+    // Interrupted mid-drill: put the release back at the recorded revision before leaving.
+    let recorded: number | undefined;
+    const interrupted = (signal: NodeJS.Signals) => {
+      if (kind !== 'rollback' || recorded === undefined) process.exit(130);
+      log(`${signal}: rolling ${config.release} back to recorded revision ${recorded} before exiting`);
+      void runHelm(helm, ['rollback', config.release, String(recorded)], 300_000).then((run) => {
+        if (run.code === 0) log(`release ${config.release} rolled back to revision ${recorded}`);
+        else log(`!!! RELEASE NOT RESTORED: helm rollback ${config.release} ${recorded} -n ${config.namespace} failed: ${run.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+        process.exit(130);
+      });
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    const notes: string[] = [];
+    await seedFromSecret(kube, config, redactor, notes);
+    log(`${kind} drill of release ${config.release} in ${config.namespace}, candidate ${candidate}`);
+    const report = await runDrill({
+      kind,
+      redactor,
+      config,
+      kube,
+      helm,
+      onRecorded: (revision) => {
+        recorded = revision;
+      },
+      chart: resolve(values.chart ?? 'helm/todo-app'),
+      candidate,
+      valuesFiles: (values.values ?? []).map((file) => resolve(file)),
+      helmArgs: values['helm-arg'] ?? [],
+      ...limits,
+      log,
     });
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
-  const notes: string[] = [];
-  await seedFromSecret(kube, config, redactor, notes);
-  log(`${kind} drill of release ${config.release} in ${config.namespace}, candidate ${candidate}`);
-  const report = await runDrill({
-    kind,
-    redactor,
-    config,
-    kube,
-    helm,
-    onRecorded: (revision) => {
-      recorded = revision;
-    },
-    chart: resolve(values.chart ?? 'helm/todo-app'),
-    candidate,
-    valuesFiles: (values.values ?? []).map((file) => resolve(file)),
-    helmArgs: values['helm-arg'] ?? [],
-    ...limits,
-    log,
+    const criterion = kind === 'rollback' ? 'Rollback: helm rollback succeeds within 5 min, no downtime, no data lost' : 'Deploy: a new revision rolls out within 15 min without downtime or lost data';
+    const results = verdictResults(report.verdicts, `drill-${kind}`, criterion, report.startedAt, report.durationMs);
+    if (report.problems.length > 0) {
+      results.push(...verdictResults([{ id: 'no-problems', name: 'drill left no problems', pass: false, detail: report.problems.join('; '), expected: 'no problems', actual: report.problems.join('; ') }], `drill-${kind}`, criterion, report.startedAt, report.durationMs));
+    }
+    const { report: written, files } = await writeRunReports({
+      title,
+      reportDir: config.reportDir,
+      runId: config.runId,
+      startedAt: report.startedAt,
+      finishedAt: new Date(report.startMs + report.durationMs).toISOString(),
+      target: {
+        context: kube.contextName,
+        server: kube.server,
+        serverVersion: 'n/a',
+        namespace: config.namespace,
+        release: config.release,
+        revision: report.final.revision,
+        releaseStatus: report.final.status,
+        access: 'frontend public address',
+      },
+      results,
+      notes: [...notes, ...report.problems],
+      detail: { kind: `drill-${kind}`, drill: report },
+      extraHtml: drillSection(report),
+      redactor,
+    });
+    log(`candidate ${report.candidate}: ${report.candidateOutcome}`);
+    for (const result of written.results) log(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
+    for (const problem of report.problems) log(`!!! ${problem}`);
+    log(`probes: ${Object.entries(report.probeCounts).map(([t, c]) => `${t} ${c.failed}/${c.total} failed`).join(', ')}; longest outage ${report.longestOutageMs} ms`);
+    log(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
+    return written.exitCode;
   });
-  const criterion = kind === 'rollback' ? 'Rollback: helm rollback succeeds within 5 min, no downtime, no data lost' : 'Deploy: a new revision rolls out within 15 min without downtime or lost data';
-  const results = verdictResults(report.verdicts, `drill-${kind}`, criterion, report.startedAt, report.durationMs);
-  if (report.problems.length > 0) {
-    results.push(...verdictResults([{ id: 'no-problems', name: 'drill left no problems', pass: false, detail: report.problems.join('; '), expected: 'no problems', actual: report.problems.join('; ') }], `drill-${kind}`, criterion, report.startedAt, report.durationMs));
-  }
-  const { report: written, files } = await writeRunReports({
-    title,
-    reportDir: config.reportDir,
-    runId: config.runId,
-    startedAt: report.startedAt,
-    finishedAt: new Date(report.startMs + report.durationMs).toISOString(),
-    target: {
-      context: kube.contextName,
-      server: kube.server,
-      serverVersion: 'n/a',
-      namespace: config.namespace,
-      release: config.release,
-      revision: report.final.revision,
-      releaseStatus: report.final.status,
-      access: 'frontend public address',
-    },
-    results,
-    notes: [...notes, ...report.problems],
-    detail: { kind: `drill-${kind}`, drill: report },
-    extraHtml: drillSection(report),
-    redactor,
-  });
-  log(`candidate ${report.candidate}: ${report.candidateOutcome}`);
-  for (const result of written.results) log(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
-  for (const problem of report.problems) log(`!!! ${problem}`);
-  log(`probes: ${Object.entries(report.probeCounts).map(([t, c]) => `${t} ${c.failed}/${c.total} failed`).join(', ')}; longest outage ${report.longestOutageMs} ms`);
-  log(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
-  return written.exitCode;
 }
 
 endCommand(main(process.argv.slice(2)));

@@ -10,7 +10,7 @@ import { ExitCode, InputError, isForbidden, isNotFound, oneLine } from './errors
 import { buildKube, preflight, type Kube, type Preflight } from './kube.js';
 import { Redactor } from './redact.js';
 import { writeDiagnostics } from './report/diagnostics.js';
-import { newRunId, runDir, writeReports, type WrittenReports } from './report/index.js';
+import { newRunId, reportFiles, runDir, writeReports, type WrittenReports } from './report/index.js';
 import { totals, type ContextsReport, type RunReport } from './report/model.js';
 import { runChecks, selectChecks, validateOrder } from './runner.js';
 import { mintedAuth, TodoApi, testUserId } from './todo-api.js';
@@ -224,23 +224,24 @@ export interface UnvalidatedRun {
   title?: string;
   /** One context of a `--contexts` run: reports/latest is left alone. */
   asContext?: boolean;
+  /** The stand-in report of a run that has just started (see `markRunStarted`). */
+  unfinished?: boolean;
 }
 
 export async function writeUnvalidatedReport(config: SuiteConfig, run: UnvalidatedRun): Promise<SuiteRun> {
-  const { runId, startedAt, error, kube, env, title, asContext = false } = run;
+  const { runId, startedAt, error, kube, env, title, asContext = false, unfinished = false } = run;
   const finishedAt = new Date();
   const durationMs = finishedAt.getTime() - startedAt.getTime();
   const result: CheckResult = {
-    id: 'preflight',
-    title: 'The suite can reach the cluster and read the release',
-    group: 'preflight',
+    ...(unfinished
+      ? { id: 'run-finished', title: 'The run finished and wrote its verdict', group: 'preflight', expected: 'the verdict of this run' }
+      : { id: 'preflight', title: 'The suite can reach the cluster and read the release', group: 'preflight', expected: 'a reachable cluster, and a namespace and release the suite may read' }),
     criterion: 'Before any check: the deployment can be validated at all',
     verdict: 'fail',
     reason: error.message,
-    expected: 'a reachable cluster, and a namespace and release the suite may read',
     measurements: [],
     series: [],
-    evidence: [`exit code ${error.exitCode}: no check ran`],
+    evidence: [unfinished ? 'no verdict yet' : `exit code ${error.exitCode}: no check ran`],
     startedAt: startedAt.toISOString(),
     durationMs,
     pods: [],
@@ -264,9 +265,63 @@ export async function writeUnvalidatedReport(config: SuiteConfig, run: Unvalidat
     results: [result],
     totals: totals([result]),
     exitCode: error.exitCode,
-    notes: ['The suite could not validate this deployment; the failure above says why and what to do.'],
+    notes: [unfinished ? 'This run has not written its verdict (yet).' : 'The suite could not validate this deployment; the failure above says why and what to do.'],
     testUsers: [],
   };
-  const files = await writeReports(report, config.reportDir, new Redactor(), env, { linkLatest: !asContext });
+  // The stand-in adds nothing to a CI step summary: the run's verdict, or its failure, will.
+  const summaryEnv = unfinished ? { ...env, GITHUB_STEP_SUMMARY: undefined } : env;
+  const files = await writeReports(report, config.reportDir, new Redactor(), summaryEnv, { linkLatest: !asContext });
+  reported.add(error);
   return { report, files };
+}
+
+/** Errors a report was already written for, so that the command's last resort does not write another. */
+const reported = new WeakSet<Error>();
+
+/**
+ * Points reports/latest at a run as soon as it starts, with a stand-in report that says it
+ * has not finished: a reader (CI, a person) never takes an older run's verdict for this
+ * one's, even when this run is killed. The run's verdict, or its failure, replaces it.
+ */
+export async function markRunStarted(config: SuiteConfig, run: { runId: string; startedAt: Date; env: Record<string, string | undefined>; title?: string }): Promise<void> {
+  const error = new InputError('internal', `this run started at ${run.startedAt.toISOString()} and has not written its verdict: if it is not running any more, it was stopped or crashed; run it again`);
+  await writeUnvalidatedReport(config, { ...run, error, kube: undefined, unfinished: true });
+  reported.delete(error);
+}
+
+/**
+ * The last resort of a command whose run failed after it started: a report saying why (bad
+ * usage found late, an internal error), unless one was written already. Never throws: the
+ * command still exits with the error's own line and code.
+ */
+export async function reportFailedRun(config: SuiteConfig, run: { runId: string; startedAt: Date; env: Record<string, string | undefined>; title?: string }, error: unknown): Promise<SuiteRun | undefined> {
+  if (error instanceof Error && reported.has(error)) return undefined;
+  const why = error instanceof InputError ? error : new InputError('internal', `internal error: ${oneLine(error)}`);
+  try {
+    return await writeUnvalidatedReport(config, { ...run, error: why, kube: undefined });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A command's work as one reported run: reports/latest points at the run from its start, and
+ * whatever stops it is written there before the error reaches the command's exit.
+ */
+export async function asReportedRun<T>(
+  config: SuiteConfig,
+  options: { env: Record<string, string | undefined>; title?: string; onFailure?: (files: WrittenReports) => Promise<void> },
+  work: (run: SuiteConfig & { runId: string }) => Promise<T>,
+): Promise<T> {
+  const startedAt = new Date();
+  const run = { ...config, runId: config.runId ?? newRunId(startedAt) };
+  const info = { runId: run.runId, startedAt, env: options.env, title: options.title };
+  await markRunStarted(run, info);
+  try {
+    return await work(run);
+  } catch (error) {
+    const written = await reportFailedRun(run, info, error);
+    await options.onFailure?.(written?.files ?? reportFiles(runDir(run.reportDir, run.runId))).catch(() => undefined);
+    throw error;
+  }
 }

@@ -8,8 +8,7 @@ import { readFileSync } from 'node:fs';
 import { defaultAuthRoutes, exitCodesHelp, resolveConfig, type AuthRoutes, type SuiteConfig } from '../lib/config.js';
 import { endCommand, InputError } from '../lib/errors.js';
 import { buildKube, checkTarget, type Kube } from '../lib/kube.js';
-import { newRunId } from '../lib/report/index.js';
-import { writeUnvalidatedReport } from '../lib/suite.js';
+import { asReportedRun } from '../lib/suite.js';
 import { frontendBase } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
@@ -104,60 +103,55 @@ async function main(argv: string[]): Promise<number> {
     if (value !== undefined) passOn.push(`--${key}`, value);
   }
   for (const limit of values.limit ?? []) passOn.push('--limit', limit);
-  const config = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
-  common.usagePercent = config.limits.usagePercent;
+  const resolved = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
+  common.usagePercent = resolved.limits.usagePercent;
   const jobPods = values.job === undefined ? 0 : Math.round(numberFlag(values.job, 1, 'job'));
-  let target: Kube | undefined;
-  try {
-    target = buildKube(config);
-    await checkTarget(target, config.namespace);
-  } catch (error) {
-    // Stopped before any load was sent: still a report that says why, as the gate leaves one.
-    if (error instanceof InputError) await writeUnvalidatedReport(config, { runId: config.runId ?? newRunId(), startedAt: new Date(), error, kube: target, env: process.env, title: 'Load test' });
-    throw error;
-  }
-  const kube = target;
-  const redactor = new Redactor();
-  const notes: string[] = [];
-  const say = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
-  await seedFromSecret(kube, config, redactor, notes);
-  const base = await frontendBase(kube, config);
-  const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, redactor, log: say };
-  say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
-  const { value: samples, usage: used, note, containers } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
-    if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? (await suiteImage(kube, config)), base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
-    return [await generate(options)];
+  // Stopped at any point, even before any load was sent: the run's report says why.
+  return asReportedRun(resolved, { env: process.env, title: 'Load test' }, async (config) => {
+    const kube = buildKube(config);
+    await checkTarget(kube, config.namespace);
+    const redactor = new Redactor();
+    const notes: string[] = [];
+    const say = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
+    await seedFromSecret(kube, config, redactor, notes);
+    const base = await frontendBase(kube, config);
+    const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, redactor, log: say };
+    say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
+    const { value: samples, usage: used, note, containers } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
+      if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? (await suiteImage(kube, config)), base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
+      return [await generate(options)];
+    });
+    const report = buildReport(samples, { ...options }, used, note, containers);
+    const finishedAt = new Date().toISOString();
+    const results = verdictResults(report.verdicts, 'load', 'Targets: 100 concurrent users, API under 2 s, under 80 % CPU and memory', report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
+    const { report: written, files } = await writeRunReports({
+      title: 'Load test',
+      reportDir: config.reportDir,
+      runId: config.runId,
+      startedAt: report.startedAt,
+      finishedAt,
+      target: {
+        context: kube.contextName,
+        server: kube.server,
+        serverVersion: 'n/a',
+        namespace: config.namespace,
+        release: config.release,
+        revision: 0,
+        releaseStatus: 'n/a',
+        access: jobPods > 0 ? `Job of ${jobPods} pods` : 'this machine',
+      },
+      results,
+      notes,
+      detail: { kind: 'load', load: report },
+      extraHtml: loadSection(report, common.p95LimitMs),
+      redactor,
+    });
+    for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
+    say(`${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %`);
+    say(`usage: ${report.usage.note}`);
+    say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
+    return written.exitCode;
   });
-  const report = buildReport(samples, { ...options }, used, note, containers);
-  const finishedAt = new Date().toISOString();
-  const results = verdictResults(report.verdicts, 'load', 'Targets: 100 concurrent users, API under 2 s, under 80 % CPU and memory', report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
-  const { report: written, files } = await writeRunReports({
-    title: 'Load test',
-    reportDir: config.reportDir,
-    runId: config.runId,
-    startedAt: report.startedAt,
-    finishedAt,
-    target: {
-      context: kube.contextName,
-      server: kube.server,
-      serverVersion: 'n/a',
-      namespace: config.namespace,
-      release: config.release,
-      revision: 0,
-      releaseStatus: 'n/a',
-      access: jobPods > 0 ? `Job of ${jobPods} pods` : 'this machine',
-    },
-    results,
-    notes,
-    detail: { kind: 'load', load: report },
-    extraHtml: loadSection(report, common.p95LimitMs),
-    redactor,
-  });
-  for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
-  say(`${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %`);
-  say(`usage: ${report.usage.note}`);
-  say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
-  return written.exitCode;
 }
 
 /**

@@ -2,7 +2,7 @@
 // fake API server on 127.0.0.1 answers with the status codes a real one would, so the
 // classification by status code (not message text) is what is tested.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,10 +21,11 @@ function status(code: number, reason: string) {
 }
 
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+function run(args: string[], command = 'suites/cli.ts'): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
   return new Promise((done) => {
-    const child = spawn(tsx, [join(root, 'suites/cli.ts'), '--report-dir', join(dir, 'reports'), ...args], { env: { ...process.env, KUBECONFIG: '', TODO_SUITE_KUBECONFIG: '' } });
+    const reportDir = args.includes('--report-dir') ? [] : ['--report-dir', join(dir, 'reports')];
+    const child = spawn(tsx, [join(root, command), ...args, ...reportDir], { env: { ...process.env, KUBECONFIG: '', TODO_SUITE_KUBECONFIG: '', GITHUB_STEP_SUMMARY: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -43,6 +44,8 @@ beforeAll(async () => {
     };
     const path = url.pathname;
     if (path === '/version') return send(200, JSON.stringify({ gitVersion: 'v1.34.4', major: '1', minor: '34' }));
+    // A cluster that never answers for this namespace: the run stays in its preflight.
+    if (path === '/api/v1/namespaces/hanging') return;
     const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
     if (ns) return ns[1] === 'missing' ? send(404, status(404, 'NotFound')) : send(200, JSON.stringify({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: ns[1] } }));
     if (path === '/api/v1/namespaces/locked/pods') return send(403, status(403, 'Forbidden'));
@@ -116,5 +119,73 @@ describe.concurrent('exit codes for bad input', () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes (the same for npm test');
+  });
+}, 60_000);
+
+/** The run's report as the CI reads it: where latest points, and the junit.xml there. */
+async function latestRun(reportDir: string): Promise<{ runId: string; junit: string; json: { exitCode: number; results: { id: string; reason: string }[] } }> {
+  const runId = await readlink(join(reportDir, 'latest'));
+  const junit = await readFile(join(reportDir, runId, 'junit.xml'), 'utf8');
+  const json = JSON.parse(await readFile(join(reportDir, runId, 'report.json'), 'utf8')) as { exitCode: number; results: { id: string; reason: string }[] };
+  return { runId, junit, json };
+}
+
+describe('a report on every exit once the run has started', () => {
+  it('bad usage found after the flags were read (an unknown check) leaves a failing report, and latest points at it', async () => {
+    const reports = join(dir, 'late-usage');
+    const unknown = await run(['--kubeconfig', join(dir, 'fake.yaml'), '--report-dir', reports, '--run-id', 'unknown-check', '--checks', join(dir, 'no-such-dir')]);
+    expect(unknown.code).toBe(2);
+    const latest = await latestRun(reports);
+    expect(latest.runId).toBe('unknown-check');
+    expect(latest.json.exitCode).toBe(2);
+    expect(latest.json.results[0]?.reason).toContain('no-such-dir');
+    expect(latest.junit).toMatch(/<failure /);
+  });
+
+  it('points latest at the run as soon as it starts; killed, the run leaves a report that says it did not finish', async () => {
+    const reports = join(dir, 'killed');
+    // Node itself, not the tsx wrapper, so that the kill reaches the run.
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'suites/cli.ts'), '--kubeconfig', join(dir, 'fake.yaml'), '-n', 'hanging', '--report-dir', reports, '--run-id', 'killed-run'], { cwd: root, env: { ...process.env, GITHUB_STEP_SUMMARY: '' } });
+    const closed = new Promise((done) => child.on('close', done));
+    // The run waits up to 15 s for the namespace; it is killed as soon as latest points at it.
+    let pointed = '';
+    for (let i = 0; i < 600 && !pointed; i += 1) {
+      pointed = await readlink(join(reports, 'latest')).catch(() => '');
+      if (!pointed) await new Promise((done) => setTimeout(done, 50));
+    }
+    child.kill('SIGKILL');
+    await closed;
+    expect(pointed).toBe('killed-run');
+    const after = await latestRun(reports);
+    expect(after.runId).toBe('killed-run');
+    expect(after.json.exitCode).toBe(9);
+    expect(after.json.results.map((r) => r.id)).toEqual(['run-finished']);
+    expect(after.json.results[0]?.reason).toMatch(/has not written its verdict: if it is not running any more, it was stopped or crashed/);
+  });
+
+  it('--reporter json prints the report of a run that could not validate', async () => {
+    const result = await run(['--kubeconfig', join(dir, 'fake.yaml'), '-n', 'missing', '--reporter', 'json', '--report-dir', join(dir, 'json-run')]);
+    expect(result.code).toBe(6);
+    const report = JSON.parse(result.stdout) as { exitCode: number; results: { id: string; verdict: string; reason: string }[] };
+    expect(report.exitCode).toBe(6);
+    expect(report.results).toEqual([expect.objectContaining({ id: 'preflight', verdict: 'fail', reason: expect.stringContaining('namespace "missing" does not exist') })]);
+    expectOneLine(result.stderr.split('\n').filter((line) => line.startsWith('error:')).join('\n'), /^error: namespace "missing" does not exist/);
+  });
+}, 60_000);
+
+describe('drills and load refuse bad input before anything is seeded', () => {
+  it('a negative user count is one line and bad usage', async () => {
+    const result = await run(['--users', '-5'], 'suites/load/cli.ts');
+    expect(result.code).toBe(2);
+    expectOneLine(result.stderr, /^error: --users/);
+  });
+
+  it('an unknown candidate or a missing values file or chart is refused before the cluster is touched', async () => {
+    // The kubeconfig points at a closed port: reaching for the cluster would be exit 5.
+    for (const args of [['--candidate', 'bogus'], ['--values', join(dir, 'no-such-values.yaml')], ['--chart', join(dir, 'no-chart')]]) {
+      const result = await run(['rollback', '--kubeconfig', join(dir, 'closed.yaml'), ...args], 'suites/drills/cli.ts');
+      expect(result.code, args.join(' ')).toBe(2);
+      expectOneLine(result.stderr, new RegExp(`^error: ${args[0]}`));
+    }
   });
 }, 60_000);
