@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { parseFlags } from './cli-options.js';
 import { InputError } from './errors.js';
 import { contextNamespace, kubeconfigFiles } from './kube.js';
 
@@ -417,44 +417,36 @@ const asList = (value: string[] | string | undefined): string[] | undefined =>
 
 export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boolean } {
   const { env } = sources;
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: sources.argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        'kube-context': { type: 'string' },
-        contexts: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        release: { type: 'string' },
-        'frontend-url': { type: 'string' },
-        'service-url': { type: 'string', multiple: true },
-        'kafka-brokers': { type: 'string' },
-        access: { type: 'string' },
-        only: { type: 'string' },
-        skip: { type: 'string' },
-        strict: { type: 'boolean' },
-        grep: { type: 'string', short: 't' },
-        checks: { type: 'string', multiple: true },
-        'fail-fast': { type: 'boolean' },
-        retries: { type: 'string' },
-        reporter: { type: 'string' },
-        timeout: { type: 'string' },
-        'allow-skip': { type: 'string' },
-        limit: { type: 'string', multiple: true },
-        'report-dir': { type: 'string' },
-        'run-id': { type: 'string' },
-        config: { type: 'string' },
-        list: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new InputError('usage', `${(error as Error).message.split('\n')[0]} (see --help)`);
-  }
+  // The shared parser, as the drills and the load test use: a mistake is one line (exit 2),
+  // and `--retries -1` reaches the value check instead of Node's "argument is ambiguous".
+  const parsed = parseFlags(sources.argv, {
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    'kube-context': { type: 'string' },
+    contexts: { type: 'string' },
+    namespace: { type: 'string', short: 'n' },
+    release: { type: 'string' },
+    'frontend-url': { type: 'string' },
+    'service-url': { type: 'string', multiple: true },
+    'kafka-brokers': { type: 'string' },
+    access: { type: 'string' },
+    only: { type: 'string' },
+    skip: { type: 'string' },
+    strict: { type: 'boolean' },
+    grep: { type: 'string', short: 't' },
+    checks: { type: 'string', multiple: true },
+    'fail-fast': { type: 'boolean' },
+    retries: { type: 'string' },
+    reporter: { type: 'string' },
+    timeout: { type: 'string' },
+    'allow-skip': { type: 'string' },
+    limit: { type: 'string', multiple: true },
+    'report-dir': { type: 'string' },
+    'run-id': { type: 'string' },
+    config: { type: 'string' },
+    list: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const flags = parsed.values;
   const home = sources.home ?? homedir();
   const abs = (path: string) => (isAbsolute(path) ? path : resolve(sources.cwd, path));

@@ -72,6 +72,10 @@ describe('resolveConfig', () => {
     [['--timeout', '0'], /--timeout must be a whole number from 1/],
     [['--reporter', 'xml'], /--reporter must be default or json/],
     [['--grep', '('], /--grep: not a regular expression/],
+    // A negative number is the flag's value, refused by the value's own check, not Node's "ambiguous".
+    [['--retries', '-1'], /^--retries must be a whole number from 0 to 5, got "-1"$/],
+    [['--timeout', '-3'], /^--timeout must be a whole number from 1 to 86400, got "-3"$/],
+    [['--namespace', '--release', 'x'], /^Option '--namespace' argument is ambiguous\..* \(see --help\)$/],
   ])('rejects %j as bad usage', (argv, message) => {
     try {
       resolveConfig(base({ argv }));
