@@ -275,10 +275,10 @@ interface FileConfig {
   strict?: boolean;
   allowSkips?: string[] | string;
   secretName?: string;
-  secretKeys?: string[];
-  topics?: string[];
+  secretKeys?: string[] | string;
+  topics?: string[] | string;
   daprNamespace?: string;
-  daprComponents?: string[];
+  daprComponents?: string[] | string;
   authRoutes?: Record<string, unknown>;
   limits?: Record<string, unknown>;
   checks?: string[] | string;
@@ -527,10 +527,11 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     runTimeoutSeconds: flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout', 1, 86_400),
     allowSkips: asList(pick<string | string[]>(flags['allow-skip'], env.TODO_SUITE_ALLOW_SKIP, file.allowSkips)) ?? [],
     secretName: file.secretName ?? 'app-secrets',
-    secretKeys: file.secretKeys ?? ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],
-    topics: file.topics ?? ['task-events', 'reminders'],
+    // Lists, which the file may also write as one comma-separated string.
+    secretKeys: asList(file.secretKeys) ?? ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],
+    topics: asList(file.topics) ?? ['task-events', 'reminders'],
     daprNamespace: file.daprNamespace ?? 'dapr-system',
-    daprComponents: file.daprComponents ?? ['kafka-pubsub', 'statestore'],
+    daprComponents: asList(file.daprComponents) ?? ['kafka-pubsub', 'statestore'],
     authRoutes: parseAuthRoutes(file.authRoutes ?? {}, configPath ?? 'config file'),
     helmBinary: env.TODO_SUITE_HELM,
     limits,

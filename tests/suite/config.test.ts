@@ -87,6 +87,18 @@ describe('resolveConfig', () => {
     }
   });
 
+  it('splits every list key of the config file written as one comma-separated string', () => {
+    const text = ['topics: task-events, reminders', 'secretKeys: DATABASE_URL,JWT_SECRET', 'daprComponents: kafka-pubsub', 'only: pods, dapr', 'kafkaBrokers: 127.0.0.1:9092,127.0.0.1:9093'].join('\n');
+    const config = resolveConfig(base({ argv: ['--config', 'c.yaml'], readFile: () => text }));
+    expect(config.topics).toEqual(['task-events', 'reminders']);
+    expect(config.secretKeys).toEqual(['DATABASE_URL', 'JWT_SECRET']);
+    expect(config.daprComponents).toEqual(['kafka-pubsub']);
+    expect(config.only).toEqual(['pods', 'dapr']);
+    expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9093']);
+    const lists = resolveConfig(base({ argv: ['--config', 'c.yaml'], readFile: () => 'topics: [a, b]\nsecretKeys: [K]' }));
+    expect([lists.topics, lists.secretKeys]).toEqual([['a', 'b'], ['K']]);
+  });
+
   it('rejects unknown config-file keys', () => {
     expect(() => resolveConfig(base({ argv: ['--config', 'c.yaml'], readFile: () => 'namespce: typo\n' }))).toThrow(/unknown key "namespce"/);
   });
