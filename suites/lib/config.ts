@@ -231,15 +231,22 @@ function parsePairs(items: string[], what: string): Record<string, string> {
   return out;
 }
 
-function parseLimits(pairs: Record<string, unknown>, origin: string): Partial<Limits> {
+/**
+ * Limits by key. `name(key)` says where a bad one came from (`limit crudP95Ms in --limit`,
+ * `config file c.yaml: limits.crudP95Ms`). A value is a number, or a string that is one:
+ * flags and variables are strings, and a file may quote a number; a list or a mapping is
+ * refused, never read through its text (`[5]` is not 5).
+ */
+function parseLimits(pairs: Record<string, unknown>, name: (key: string) => string, unknown: (key: string) => string): Partial<Limits> {
   const out: Partial<Limits> = {};
   for (const [key, raw] of Object.entries(pairs)) {
     if (!limitKeys.includes(key as keyof Limits)) {
-      throw new InputError('usage', `unknown limit "${key}" in ${origin}; known: ${limitKeys.join(', ')}`);
+      throw new InputError('usage', `${unknown(key)}; known: ${limitKeys.join(', ')}`);
     }
-    const value = typeof raw === 'number' ? raw : String(raw).trim() === '' ? Number.NaN : Number(String(raw));
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
     if (!Number.isFinite(value) || value < 0) {
-      throw new InputError('usage', `limit ${key} in ${origin} must be a non-negative number, got "${String(raw)}"`);
+      const got = typeof raw === 'string' ? `"${raw}"` : Array.isArray(raw) ? `a list ${JSON.stringify(raw)}` : JSON.stringify(raw) ?? String(raw);
+      throw new InputError('usage', `${name(key)} must be a non-negative number, got ${got}`);
     }
     out[key as keyof Limits] = value;
   }
@@ -266,7 +273,7 @@ interface FileConfig {
   namespace?: string;
   release?: string;
   frontendUrl?: string;
-  serviceUrls?: Record<string, string>;
+  serviceUrls?: Record<string, unknown>;
   kafkaBrokers?: string[] | string;
   access?: string;
   reportDir?: string;
@@ -475,8 +482,14 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     kubeconfig = inCluster && !exists(standard) ? undefined : standard;
   }
 
+  const fileServiceUrls: Record<string, string> = {};
+  for (const [name, url] of Object.entries(file.serviceUrls ?? {})) {
+    // Read as text, a list would pass as its one URL: the file must say what it means.
+    if (typeof url !== 'string') throw new InputError('usage', `config file ${abs(configPath ?? '')}: serviceUrls.${name} must be a URL string, got ${JSON.stringify(url)}`);
+    fileServiceUrls[name] = url;
+  }
   const serviceUrls: Record<string, string> = {
-    ...(file.serviceUrls ?? {}),
+    ...fileServiceUrls,
     ...parsePairs(splitList(env.TODO_SUITE_SERVICE_URLS), 'TODO_SUITE_SERVICE_URLS'),
     ...parsePairs(flags['service-url'] ?? [], '--service-url'),
   };
@@ -486,9 +499,9 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
 
   const limits: Limits = {
     ...defaultLimits,
-    ...parseLimits(file.limits ?? {}, configPath ?? 'config file'),
-    ...parseLimits(parsePairs(splitList(env.TODO_SUITE_LIMITS), 'TODO_SUITE_LIMITS'), 'TODO_SUITE_LIMITS'),
-    ...parseLimits(parsePairs(flags.limit ?? [], '--limit'), '--limit'),
+    ...parseLimits(file.limits ?? {}, (key) => `config file ${abs(configPath ?? '')}: limits.${key}`, (key) => `config file ${abs(configPath ?? '')}: unknown limit "limits.${key}"`),
+    ...parseLimits(parsePairs(splitList(env.TODO_SUITE_LIMITS), 'TODO_SUITE_LIMITS'), (key) => `limit ${key} in TODO_SUITE_LIMITS`, (key) => `unknown limit "${key}" in TODO_SUITE_LIMITS`),
+    ...parseLimits(parsePairs(flags.limit ?? [], '--limit'), (key) => `limit ${key} in --limit`, (key) => `unknown limit "${key}" in --limit`),
   };
 
   const kafka = pick(flags['kafka-brokers'], env.TODO_SUITE_KAFKA_BROKERS) ?? file.kafkaBrokers;

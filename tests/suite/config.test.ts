@@ -160,6 +160,16 @@ describe('resolveConfig', () => {
     expect(withFile('strict: "yes"')).toMatch(/strict must be true or false/);
     expect(withFile('only: {a: 1}')).toMatch(/only must be a list of strings, got a mapping/);
     expect(withFile('limits: 5')).toMatch(/limits must be a mapping/);
+    // A limit is a number (or a quoted one), named by its path in the file.
+    expect(withFile('limits: {crudP95Ms: [5]}')).toMatch(/^config file \/work\/c\.yaml: limits\.crudP95Ms must be a non-negative number, got a list \[5\]$/);
+    expect(withFile('limits: {crudP95Ms: {ms: 5}}')).toMatch(/limits\.crudP95Ms must be a non-negative number, got \{"ms":5\}$/);
+    expect(withFile('limits: {crudP95Ms: true}')).toMatch(/limits\.crudP95Ms must be a non-negative number, got true$/);
+    expect(withFile('limits: {crudP95Ms: null}')).toMatch(/limits\.crudP95Ms must be a non-negative number, got null$/);
+    expect(withFile('limits: {crudP95Ms: -1}')).toMatch(/limits\.crudP95Ms must be a non-negative number, got -1$/);
+    expect(withFile('limits: {crudP95s: 5}')).toMatch(/^config file \/work\/c\.yaml: unknown limit "limits\.crudP95s"; known: failFastSeconds/);
+    expect(usage({ argv: ['--config', 'c.yaml'], readFile: () => 'limits: {crudP95Ms: "900", maxRestarts: 2}' })).toBe('accepted');
+    expect(resolveConfig(base({ argv: ['--config', 'c.yaml'], readFile: () => 'limits: {crudP95Ms: "900", maxRestarts: 2}' })).limits).toMatchObject({ crudP95Ms: 900, maxRestarts: 2 });
+    expect(withFile('serviceUrls: {backend: [http://127.0.0.1:1]}')).toMatch(/^config file \/work\/c\.yaml: serviceUrls\.backend must be a URL string, got \["http:\/\/127\.0\.0\.1:1"\]$/);
     expect(withFile('only: [pods-ready]\nnamespace: shop')).toBe('accepted');
     expect(usage({ argv: ['--frontend-url', 'http://127.0.0.1:3000'] })).toBe('accepted');
   });
