@@ -202,7 +202,8 @@ Checks:
                            the built-in ones
 Reports:
   --report-dir DIR         TODO_SUITE_REPORT_DIR / reportDir; default reports
-  --run-id ID              TODO_SUITE_RUN_ID; default a timestamp
+  --run-id ID              TODO_SUITE_RUN_ID; default a timestamp; one directory name
+                           (letters, digits, . _ -; no / or ..)
   --config FILE            TODO_SUITE_CONFIG; YAML or JSON with the keys above
   -h, --help               this text
 
@@ -406,11 +407,47 @@ function strictFrom(envValue: string | undefined, fileValue: unknown, configPath
   return fileValue;
 }
 
+// Names as the API server and helm check them, refused here so that a typo is one line
+// (exit 2) and not a request to a path the name would bend, or a 404 that reads as "missing".
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why a namespace name is not one (a DNS-1123 label), or undefined. */
+export function namespaceProblem(value: string): string | undefined {
+  return value.length <= 63 && dnsLabel.test(value) ? undefined : `must be a Kubernetes namespace name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got "${value}"`;
+}
+
+function checkNamespace(value: string, from: string): string {
+  const problem = namespaceProblem(value);
+  if (problem) throw new InputError('usage', `${from} ${problem}`);
+  return value;
+}
+
+/** As helm checks a release name: a DNS-1123 subdomain of at most 53 characters. */
+function checkReleaseName(value: string, from: string): string {
+  if (value.length > 53 || !dnsSubdomain.test(value)) {
+    throw new InputError('usage', `${from} must be a Helm release name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 53 characters), got "${value}"`);
+  }
+  return value;
+}
+
+/** A run id is one directory under the report directory: it must not climb out of it, nor take the name of its link. */
+function checkRunId(value: string, from: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value) || value.includes('..') || value.length > 128) {
+    throw new InputError('usage', `${from} must be one directory name under the report directory (letters, digits, '.', '_' and '-', no '/' or '..', at most 128 characters), got "${value}"`);
+  }
+  if (value === 'latest') throw new InputError('usage', `${from} cannot be "latest", the name of the link to the newest run; choose another`);
+  return value;
+}
+
 /** As kubectl and helm: -n, else the namespace the context names, else todo-app. */
 function namespaceFor(kubeconfig: string | undefined, context: string | undefined, given: string | undefined): Pick<SuiteConfig, 'namespace' | 'namespaceSource'> {
   if (given !== undefined) return { namespace: given, namespaceSource: 'given' };
   const fromContext = kubeconfig !== undefined ? contextNamespace(kubeconfig, context) : undefined;
-  return fromContext !== undefined ? { namespace: fromContext, namespaceSource: 'context' } : { namespace: 'todo-app', namespaceSource: 'default' };
+  if (fromContext === undefined) return { namespace: 'todo-app', namespaceSource: 'default' };
+  const problem = namespaceProblem(fromContext);
+  if (problem) throw new InputError('usage', `the namespace of ${context ? `context "${context}"` : 'the current context'} in the kubeconfig ${problem}; fix the context or set --namespace`);
+  return { namespace: fromContext, namespaceSource: 'context' };
 }
 
 /** The configuration for one context of a `--contexts` run: that context, and its namespace unless one was given. */
@@ -455,6 +492,11 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     help: { type: 'boolean', short: 'h' },
   });
   const flags = parsed.values;
+  // An empty value is a mistake (an unset shell variable, most often), never "the default".
+  for (const name of ['kubeconfig', 'context', 'kube-context', 'namespace', 'release', 'frontend-url', 'access', 'reporter', 'report-dir', 'run-id', 'config'] as const) {
+    const value = flags[name];
+    if (value !== undefined && value.trim() === '') throw new InputError('usage', `--${name} needs a value, got an empty one (see --help)`);
+  }
   const home = sources.home ?? homedir();
   const abs = (path: string) => (isAbsolute(path) ? path : resolve(sources.cwd, path));
 
@@ -462,6 +504,9 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
   const file: FileConfig = configPath ? readConfigFile(abs(configPath), sources) : {};
 
   const pick = <T>(...values: (T | undefined)[]): T | undefined => values.find((value) => value !== undefined && value !== '');
+  /** The first value given, with the flag, variable or config-file key it came from, for a refusal to name. */
+  const pickFrom = (...candidates: [string | undefined, string][]): [string, string] | undefined => candidates.find(([value]) => value !== undefined && value !== '') as [string, string] | undefined;
+  const inFile = (key: string) => `config file ${abs(configPath ?? '')}: ${key}`;
 
   const access = pick(flags.access, env.TODO_SUITE_ACCESS, file.access) ?? 'auto';
   if (!accessModes.includes(access as AccessMode)) {
@@ -505,9 +550,6 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
   };
 
   const kafka = pick(flags['kafka-brokers'], env.TODO_SUITE_KAFKA_BROKERS) ?? file.kafkaBrokers;
-  for (const [name, value] of [['--namespace', flags.namespace], ['--context', flags.context], ['--release', flags.release], ['--kubeconfig', flags.kubeconfig]] as const) {
-    if (value !== undefined && value.trim() === '') throw new InputError('usage', `${name} needs a value, got an empty one (see --help)`);
-  }
   const context = pick(flags.context, flags['kube-context'], env.TODO_SUITE_CONTEXT, file.context);
   const contexts = [...new Set(asList(pick<string | string[]>(flags.contexts, env.TODO_SUITE_CONTEXTS, file.contexts)) ?? [])];
   if (contexts.length > 0) {
@@ -517,19 +559,22 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
       throw new InputError('usage', '--frontend-url, --service-url and --kafka-brokers are one cluster\'s addresses; with --contexts let the suite find each cluster\'s, or run once per context');
     }
   }
-  const givenNamespace = pick(flags.namespace, env.TODO_SUITE_NAMESPACE, file.namespace);
+  const namespaceGiven = pickFrom([flags.namespace, '--namespace'], [env.TODO_SUITE_NAMESPACE, 'TODO_SUITE_NAMESPACE'], [file.namespace, inFile('namespace')]);
+  const givenNamespace = namespaceGiven && checkNamespace(...namespaceGiven);
+  const releaseGiven = pickFrom([flags.release, '--release'], [env.TODO_SUITE_RELEASE, 'TODO_SUITE_RELEASE'], [file.release, inFile('release')]);
+  const runIdGiven = pickFrom([flags['run-id'], '--run-id'], [env.TODO_SUITE_RUN_ID, 'TODO_SUITE_RUN_ID']);
   return {
     kubeconfig,
     context,
     contexts,
     ...namespaceFor(kubeconfig, context, givenNamespace),
-    release: pick(flags.release, env.TODO_SUITE_RELEASE, file.release) ?? 'todo-app',
+    release: releaseGiven ? checkReleaseName(...releaseGiven) : 'todo-app',
     frontendUrl,
     serviceUrls,
     kafkaBrokers: kafka === undefined ? undefined : asList(kafka),
     access: access as AccessMode,
     reportDir: abs(pick(flags['report-dir'], env.TODO_SUITE_REPORT_DIR, file.reportDir) ?? 'reports'),
-    runId: pick(flags['run-id'], env.TODO_SUITE_RUN_ID),
+    runId: runIdGiven && checkRunId(...runIdGiven),
     only: asList(pick<string | string[]>(flags.only, env.TODO_SUITE_ONLY, file.only)) ?? [],
     skip: asList(pick<string | string[]>(flags.skip, env.TODO_SUITE_SKIP, file.skip)) ?? [],
     strict: flags.strict ?? strictFrom(env.TODO_SUITE_STRICT, file.strict, configPath),
@@ -543,7 +588,7 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     // Lists, which the file may also write as one comma-separated string.
     secretKeys: asList(file.secretKeys) ?? ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],
     topics: asList(file.topics) ?? ['task-events', 'reminders'],
-    daprNamespace: file.daprNamespace ?? 'dapr-system',
+    daprNamespace: file.daprNamespace === undefined ? 'dapr-system' : checkNamespace(file.daprNamespace, inFile('daprNamespace')),
     daprComponents: asList(file.daprComponents) ?? ['kafka-pubsub', 'statestore'],
     authRoutes: parseAuthRoutes(file.authRoutes ?? {}, configPath ?? 'config file'),
     helmBinary: env.TODO_SUITE_HELM,

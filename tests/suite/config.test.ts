@@ -130,6 +130,9 @@ describe('resolveConfig', () => {
       const given = resolveConfig(base({ env: { KUBECONFIG: list }, argv: ['-n', 'mine'] }));
       expect([given.namespace, given.namespaceSource]).toEqual(['mine', 'given']);
       expect(() => resolveConfig(base({ argv: ['-n', ''] }))).toThrow(/--namespace needs a value/);
+      await writeFile(join(dir, 'c'), kubeconfig('c', 'odd', [['odd', 'Not_A_Namespace']]));
+      expect(() => resolveConfig(base({ env: { KUBECONFIG: join(dir, 'c') } }))).toThrow(/^the namespace of the current context in the kubeconfig must be a Kubernetes namespace name .*got "Not_A_Namespace"; fix the context or set --namespace$/);
+      expect(resolveConfig(base({ env: { KUBECONFIG: join(dir, 'c') }, argv: ['-n', 'fine'] })).namespace).toBe('fine');
       // The merge: the first current-context and the first definition of a name win.
       const { loadKubeConfig } = await import('../../suites/lib/kube.js');
       const merged = loadKubeConfig({ kubeconfig: list, context: undefined });
@@ -139,6 +142,45 @@ describe('resolveConfig', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a run id, report directory, namespace or release that cannot be one, naming where it came from', () => {
+    const refusal = (over: Partial<ConfigSources>) => {
+      try {
+        resolveConfig(base(over));
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        expect((error as InputError).exitCode).toBe(2);
+        expect((error as Error).message).not.toContain('\n');
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    // A run id is one directory under the report directory.
+    expect(refusal({ argv: ['--run-id', '../x'] })).toMatch(/^--run-id must be one directory name under the report directory \(letters, digits, '\.', '_' and '-', no '\/' or '\.\.'.*got "\.\.\/x"$/);
+    expect(refusal({ argv: ['--run-id', 'a/b'] })).toMatch(/^--run-id must be one directory name/);
+    expect(refusal({ argv: ['--run-id', 'a..b'] })).toMatch(/^--run-id must be one directory name/);
+    expect(refusal({ argv: ['--run-id', '..'] })).toMatch(/^--run-id must be one directory name/);
+    expect(refusal({ argv: ['--run-id', 'latest'] })).toMatch(/^--run-id cannot be "latest"/);
+    expect(refusal({ env: { TODO_SUITE_RUN_ID: '/tmp/x' } })).toMatch(/^TODO_SUITE_RUN_ID must be one directory name/);
+    expect(refusal({ argv: ['--run-id', 'ci-1234.2_a'] })).toBe('accepted');
+    // An empty flag is a mistake, never the default.
+    expect(refusal({ argv: ['--report-dir', ''] })).toBe('--report-dir needs a value, got an empty one (see --help)');
+    expect(refusal({ argv: ['--run-id', ''] })).toBe('--run-id needs a value, got an empty one (see --help)');
+    expect(refusal({ argv: ['--config', ''] })).toBe('--config needs a value, got an empty one (see --help)');
+    // Namespaces as the API server checks them, releases as helm does.
+    expect(refusal({ argv: ['-n', 'Shop'] })).toMatch(/^--namespace must be a Kubernetes namespace name \(lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters\), got "Shop"$/);
+    expect(refusal({ argv: ['-n', '-5'] })).toMatch(/^--namespace must be a Kubernetes namespace name .*got "-5"$/);
+    expect(refusal({ argv: ['-n', 'a.b'] })).toMatch(/^--namespace must be a Kubernetes namespace name/);
+    expect(refusal({ argv: ['-n', 'x'.repeat(64)] })).toMatch(/^--namespace must be a Kubernetes namespace name/);
+    expect(refusal({ env: { TODO_SUITE_NAMESPACE: 'shop/../kube-system' } })).toMatch(/^TODO_SUITE_NAMESPACE must be a Kubernetes namespace name/);
+    expect(refusal({ argv: ['--config', 'c.yaml'], readFile: () => 'namespace: my_ns' })).toMatch(/^config file \/work\/c\.yaml: namespace must be a Kubernetes namespace name .*got "my_ns"$/);
+    expect(refusal({ argv: ['--config', 'c.yaml'], readFile: () => 'daprNamespace: Dapr' })).toMatch(/^config file \/work\/c\.yaml: daprNamespace must be a Kubernetes namespace name/);
+    expect(refusal({ argv: ['--release', 'Todo_App'] })).toMatch(/^--release must be a Helm release name \(lowercase letters, digits, '-' and '\.', starting and ending with a letter or digit, at most 53 characters\), got "Todo_App"$/);
+    expect(refusal({ argv: ['--release', 'x'.repeat(54)] })).toMatch(/^--release must be a Helm release name/);
+    expect(refusal({ env: { TODO_SUITE_RELEASE: 'todo app' } })).toMatch(/^TODO_SUITE_RELEASE must be a Helm release name/);
+    expect(refusal({ argv: ['--config', 'c.yaml'], readFile: () => 'release: -todo' })).toMatch(/^config file \/work\/c\.yaml: release must be a Helm release name/);
+    expect(refusal({ argv: ['-n', 'shop-1', '--release', 'todo.v2'] })).toBe('accepted');
   });
 
   it('refuses values a user could not have meant: URLs without http(s) or host, empty limits, mistyped config keys', () => {
