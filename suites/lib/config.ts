@@ -413,7 +413,7 @@ const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Why a namespace name is not one (a DNS-1123 label), or undefined. */
-export function namespaceProblem(value: string): string | undefined {
+function namespaceProblem(value: string): string | undefined {
   return value.length <= 63 && dnsLabel.test(value) ? undefined : `must be a Kubernetes namespace name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got "${value}"`;
 }
 
