@@ -24,19 +24,26 @@ export function numberFlag(raw: string | undefined, fallback: number, name: stri
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** The long name of the option an argument names: `--name` itself, `-x` by its short letter. */
+function optionName(arg: string, options: Options): string | undefined {
+  if (arg.startsWith('--')) return arg.slice(2) in options ? arg.slice(2) : undefined;
+  if (/^-[^-]$/.test(arg)) return Object.keys(options).find((name) => options[name]?.short === arg.slice(1));
+  return undefined;
+}
+
 /**
  * parseArgs, with usage mistakes as one-line InputErrors (exit 2). A negative number after
- * an option that takes a value is that option's value (`--users -5`), so the value's own
- * check can name what is wrong with it.
+ * an option that takes a value is that option's value (`--users -5`, `-n -5`), so the
+ * value's own check can name what is wrong with it.
  */
 export function parseFlags<T extends Options>(args: string[], options: T, allowPositionals = false) {
   const joined: string[] = [];
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? '';
     const next = args[i + 1];
-    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    const name = optionName(arg, options);
     if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
-      joined.push(`${arg}=${next}`);
+      joined.push(`--${name}=${next}`);
       i += 1;
     } else {
       joined.push(arg);

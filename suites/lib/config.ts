@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { parseFlags } from './cli-options.js';
 import { InputError } from './errors.js';
 import { contextNamespace, kubeconfigFiles } from './kube.js';
 
@@ -202,7 +202,8 @@ Checks:
                            the built-in ones
 Reports:
   --report-dir DIR         TODO_SUITE_REPORT_DIR / reportDir; default reports
-  --run-id ID              TODO_SUITE_RUN_ID; default a timestamp
+  --run-id ID              TODO_SUITE_RUN_ID; default a timestamp; one directory name
+                           (letters, digits, . _ -; no / or ..)
   --config FILE            TODO_SUITE_CONFIG; YAML or JSON with the keys above
   -h, --help               this text
 
@@ -231,15 +232,22 @@ function parsePairs(items: string[], what: string): Record<string, string> {
   return out;
 }
 
-function parseLimits(pairs: Record<string, unknown>, origin: string): Partial<Limits> {
+/**
+ * Limits by key. `name(key)` says where a bad one came from (`limit crudP95Ms in --limit`,
+ * `config file c.yaml: limits.crudP95Ms`). A value is a number, or a string that is one:
+ * flags and variables are strings, and a file may quote a number; a list or a mapping is
+ * refused, never read through its text (`[5]` is not 5).
+ */
+function parseLimits(pairs: Record<string, unknown>, name: (key: string) => string, unknown: (key: string) => string): Partial<Limits> {
   const out: Partial<Limits> = {};
   for (const [key, raw] of Object.entries(pairs)) {
     if (!limitKeys.includes(key as keyof Limits)) {
-      throw new InputError('usage', `unknown limit "${key}" in ${origin}; known: ${limitKeys.join(', ')}`);
+      throw new InputError('usage', `${unknown(key)}; known: ${limitKeys.join(', ')}`);
     }
-    const value = typeof raw === 'number' ? raw : String(raw).trim() === '' ? Number.NaN : Number(String(raw));
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
     if (!Number.isFinite(value) || value < 0) {
-      throw new InputError('usage', `limit ${key} in ${origin} must be a non-negative number, got "${String(raw)}"`);
+      const got = typeof raw === 'string' ? `"${raw}"` : Array.isArray(raw) ? `a list ${JSON.stringify(raw)}` : JSON.stringify(raw) ?? String(raw);
+      throw new InputError('usage', `${name(key)} must be a non-negative number, got ${got}`);
     }
     out[key as keyof Limits] = value;
   }
@@ -266,7 +274,7 @@ interface FileConfig {
   namespace?: string;
   release?: string;
   frontendUrl?: string;
-  serviceUrls?: Record<string, string>;
+  serviceUrls?: Record<string, unknown>;
   kafkaBrokers?: string[] | string;
   access?: string;
   reportDir?: string;
@@ -275,10 +283,10 @@ interface FileConfig {
   strict?: boolean;
   allowSkips?: string[] | string;
   secretName?: string;
-  secretKeys?: string[];
-  topics?: string[];
+  secretKeys?: string[] | string;
+  topics?: string[] | string;
   daprNamespace?: string;
-  daprComponents?: string[];
+  daprComponents?: string[] | string;
   authRoutes?: Record<string, unknown>;
   limits?: Record<string, unknown>;
   checks?: string[] | string;
@@ -399,11 +407,47 @@ function strictFrom(envValue: string | undefined, fileValue: unknown, configPath
   return fileValue;
 }
 
+// Names as the API server and helm check them, refused here so that a typo is one line
+// (exit 2) and not a request to a path the name would bend, or a 404 that reads as "missing".
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why a namespace name is not one (a DNS-1123 label), or undefined. */
+function namespaceProblem(value: string): string | undefined {
+  return value.length <= 63 && dnsLabel.test(value) ? undefined : `must be a Kubernetes namespace name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got "${value}"`;
+}
+
+function checkNamespace(value: string, from: string): string {
+  const problem = namespaceProblem(value);
+  if (problem) throw new InputError('usage', `${from} ${problem}`);
+  return value;
+}
+
+/** As helm checks a release name: a DNS-1123 subdomain of at most 53 characters. */
+function checkReleaseName(value: string, from: string): string {
+  if (value.length > 53 || !dnsSubdomain.test(value)) {
+    throw new InputError('usage', `${from} must be a Helm release name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 53 characters), got "${value}"`);
+  }
+  return value;
+}
+
+/** A run id is one directory under the report directory: it must not climb out of it, nor take the name of its link. */
+function checkRunId(value: string, from: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value) || value.includes('..') || value.length > 128) {
+    throw new InputError('usage', `${from} must be one directory name under the report directory (letters, digits, '.', '_' and '-', no '/' or '..', at most 128 characters), got "${value}"`);
+  }
+  if (value === 'latest') throw new InputError('usage', `${from} cannot be "latest", the name of the link to the newest run; choose another`);
+  return value;
+}
+
 /** As kubectl and helm: -n, else the namespace the context names, else todo-app. */
 function namespaceFor(kubeconfig: string | undefined, context: string | undefined, given: string | undefined): Pick<SuiteConfig, 'namespace' | 'namespaceSource'> {
   if (given !== undefined) return { namespace: given, namespaceSource: 'given' };
   const fromContext = kubeconfig !== undefined ? contextNamespace(kubeconfig, context) : undefined;
-  return fromContext !== undefined ? { namespace: fromContext, namespaceSource: 'context' } : { namespace: 'todo-app', namespaceSource: 'default' };
+  if (fromContext === undefined) return { namespace: 'todo-app', namespaceSource: 'default' };
+  const problem = namespaceProblem(fromContext);
+  if (problem) throw new InputError('usage', `the namespace of ${context ? `context "${context}"` : 'the current context'} in the kubeconfig ${problem}; fix the context or set --namespace`);
+  return { namespace: fromContext, namespaceSource: 'context' };
 }
 
 /** The configuration for one context of a `--contexts` run: that context, and its namespace unless one was given. */
@@ -417,45 +461,42 @@ const asList = (value: string[] | string | undefined): string[] | undefined =>
 
 export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boolean } {
   const { env } = sources;
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: sources.argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        'kube-context': { type: 'string' },
-        contexts: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        release: { type: 'string' },
-        'frontend-url': { type: 'string' },
-        'service-url': { type: 'string', multiple: true },
-        'kafka-brokers': { type: 'string' },
-        access: { type: 'string' },
-        only: { type: 'string' },
-        skip: { type: 'string' },
-        strict: { type: 'boolean' },
-        grep: { type: 'string', short: 't' },
-        checks: { type: 'string', multiple: true },
-        'fail-fast': { type: 'boolean' },
-        retries: { type: 'string' },
-        reporter: { type: 'string' },
-        timeout: { type: 'string' },
-        'allow-skip': { type: 'string' },
-        limit: { type: 'string', multiple: true },
-        'report-dir': { type: 'string' },
-        'run-id': { type: 'string' },
-        config: { type: 'string' },
-        list: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new InputError('usage', `${(error as Error).message.split('\n')[0]} (see --help)`);
-  }
+  // The shared parser, as the drills and the load test use: a mistake is one line (exit 2),
+  // and `--retries -1` reaches the value check instead of Node's "argument is ambiguous".
+  const parsed = parseFlags(sources.argv, {
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    'kube-context': { type: 'string' },
+    contexts: { type: 'string' },
+    namespace: { type: 'string', short: 'n' },
+    release: { type: 'string' },
+    'frontend-url': { type: 'string' },
+    'service-url': { type: 'string', multiple: true },
+    'kafka-brokers': { type: 'string' },
+    access: { type: 'string' },
+    only: { type: 'string' },
+    skip: { type: 'string' },
+    strict: { type: 'boolean' },
+    grep: { type: 'string', short: 't' },
+    checks: { type: 'string', multiple: true },
+    'fail-fast': { type: 'boolean' },
+    retries: { type: 'string' },
+    reporter: { type: 'string' },
+    timeout: { type: 'string' },
+    'allow-skip': { type: 'string' },
+    limit: { type: 'string', multiple: true },
+    'report-dir': { type: 'string' },
+    'run-id': { type: 'string' },
+    config: { type: 'string' },
+    list: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const flags = parsed.values;
+  // An empty value is a mistake (an unset shell variable, most often), never "the default".
+  for (const name of ['kubeconfig', 'context', 'kube-context', 'namespace', 'release', 'frontend-url', 'access', 'reporter', 'report-dir', 'run-id', 'config'] as const) {
+    const value = flags[name];
+    if (value !== undefined && value.trim() === '') throw new InputError('usage', `--${name} needs a value, got an empty one (see --help)`);
+  }
   const home = sources.home ?? homedir();
   const abs = (path: string) => (isAbsolute(path) ? path : resolve(sources.cwd, path));
 
@@ -463,6 +504,9 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
   const file: FileConfig = configPath ? readConfigFile(abs(configPath), sources) : {};
 
   const pick = <T>(...values: (T | undefined)[]): T | undefined => values.find((value) => value !== undefined && value !== '');
+  /** The first value given, with the flag, variable or config-file key it came from, for a refusal to name. */
+  const pickFrom = (...candidates: [string | undefined, string][]): [string, string] | undefined => candidates.find(([value]) => value !== undefined && value !== '') as [string, string] | undefined;
+  const inFile = (key: string) => `config file ${abs(configPath ?? '')}: ${key}`;
 
   const access = pick(flags.access, env.TODO_SUITE_ACCESS, file.access) ?? 'auto';
   if (!accessModes.includes(access as AccessMode)) {
@@ -483,8 +527,14 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     kubeconfig = inCluster && !exists(standard) ? undefined : standard;
   }
 
+  const fileServiceUrls: Record<string, string> = {};
+  for (const [name, url] of Object.entries(file.serviceUrls ?? {})) {
+    // Read as text, a list would pass as its one URL: the file must say what it means.
+    if (typeof url !== 'string') throw new InputError('usage', `config file ${abs(configPath ?? '')}: serviceUrls.${name} must be a URL string, got ${JSON.stringify(url)}`);
+    fileServiceUrls[name] = url;
+  }
   const serviceUrls: Record<string, string> = {
-    ...(file.serviceUrls ?? {}),
+    ...fileServiceUrls,
     ...parsePairs(splitList(env.TODO_SUITE_SERVICE_URLS), 'TODO_SUITE_SERVICE_URLS'),
     ...parsePairs(flags['service-url'] ?? [], '--service-url'),
   };
@@ -494,15 +544,12 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
 
   const limits: Limits = {
     ...defaultLimits,
-    ...parseLimits(file.limits ?? {}, configPath ?? 'config file'),
-    ...parseLimits(parsePairs(splitList(env.TODO_SUITE_LIMITS), 'TODO_SUITE_LIMITS'), 'TODO_SUITE_LIMITS'),
-    ...parseLimits(parsePairs(flags.limit ?? [], '--limit'), '--limit'),
+    ...parseLimits(file.limits ?? {}, (key) => `config file ${abs(configPath ?? '')}: limits.${key}`, (key) => `config file ${abs(configPath ?? '')}: unknown limit "limits.${key}"`),
+    ...parseLimits(parsePairs(splitList(env.TODO_SUITE_LIMITS), 'TODO_SUITE_LIMITS'), (key) => `limit ${key} in TODO_SUITE_LIMITS`, (key) => `unknown limit "${key}" in TODO_SUITE_LIMITS`),
+    ...parseLimits(parsePairs(flags.limit ?? [], '--limit'), (key) => `limit ${key} in --limit`, (key) => `unknown limit "${key}" in --limit`),
   };
 
   const kafka = pick(flags['kafka-brokers'], env.TODO_SUITE_KAFKA_BROKERS) ?? file.kafkaBrokers;
-  for (const [name, value] of [['--namespace', flags.namespace], ['--context', flags.context], ['--release', flags.release], ['--kubeconfig', flags.kubeconfig]] as const) {
-    if (value !== undefined && value.trim() === '') throw new InputError('usage', `${name} needs a value, got an empty one (see --help)`);
-  }
   const context = pick(flags.context, flags['kube-context'], env.TODO_SUITE_CONTEXT, file.context);
   const contexts = [...new Set(asList(pick<string | string[]>(flags.contexts, env.TODO_SUITE_CONTEXTS, file.contexts)) ?? [])];
   if (contexts.length > 0) {
@@ -512,19 +559,22 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
       throw new InputError('usage', '--frontend-url, --service-url and --kafka-brokers are one cluster\'s addresses; with --contexts let the suite find each cluster\'s, or run once per context');
     }
   }
-  const givenNamespace = pick(flags.namespace, env.TODO_SUITE_NAMESPACE, file.namespace);
+  const namespaceGiven = pickFrom([flags.namespace, '--namespace'], [env.TODO_SUITE_NAMESPACE, 'TODO_SUITE_NAMESPACE'], [file.namespace, inFile('namespace')]);
+  const givenNamespace = namespaceGiven && checkNamespace(...namespaceGiven);
+  const releaseGiven = pickFrom([flags.release, '--release'], [env.TODO_SUITE_RELEASE, 'TODO_SUITE_RELEASE'], [file.release, inFile('release')]);
+  const runIdGiven = pickFrom([flags['run-id'], '--run-id'], [env.TODO_SUITE_RUN_ID, 'TODO_SUITE_RUN_ID']);
   return {
     kubeconfig,
     context,
     contexts,
     ...namespaceFor(kubeconfig, context, givenNamespace),
-    release: pick(flags.release, env.TODO_SUITE_RELEASE, file.release) ?? 'todo-app',
+    release: releaseGiven ? checkReleaseName(...releaseGiven) : 'todo-app',
     frontendUrl,
     serviceUrls,
     kafkaBrokers: kafka === undefined ? undefined : asList(kafka),
     access: access as AccessMode,
     reportDir: abs(pick(flags['report-dir'], env.TODO_SUITE_REPORT_DIR, file.reportDir) ?? 'reports'),
-    runId: pick(flags['run-id'], env.TODO_SUITE_RUN_ID),
+    runId: runIdGiven && checkRunId(...runIdGiven),
     only: asList(pick<string | string[]>(flags.only, env.TODO_SUITE_ONLY, file.only)) ?? [],
     skip: asList(pick<string | string[]>(flags.skip, env.TODO_SUITE_SKIP, file.skip)) ?? [],
     strict: flags.strict ?? strictFrom(env.TODO_SUITE_STRICT, file.strict, configPath),
@@ -535,10 +585,11 @@ export function resolveConfig(sources: ConfigSources): SuiteConfig & { list: boo
     runTimeoutSeconds: flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout', 1, 86_400),
     allowSkips: asList(pick<string | string[]>(flags['allow-skip'], env.TODO_SUITE_ALLOW_SKIP, file.allowSkips)) ?? [],
     secretName: file.secretName ?? 'app-secrets',
-    secretKeys: file.secretKeys ?? ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],
-    topics: file.topics ?? ['task-events', 'reminders'],
-    daprNamespace: file.daprNamespace ?? 'dapr-system',
-    daprComponents: file.daprComponents ?? ['kafka-pubsub', 'statestore'],
+    // Lists, which the file may also write as one comma-separated string.
+    secretKeys: asList(file.secretKeys) ?? ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'JWT_SECRET'],
+    topics: asList(file.topics) ?? ['task-events', 'reminders'],
+    daprNamespace: file.daprNamespace === undefined ? 'dapr-system' : checkNamespace(file.daprNamespace, inFile('daprNamespace')),
+    daprComponents: asList(file.daprComponents) ?? ['kafka-pubsub', 'statestore'],
     authRoutes: parseAuthRoutes(file.authRoutes ?? {}, configPath ?? 'config file'),
     helmBinary: env.TODO_SUITE_HELM,
     limits,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Check } from './check.js';
 import { InputError, oneLine } from './errors.js';
+import { orderProblem } from './runner.js';
 
 const isCheck = (value: unknown): value is Check =>
   typeof value === 'object' && value !== null && typeof (value as Check).id === 'string' && typeof (value as Check).run === 'function';
@@ -39,6 +40,17 @@ export async function loadCustomChecks(dirs: readonly string[], builtIn: readonl
         loaded.push(check);
       }
     }
+  }
+  // Their order next to the built-in checks, refused now, before the cluster is touched:
+  // an `after` naming no check, or a cycle, is the team's mistake to fix (exit 2).
+  const problem = orderProblem([...builtIn, ...loaded]);
+  if (problem?.kind === 'unknown') {
+    throw new InputError('usage', `check ${problem.check} (${taken.get(problem.check) ?? ''}) waits for "${problem.after}", which is not a check; fix its after (npm test -- --list shows the ids)`);
+  }
+  if (problem?.kind === 'cycle') {
+    const own = problem.cycle.filter((id) => taken.get(id)?.startsWith('defined in '));
+    const files = [...new Set(own.map((id) => (taken.get(id) ?? '').replace(/^defined in /, '')))];
+    throw new InputError('usage', `checks wait for each other in a cycle: ${problem.cycle.join(' -> ')} (${files.join(', ')}); remove one of these from an after`);
   }
   return loaded;
 }

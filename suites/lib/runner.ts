@@ -23,25 +23,48 @@ export function selectChecks(checks: Check[], only: string[], skip: string[], gr
   return checks.filter((check) => (only.length === 0 || matches(check, only)) && !matches(check, skip) && grepped(check));
 }
 
+/** What is wrong with the checks' order: a check waiting for an id that is no check, or a cycle. */
+export type OrderProblem = { kind: 'unknown'; check: string; after: string; message: string } | { kind: 'cycle'; cycle: string[]; message: string };
+
 /**
  * A check's `after` must name checks that exist, and never lead back to it: a cycle would
- * wait forever. Thrown as a programming error of the check set, before anything runs.
+ * wait forever. The first problem found, or undefined.
  */
-export function validateOrder(checks: Check[]): void {
+export function orderProblem(checks: readonly Check[]): OrderProblem | undefined {
   const byId = new Map(checks.map((check) => [check.id, check]));
   for (const check of checks) {
     for (const id of check.after ?? []) {
-      if (!byId.has(id)) throw new Error(`check ${check.id} waits for "${id}", which is not a check`);
+      if (!byId.has(id)) return { kind: 'unknown', check: check.id, after: id, message: `check ${check.id} waits for "${id}", which is not a check` };
     }
   }
   const done = new Set<string>();
-  const visit = (check: Check, path: string[]): void => {
-    if (done.has(check.id)) return;
-    if (path.includes(check.id)) throw new Error(`checks wait for each other in a cycle: ${[...path.slice(path.indexOf(check.id)), check.id].join(' -> ')}`);
-    for (const id of check.after ?? []) visit(byId.get(id) as Check, [...path, check.id]);
+  const visit = (check: Check, path: string[]): OrderProblem | undefined => {
+    if (done.has(check.id)) return undefined;
+    if (path.includes(check.id)) {
+      const cycle = [...path.slice(path.indexOf(check.id)), check.id];
+      return { kind: 'cycle', cycle, message: `checks wait for each other in a cycle: ${cycle.join(' -> ')}` };
+    }
+    for (const id of check.after ?? []) {
+      const problem = visit(byId.get(id) as Check, [...path, check.id]);
+      if (problem) return problem;
+    }
     done.add(check.id);
+    return undefined;
   };
-  for (const check of checks) visit(check, []);
+  for (const check of checks) {
+    const problem = visit(check, []);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * The built-in order is the suite's own: a problem there is a programming error, thrown
+ * before anything runs. A team's checks are refused as bad usage when they are loaded.
+ */
+export function validateOrder(checks: readonly Check[]): void {
+  const problem = orderProblem(checks);
+  if (problem) throw new Error(problem.message);
 }
 
 /** A signal that aborts with the first of these that does (a context may come without one). */

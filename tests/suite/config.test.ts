@@ -72,6 +72,10 @@ describe('resolveConfig', () => {
     [['--timeout', '0'], /--timeout must be a whole number from 1/],
     [['--reporter', 'xml'], /--reporter must be default or json/],
     [['--grep', '('], /--grep: not a regular expression/],
+    // A negative number is the flag's value, refused by the value's own check, not Node's "ambiguous".
+    [['--retries', '-1'], /^--retries must be a whole number from 0 to 5, got "-1"$/],
+    [['--timeout', '-3'], /^--timeout must be a whole number from 1 to 86400, got "-3"$/],
+    [['--namespace', '--release', 'x'], /^Option '--namespace' argument is ambiguous\..* \(see --help\)$/],
   ])('rejects %j as bad usage', (argv, message) => {
     try {
       resolveConfig(base({ argv }));
@@ -81,6 +85,18 @@ describe('resolveConfig', () => {
       expect((error as InputError).exitCode).toBe(2);
       expect((error as Error).message).toMatch(message);
     }
+  });
+
+  it('splits every list key of the config file written as one comma-separated string', () => {
+    const text = ['topics: task-events, reminders', 'secretKeys: DATABASE_URL,JWT_SECRET', 'daprComponents: kafka-pubsub', 'only: pods, dapr', 'kafkaBrokers: 127.0.0.1:9092,127.0.0.1:9093'].join('\n');
+    const config = resolveConfig(base({ argv: ['--config', 'c.yaml'], readFile: () => text }));
+    expect(config.topics).toEqual(['task-events', 'reminders']);
+    expect(config.secretKeys).toEqual(['DATABASE_URL', 'JWT_SECRET']);
+    expect(config.daprComponents).toEqual(['kafka-pubsub']);
+    expect(config.only).toEqual(['pods', 'dapr']);
+    expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9093']);
+    const lists = resolveConfig(base({ argv: ['--config', 'c.yaml'], readFile: () => 'topics: [a, b]\nsecretKeys: [K]' }));
+    expect([lists.topics, lists.secretKeys]).toEqual([['a', 'b'], ['K']]);
   });
 
   it('rejects unknown config-file keys', () => {
@@ -114,6 +130,9 @@ describe('resolveConfig', () => {
       const given = resolveConfig(base({ env: { KUBECONFIG: list }, argv: ['-n', 'mine'] }));
       expect([given.namespace, given.namespaceSource]).toEqual(['mine', 'given']);
       expect(() => resolveConfig(base({ argv: ['-n', ''] }))).toThrow(/--namespace needs a value/);
+      await writeFile(join(dir, 'c'), kubeconfig('c', 'odd', [['odd', 'Not_A_Namespace']]));
+      expect(() => resolveConfig(base({ env: { KUBECONFIG: join(dir, 'c') } }))).toThrow(/^the namespace of the current context in the kubeconfig must be a Kubernetes namespace name .*got "Not_A_Namespace"; fix the context or set --namespace$/);
+      expect(resolveConfig(base({ env: { KUBECONFIG: join(dir, 'c') }, argv: ['-n', 'fine'] })).namespace).toBe('fine');
       // The merge: the first current-context and the first definition of a name win.
       const { loadKubeConfig } = await import('../../suites/lib/kube.js');
       const merged = loadKubeConfig({ kubeconfig: list, context: undefined });
@@ -123,6 +142,45 @@ describe('resolveConfig', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a run id, report directory, namespace or release that cannot be one, naming where it came from', () => {
+    const refusal = (over: Partial<ConfigSources>) => {
+      try {
+        resolveConfig(base(over));
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        expect((error as InputError).exitCode).toBe(2);
+        expect((error as Error).message).not.toContain('\n');
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    // A run id is one directory under the report directory.
+    expect(refusal({ argv: ['--run-id', '../x'] })).toMatch(/^--run-id must be one directory name under the report directory \(letters, digits, '\.', '_' and '-', no '\/' or '\.\.'.*got "\.\.\/x"$/);
+    expect(refusal({ argv: ['--run-id', 'a/b'] })).toMatch(/^--run-id must be one directory name/);
+    expect(refusal({ argv: ['--run-id', 'a..b'] })).toMatch(/^--run-id must be one directory name/);
+    expect(refusal({ argv: ['--run-id', '..'] })).toMatch(/^--run-id must be one directory name/);
+    expect(refusal({ argv: ['--run-id', 'latest'] })).toMatch(/^--run-id cannot be "latest"/);
+    expect(refusal({ env: { TODO_SUITE_RUN_ID: '/tmp/x' } })).toMatch(/^TODO_SUITE_RUN_ID must be one directory name/);
+    expect(refusal({ argv: ['--run-id', 'ci-1234.2_a'] })).toBe('accepted');
+    // An empty flag is a mistake, never the default.
+    expect(refusal({ argv: ['--report-dir', ''] })).toBe('--report-dir needs a value, got an empty one (see --help)');
+    expect(refusal({ argv: ['--run-id', ''] })).toBe('--run-id needs a value, got an empty one (see --help)');
+    expect(refusal({ argv: ['--config', ''] })).toBe('--config needs a value, got an empty one (see --help)');
+    // Namespaces as the API server checks them, releases as helm does.
+    expect(refusal({ argv: ['-n', 'Shop'] })).toMatch(/^--namespace must be a Kubernetes namespace name \(lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters\), got "Shop"$/);
+    expect(refusal({ argv: ['-n', '-5'] })).toMatch(/^--namespace must be a Kubernetes namespace name .*got "-5"$/);
+    expect(refusal({ argv: ['-n', 'a.b'] })).toMatch(/^--namespace must be a Kubernetes namespace name/);
+    expect(refusal({ argv: ['-n', 'x'.repeat(64)] })).toMatch(/^--namespace must be a Kubernetes namespace name/);
+    expect(refusal({ env: { TODO_SUITE_NAMESPACE: 'shop/../kube-system' } })).toMatch(/^TODO_SUITE_NAMESPACE must be a Kubernetes namespace name/);
+    expect(refusal({ argv: ['--config', 'c.yaml'], readFile: () => 'namespace: my_ns' })).toMatch(/^config file \/work\/c\.yaml: namespace must be a Kubernetes namespace name .*got "my_ns"$/);
+    expect(refusal({ argv: ['--config', 'c.yaml'], readFile: () => 'daprNamespace: Dapr' })).toMatch(/^config file \/work\/c\.yaml: daprNamespace must be a Kubernetes namespace name/);
+    expect(refusal({ argv: ['--release', 'Todo_App'] })).toMatch(/^--release must be a Helm release name \(lowercase letters, digits, '-' and '\.', starting and ending with a letter or digit, at most 53 characters\), got "Todo_App"$/);
+    expect(refusal({ argv: ['--release', 'x'.repeat(54)] })).toMatch(/^--release must be a Helm release name/);
+    expect(refusal({ env: { TODO_SUITE_RELEASE: 'todo app' } })).toMatch(/^TODO_SUITE_RELEASE must be a Helm release name/);
+    expect(refusal({ argv: ['--config', 'c.yaml'], readFile: () => 'release: -todo' })).toMatch(/^config file \/work\/c\.yaml: release must be a Helm release name/);
+    expect(refusal({ argv: ['-n', 'shop-1', '--release', 'todo.v2'] })).toBe('accepted');
   });
 
   it('refuses values a user could not have meant: URLs without http(s) or host, empty limits, mistyped config keys', () => {
@@ -144,6 +202,16 @@ describe('resolveConfig', () => {
     expect(withFile('strict: "yes"')).toMatch(/strict must be true or false/);
     expect(withFile('only: {a: 1}')).toMatch(/only must be a list of strings, got a mapping/);
     expect(withFile('limits: 5')).toMatch(/limits must be a mapping/);
+    // A limit is a number (or a quoted one), named by its path in the file.
+    expect(withFile('limits: {crudP95Ms: [5]}')).toMatch(/^config file \/work\/c\.yaml: limits\.crudP95Ms must be a non-negative number, got a list \[5\]$/);
+    expect(withFile('limits: {crudP95Ms: {ms: 5}}')).toMatch(/limits\.crudP95Ms must be a non-negative number, got \{"ms":5\}$/);
+    expect(withFile('limits: {crudP95Ms: true}')).toMatch(/limits\.crudP95Ms must be a non-negative number, got true$/);
+    expect(withFile('limits: {crudP95Ms: null}')).toMatch(/limits\.crudP95Ms must be a non-negative number, got null$/);
+    expect(withFile('limits: {crudP95Ms: -1}')).toMatch(/limits\.crudP95Ms must be a non-negative number, got -1$/);
+    expect(withFile('limits: {crudP95s: 5}')).toMatch(/^config file \/work\/c\.yaml: unknown limit "limits\.crudP95s"; known: failFastSeconds/);
+    expect(usage({ argv: ['--config', 'c.yaml'], readFile: () => 'limits: {crudP95Ms: "900", maxRestarts: 2}' })).toBe('accepted');
+    expect(resolveConfig(base({ argv: ['--config', 'c.yaml'], readFile: () => 'limits: {crudP95Ms: "900", maxRestarts: 2}' })).limits).toMatchObject({ crudP95Ms: 900, maxRestarts: 2 });
+    expect(withFile('serviceUrls: {backend: [http://127.0.0.1:1]}')).toMatch(/^config file \/work\/c\.yaml: serviceUrls\.backend must be a URL string, got \["http:\/\/127\.0\.0\.1:1"\]$/);
     expect(withFile('only: [pods-ready]\nnamespace: shop')).toBe('accepted');
     expect(usage({ argv: ['--frontend-url', 'http://127.0.0.1:3000'] })).toBe('accepted');
   });

@@ -63,4 +63,36 @@ describe('checks a team adds', () => {
     expect(await refusal([await checkDir({ 'bad.ts': malformed })])).toMatch(/cannot be loaded: check Bad Id: id must be lowercase/);
     expect(await refusal([join(tmpdir(), 'no-such-checks-dir')])).toMatch(/cannot read the directory/);
   });
+
+  const waiting = (id: string, after: string[]) => `import { defineCheck } from ${JSON.stringify(join(root, 'suites/api.js'))};\nexport default defineCheck({ id: ${JSON.stringify(id)}, title: 't', group: 'team', criterion: 'c', after: ${JSON.stringify(after)}, async run() {} });`;
+
+  it('refuses as bad usage an after naming no check, or a cycle, naming the check and its file', async () => {
+    const refusal = async (files: Record<string, string>) => {
+      try {
+        await loadCustomChecks([await checkDir(files)], allChecks);
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        expect((error as InputError).exitCode).toBe(2);
+        expect((error as Error).message).not.toContain('\n');
+        return (error as Error).message;
+      }
+      return 'loaded';
+    };
+    expect(await refusal({ 'a.ts': waiting('team-a', ['pods-redy']) })).toMatch(/^check team-a \(defined in .*a\.ts\) waits for "pods-redy", which is not a check; fix its after \(npm test -- --list shows the ids\)$/);
+    expect(await refusal({ 'a.ts': waiting('team-a', ['team-b']), 'b.ts': waiting('team-b', ['pods-ready', 'team-a']) })).toMatch(
+      /^checks wait for each other in a cycle: team-a -> team-b -> team-a \(.*a\.ts, .*b\.ts\); remove one of these from an after$/,
+    );
+    expect(await refusal({ 'self.ts': waiting('team-self', ['team-self']) })).toMatch(/cycle: team-self -> team-self/);
+    // Waiting for a built-in check, or for another of the team's, is what after is for.
+    expect(await refusal({ 'a.ts': waiting('team-a', ['pods-ready']), 'b.ts': waiting('team-b', ['team-a']) })).toBe('loaded');
+  });
+
+  it('npm test refuses such a check with exit 2 before the cluster is touched', async () => {
+    const dir = await checkDir({ 'a.ts': waiting('team-a', ['nope']) });
+    const { spawnSync } = await import('node:child_process');
+    // No kubeconfig anywhere: had the cluster been looked for, this would be exit 3.
+    const result = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'suites/cli.ts'), '--checks', dir, '--kubeconfig', join(dir, 'no-kubeconfig'), '--report-dir', join(dir, 'reports')], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: check team-a \(defined in .*a\.ts\) waits for "nope", which is not a check/)]);
+  }, 30_000);
 });

@@ -116,6 +116,14 @@ describe.concurrent('exit codes for bad input', () => {
     const bad = await run(['--no-such-flag']);
     expect(bad.code).toBe(2);
     expectOneLine(bad.stderr, /^error: Unknown option '--no-such-flag'/);
+    // As the drills and the load test: a negative number reaches the value's own check.
+    const negative = await run(['--retries', '-1']);
+    expect(negative.code).toBe(2);
+    expectOneLine(negative.stderr, /^error: --retries must be a whole number from 0 to 5, got "-1"$/);
+    // A run id that would climb out of the report directory is refused before anything is written.
+    const escape = await run(['--run-id', '../x']);
+    expect(escape.code).toBe(2);
+    expectOneLine(escape.stderr, /^error: --run-id must be one directory name under the report directory/);
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes (the same for npm test');
