@@ -23,6 +23,8 @@ export interface Series {
   unit: string;
   values: number[];
   limit?: number;
+  /** Positions of samples that never made it (a wait that ran out): drawn as over the limit whatever their value. */
+  late?: number[];
 }
 
 export interface CheckResult {
@@ -79,8 +81,8 @@ export class Recorder {
     this.measurements.push({ name, value: Math.round(value * 100) / 100, unit, limit, comparator: limit === undefined ? undefined : comparator });
   }
 
-  addSeries(name: string, unit: string, values: number[], limit?: number): void {
-    this.series.push({ name, unit, values: values.map((v) => Math.round(v * 10) / 10), limit });
+  addSeries(name: string, unit: string, values: number[], limit?: number, late: number[] = []): void {
+    this.series.push({ name, unit, values: values.map((v) => Math.round(v * 10) / 10), limit, ...(late.length > 0 ? { late } : {}) });
   }
 
   note(text: string): void {

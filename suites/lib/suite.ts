@@ -3,6 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
+import { classifyPod, type PodState } from '../checks/pods.js';
 import { ServiceAccess } from './access.js';
 import { CheckFailure, type Check, type CheckContext, type CheckResult, type Shared } from './check.js';
 import type { SuiteConfig } from './config.js';
@@ -10,6 +11,7 @@ import { ExitCode, InputError, isForbidden, isNotFound, oneLine } from './errors
 import { buildKube, preflight, type Kube, type Preflight } from './kube.js';
 import { Redactor } from './redact.js';
 import { writeDiagnostics } from './report/diagnostics.js';
+import { groupFailures } from './report/failures.js';
 import { newRunId, reportFiles, runDir, writeReports, type WrittenReports } from './report/index.js';
 import { totals, type ContextsReport, type RunReport } from './report/model.js';
 import { runChecks, selectChecks, validateOrder } from './runner.js';
@@ -182,6 +184,7 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
       notes.push(`diagnostics could not be collected: ${oneLine(error)}`);
     }
   }
+  const podStates = failed.length > 0 ? await statesOfNamedPods(() => releasePods(target), results, config.limits.maxRestarts) : undefined;
   const finishedAt = new Date();
   const report: RunReport = {
     runId,
@@ -203,9 +206,39 @@ export async function runSuite(config: SuiteConfig, options: SuiteOptions): Prom
     exitCode: failed.length > 0 ? ExitCode.checksFailed : ExitCode.ok,
     notes,
     testUsers: [...shared.users],
+    ...(podStates ? { podStates } : {}),
   };
   const files = await writeReports(report, config.reportDir, redactor, env, { linkLatest: !options.asContext });
   return { report, files };
+}
+
+/**
+ * The state of each pod that two or more failures name, as the run ends: the report heads
+ * each group of failures with its pod and that state. Best effort: a pod that cannot be read
+ * is left out, and one that is gone says so.
+ */
+async function statesOfNamedPods(listPods: () => Promise<k8s.V1Pod[]>, results: CheckResult[], maxRestarts: number): Promise<Record<string, string> | undefined> {
+  const named = groupFailures(results).flatMap((group) => (group.pod !== undefined ? [group.pod] : []));
+  if (named.length === 0) return undefined;
+  let pods: k8s.V1Pod[];
+  try {
+    pods = await listPods();
+  } catch {
+    return undefined;
+  }
+  const states: Record<string, string> = {};
+  for (const name of named) {
+    const pod = pods.find((p) => p.metadata?.name === name);
+    states[name] = pod ? podStateText(classifyPod(pod, maxRestarts)) : 'gone';
+  }
+  return states;
+}
+
+function podStateText(state: PodState): string {
+  if (state.state === 'ready') return 'Running and Ready';
+  if (state.state === 'succeeded') return 'Succeeded';
+  if (state.state === 'progressing') return `not Ready: ${state.detail}`;
+  return `${state.reason}${state.container ? ` in container ${state.container}` : ''}`;
 }
 
 /**

@@ -142,6 +142,16 @@ describe('HTML, Markdown and the report directory', () => {
     const html = renderHtml({ ...sampleReport(), results, totals: totals(results) });
     expect(html).toContain(`<h3>pod ${pod}: named by 3 failing checks</h3>`);
     expect(html.indexOf('<h2>Failures</h2>')).toBeLessThan(html.indexOf('<h2>Checks</h2>'));
+    // With the pod's state as the run ended, the group says what the pod is going through.
+    const withState = { ...sampleReport(), results, totals: totals(results), podStates: { [pod]: 'CrashLoopBackOff in container backend' } };
+    expect(renderHtml(withState)).toContain(`<h3>pod ${pod} (CrashLoopBackOff in container backend): named by 3 failing checks</h3>`);
+    expect(renderMarkdown(withState)).toContain(`**pod \`${pod}\` (CrashLoopBackOff in container backend): named by 3 failing checks**`);
+  });
+
+  it('draws a sample that never made it as over the limit, whatever its value', () => {
+    const chart = latencyChart({ name: 'completion to next occurrence', unit: 'ms', values: [40, 5000], limit: 5000, late: [1] });
+    const bars = [...chart.matchAll(/<rect [^>]*fill="(#[0-9a-f]+)"><title>([^<]*)<\/title>/g)].map((m) => [m[1], m[2]]);
+    expect(bars).toEqual([['#2e86c1', '#1: 40 ms'], ['#c0392b', '#2: none within 5000 ms']]);
   });
 
   it('draws the timeline with whole labels and a time axis', () => {

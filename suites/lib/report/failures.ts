@@ -42,3 +42,9 @@ export function failuresFirst(results: CheckResult[]): CheckResult[] {
     .sort((a, b) => verdictOrder[a.result.verdict] - verdictOrder[b.result.verdict] || a.index - b.index)
     .map(({ result }) => result);
 }
+
+/** The heading of a group of failures that share a pod: the pod, its state when known, how many checks name it. */
+export function groupHeading(group: FailureGroup, podStates: Record<string, string> | undefined): string {
+  const state = group.pod !== undefined ? podStates?.[group.pod] : undefined;
+  return `pod ${group.pod ?? ''}${state ? ` (${state})` : ''}: named by ${group.results.length} failing checks`;
+}

@@ -2,7 +2,7 @@
 // fonts or images from anywhere else.
 import { basename } from 'node:path';
 import type { CheckResult, Series } from '../check.js';
-import { failuresFirst, groupFailures } from './failures.js';
+import { failuresFirst, groupFailures, groupHeading } from './failures.js';
 import type { RunReport } from './model.js';
 
 export const htmlEscape = (text: string): string =>
@@ -20,8 +20,9 @@ export function latencyChart(series: Series, width = 560, height = 160): string 
   const y = (v: number) => pad.top + plotH - (v / top) * plotH;
   const bars = values
     .map((v, i) => {
-      const over = series.limit !== undefined && v > series.limit;
-      return `<rect x="${(pad.left + i * barW + barW * 0.1).toFixed(1)}" y="${y(v).toFixed(1)}" width="${Math.max(1, barW * 0.8).toFixed(1)}" height="${(pad.top + plotH - y(v)).toFixed(1)}" fill="${over ? '#c0392b' : '#2e86c1'}"><title>#${i + 1}: ${v} ${htmlEscape(series.unit)}</title></rect>`;
+      const late = series.late?.includes(i) ?? false;
+      const over = late || (series.limit !== undefined && v > series.limit);
+      return `<rect x="${(pad.left + i * barW + barW * 0.1).toFixed(1)}" y="${y(v).toFixed(1)}" width="${Math.max(1, barW * 0.8).toFixed(1)}" height="${(pad.top + plotH - y(v)).toFixed(1)}" fill="${over ? '#c0392b' : '#2e86c1'}"><title>#${i + 1}: ${late ? `none within ${v}` : v} ${htmlEscape(series.unit)}</title></rect>`;
     })
     .join('');
   const ticks = [0, 0.5, 1]
@@ -84,7 +85,7 @@ function failureSection(report: RunReport, place: PagePlace, heading: string): s
   const shared = groups.some((g) => g.pod !== undefined);
   const sections = groups.map((g) =>
     g.pod !== undefined
-      ? `<h3>pod ${htmlEscape(g.pod)}: named by ${g.results.length} failing checks</h3><ul>${g.results.map(item).join('')}</ul>`
+      ? `<h3>${htmlEscape(groupHeading(g, report.podStates))}</h3><ul>${g.results.map(item).join('')}</ul>`
       : `${shared ? '<h3>other failures</h3>' : ''}<ul>${g.results.map(item).join('')}</ul>`,
   );
   return `<section class="failures"><${heading}>Failures</${heading}>${sections.join('')}</section>`;

@@ -1,4 +1,4 @@
-import { groupFailures, failuresFirst } from './failures.js';
+import { groupFailures, groupHeading, failuresFirst } from './failures.js';
 import type { RunReport } from './model.js';
 
 const icon = { pass: '✅ pass', fail: '❌ fail', skip: '⏭️ skip' } as const;
@@ -42,7 +42,7 @@ export function renderMarkdown(report: RunReport, links: SummaryLinks = { kind: 
     lines.push(`${h}# Failures`, '');
     const shared = groups.some((g) => g.pod !== undefined);
     for (const group of groups) {
-      if (group.pod !== undefined) lines.push(`**pod \`${group.pod}\`**: named by ${group.results.length} failing checks`, '');
+      if (group.pod !== undefined) lines.push(`**${groupHeading(group, report.podStates).replace(group.pod, `\`${group.pod}\``)}**`, '');
       else if (shared) lines.push('**other failures**', '');
       for (const r of group.results) {
         lines.push(`- **${r.id}**: ${r.reason}${diagnostics(r.diagnostics)}`);

@@ -26,6 +26,8 @@ export interface RunReport {
   testUsers: string[];
   /** Drill or load runs: their own detail block (timeline, probes, percentiles), kept whole. */
   detail?: Record<string, unknown>;
+  /** The state of each pod that failures name, read as the run ended ("CrashLoopBackOff in container backend"). */
+  podStates?: Record<string, string>;
 }
 
 export function totals(results: CheckResult[]): RunReport['totals'] {
