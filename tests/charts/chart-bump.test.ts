@@ -4,42 +4,19 @@
  * are recreated on every upgrade anyway and are left out.) The charts are copied, every
  * Chart.yaml version and dependency version is bumped, and both copies are rendered.
  */
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ENVIRONMENTS, HELM_DIR, environmentValues, helmBinaries, helmOk, render, type HelmBinary } from '../support/helm.js';
+import { ENVIRONMENTS, HELM_DIR, chartsAtVersion, environmentValues, helmBinaries, helmOk, render, type HelmBinary } from '../support/helm.js';
 import { podTemplate } from './model.js';
 
 const BUMPED_VERSION = '9.9.9';
 
-/** Sets `version:` and every dependency's `version:` of a Chart.yaml to BUMPED_VERSION. */
-function bumpChartYaml(text: string): string {
-  return text.replace(/^version: .*$/m, `version: ${BUMPED_VERSION}`).replace(/^(\s+version: ).*$/gm, `$1${BUMPED_VERSION}`);
-}
-
 describe.each(helmBinaries())('a chart-version-only release ($label)', (binary: HelmBinary) => {
   const workDir = mkdtempSync(join(tmpdir(), 'chart-bump-'));
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-
-  /** A copy of helm/ with every chart's version bumped and its dependencies packaged. */
-  async function bumpedCharts(): Promise<string> {
-    const copy = join(workDir, 'helm');
-    cpSync(HELM_DIR, copy, { recursive: true, filter: (source) => !/\/charts\/[^/]+\.tgz$/.test(source) });
-    const charts = readdirSync(copy).filter((name) => existsSync(join(copy, name, 'Chart.yaml')));
-    for (const chart of charts) {
-      const file = join(copy, chart, 'Chart.yaml');
-      writeFileSync(file, bumpChartYaml(readFileSync(file, 'utf8')));
-    }
-    // Subcharts first: the umbrella packages them with their own dependencies.
-    for (const chart of [...charts.filter((c) => c !== 'todo-app'), 'todo-app']) {
-      if (/^dependencies:/m.test(readFileSync(join(copy, chart, 'Chart.yaml'), 'utf8'))) {
-        await helmOk(binary, ['dependency', 'update', join(copy, chart), '--skip-refresh']);
-      }
-    }
-    return join(copy, 'todo-app');
-  }
 
   it.each(ENVIRONMENTS)('%s: renders every Deployment and StatefulSet pod template unchanged', async (environment) => {
     const original = join(workDir, 'original');
@@ -52,7 +29,7 @@ describe.each(helmBinaries())('a chart-version-only release ($label)', (binary: 
       }
       await helmOk(binary, ['dependency', 'build', join(original, 'todo-app'), '--skip-refresh']);
     }
-    const bumped = existsSync(join(workDir, 'helm')) ? join(workDir, 'helm', 'todo-app') : await bumpedCharts();
+    const bumped = existsSync(join(workDir, 'helm')) ? join(workDir, 'helm', 'todo-app') : await chartsAtVersion(binary, workDir, BUMPED_VERSION);
     const valuesFiles = environmentValues(environment).map((file) => file.replace(HELM_DIR, join(workDir, 'original')));
     const before = await render(binary, join(original, 'todo-app'), { valuesFiles });
     const after = await render(binary, bumped, { valuesFiles });

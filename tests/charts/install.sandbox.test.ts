@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chartsAtVersion,
   ENVIRONMENTS,
   UMBRELLA_DIR,
   ensureUmbrellaDependencies,
@@ -252,5 +253,23 @@ describe('charts in the sandbox cluster', () => {
       [3, 'deployed'],
     ]);
     expect(entries[2]?.description).toMatch(/Rollback to 1/);
+  }, HELM_WAIT_MS * 2);
+
+  it('upgrades to charts whose only change is their version without replacing a pod', async () => {
+    expect(installed, 'the install test must have run').toBe(true);
+    const pods = async () => {
+      const listed = await kubectlOk(['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${release}`, '-o', 'json']);
+      const items = (JSON.parse(listed.stdout) as { items: { metadata: { name: string; uid: string; ownerReferences?: { kind: string }[] } }[] }).items;
+      // Hook Jobs (the topics Job, test pods) are recreated on every upgrade by design.
+      return items.filter((pod) => pod.metadata.ownerReferences?.some((owner) => owner.kind === 'ReplicaSet' || owner.kind === 'StatefulSet')).map((pod) => `${pod.metadata.name} ${pod.metadata.uid}`).sort();
+    };
+    const before = await pods();
+    expect(before.length).toBeGreaterThan(0);
+    const bumped = await chartsAtVersion(helm3, join(workDir, 'bumped'), '9.9.9');
+    const upgrade = await clusterHelm(helm3, ['upgrade', release, bumped, '-n', namespace, ...registry, '--wait', '--timeout', HELM_WAIT]);
+    await expectOk(upgrade, 'helm upgrade to the bumped charts');
+    const labels = await kubectlOk(['get', 'deployment', 'backend', '-n', namespace, '-o', 'jsonpath={.metadata.labels.helm\\.sh/chart}']);
+    expect(labels.stdout, 'the upgrade reached the objects').toBe('backend-9.9.9');
+    expect(await pods()).toEqual(before);
   }, HELM_WAIT_MS * 2);
 });

@@ -6,7 +6,7 @@
  * versioned install directories that scripts/sandbox/install-tools.sh fills.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,4 +233,30 @@ export function findObject(objects: K8sObject[], kind: string, name: string): K8
     throw new Error(`no ${kind}/${name} in the render; present: ${present}`);
   }
   return found;
+}
+
+/** Sets `version:` and every dependency's `version:` of a Chart.yaml to `version`. */
+export function bumpChartYaml(text: string, version: string): string {
+  return text.replace(/^version: .*$/m, `version: ${version}`).replace(/^(\s+version: ).*$/gm, `$1${version}`);
+}
+
+/**
+ * A copy of helm/ in `dir` with every chart's version (and its dependencies' versions) set to
+ * `version`, its dependencies packaged; returns the copied umbrella's directory.
+ */
+export async function chartsAtVersion(binary: HelmBinary, dir: string, version: string): Promise<string> {
+  const copy = join(dir, 'helm');
+  cpSync(HELM_DIR, copy, { recursive: true, filter: (source) => !/\/charts\/[^/]+\.tgz$/.test(source) });
+  const charts = readdirSync(copy).filter((name) => existsSync(join(copy, name, 'Chart.yaml')));
+  for (const chart of charts) {
+    const file = join(copy, chart, 'Chart.yaml');
+    writeFileSync(file, bumpChartYaml(readFileSync(file, 'utf8'), version));
+  }
+  // Subcharts first: the umbrella packages them with their own dependencies.
+  for (const chart of [...charts.filter((c) => c !== 'todo-app'), 'todo-app']) {
+    if (/^dependencies:/m.test(readFileSync(join(copy, chart, 'Chart.yaml'), 'utf8'))) {
+      await helmOk(binary, ['dependency', 'update', join(copy, chart), '--skip-refresh']);
+    }
+  }
+  return join(copy, 'todo-app');
 }
