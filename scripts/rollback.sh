@@ -103,7 +103,7 @@ main() {
   kube::check_namespace "$namespace"
   local rows
   rows=$(history_rows "$namespace" "$release")
-  [[ -n "$rows" ]] || log::die "Helm release \"$release\" not found in namespace \"$namespace\" (set --release; helm list -n $namespace)" 7
+  [[ -n "$rows" ]] || log::die "Helm release \"$release\" not found in namespace \"$namespace\" (no Helm storage Secret or ConfigMap labelled name=$release; set --release)" 7
 
   log::step "history of release $release in namespace $namespace (last $history_shown)"
   kube::helm history "$release" -n "$namespace" --max "$history_shown"
