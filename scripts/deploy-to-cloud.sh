@@ -98,8 +98,6 @@ Environment: DATABASE_URL, BETTER_AUTH_SECRET (and optionally JWT_SECRET,
 KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD) for step 1, as scripts/create-secrets.sh reads
 them; KUBECTL and HELM to pick the binaries.
 
-Exit codes: 0 deployed (and validated), 1 a step or the validation failed, 2 bad usage,
-3 tool or kubeconfig missing, 4 context unknown or refused, 5 cluster unreachable.
 EOF
   kube::exit_codes_help
 }

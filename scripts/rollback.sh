@@ -52,9 +52,6 @@ A release whose newest revision is pending-install, pending-upgrade or pending-r
 refused: another Helm operation is running or was interrupted (see "Release stuck in
 pending" in docs/deployment-guide.md).
 
-Exit codes: 0 rolled back (and validated), 1 rollback or validation failed, 2 bad usage,
-3 tool or kubeconfig missing, 4 context unknown or refused, 5 cluster unreachable,
-6 namespace missing, 7 release missing.
 EOF
   kube::exit_codes_help
 }

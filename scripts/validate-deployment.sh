@@ -43,9 +43,6 @@ junit.xml, summary.md; <report dir>/latest points at it), and prints its path.
   -- SUITE_ARGS       passed to the suite as they are, e.g. -- --only pods,dapr --limit crudIterations=5
                       (npx tsx suites/cli.ts --help lists them)
 
-Exit codes: the suite's: 0 every check passed, 1 a check failed, 2 bad usage, 3 tool or
-kubeconfig missing, 4 context invalid, 5 cluster unreachable, 6 namespace missing, 7 release
-missing, 8 RBAC forbids a needed call, 9 internal error.
 EOF
   kube::exit_codes_help
 }

@@ -32,15 +32,16 @@ kube_context_namespace=''
 kube_helm_cmd=()
 kube_kubectl_cmd=()
 
-# kube::exit_codes_help: the exit codes every entry point shares, for each --help (the
-# suite's text is in suites/lib/config.ts).
+# kube::exit_codes_help: the exit codes every entry point shares, for each --help: word for
+# word the suite's (exitCodesHelp in suites/lib/config.ts; tests/scripts/cli.test.ts
+# compares them).
 kube::exit_codes_help() {
   cat <<'EOF'
 
 Exit codes (the same for npm test, the drills, the load test and the scripts):
-0 all passed, 1 a check or step failed, 2 bad usage, 3 kubeconfig (or a tool) missing,
-unreadable or without a context, 4 context unknown, credentials rejected or target not
-confirmed, 5 cluster unreachable or not Kubernetes, 6 namespace missing, 7 Helm release
+0 all passed (skips allowed unless --strict), 1 a check or verdict failed, 2 bad usage,
+3 kubeconfig missing, unreadable or without a context, 4 context unknown or credentials
+rejected, 5 cluster unreachable or not Kubernetes, 6 namespace missing, 7 Helm release
 missing, 8 RBAC forbids a needed call, 9 internal error.
 EOF
 }

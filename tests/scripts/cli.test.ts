@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodesHelp } from '../../suites/lib/config.js';
 import { REPO_ROOT, run } from '../support/helm.js';
 import { toolBin } from '../support/sandbox.js';
 
@@ -51,6 +52,12 @@ describe.each(SCRIPTS)('scripts/%s command line', (name) => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^Usage: scripts\//);
     expect(result.stderr).toBe('');
+  });
+
+  it("prints one table of exit codes, the suite's word for word", async () => {
+    const result = await script(name, ['--help']);
+    expect(result.stdout.match(/exit codes/gi)).toHaveLength(1);
+    expect(result.stdout).toContain(exitCodesHelp);
   });
 
   it('rejects an unknown flag with one line on stderr and exit 2', async () => {
