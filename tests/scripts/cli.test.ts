@@ -139,6 +139,17 @@ describe('scripts share the early checks', () => {
     expect(result.stderr).toMatch(/--env must be dev, staging or prod, not 'qa'/);
   });
 
+  it('every shell script under scripts/ is executable in git (mode 100755), so that a fresh clone runs it', async () => {
+    const result = await run('git', ['ls-files', '-s', '--', 'scripts'], { cwd: REPO_ROOT, timeoutMs: SCRIPT_TIMEOUT_MS });
+    expect(result.code, result.stderr).toBe(0);
+    const entries = result.stdout
+      .split('\n')
+      .map((line) => /^(\d+) \S+ \d+\t(.+)$/.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null && (match[2] ?? '').endsWith('.sh'));
+    expect(entries.map((match) => match[2])).toEqual(expect.arrayContaining(SCRIPTS.map((name) => `scripts/${name}`)));
+    expect(entries.filter((match) => match[1] !== '100755').map((match) => `${match[2]} (${match[1]})`)).toEqual([]);
+  });
+
   it('every script under scripts/ is shellcheck clean', async () => {
     const files = ['scripts/lib/kube.sh', 'scripts/lib/log.sh', ...SCRIPTS.map((name) => `scripts/${name}`)];
     const result = await run('shellcheck', ['-x', ...files], { timeoutMs: SCRIPT_TIMEOUT_MS });

@@ -129,6 +129,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'unauthorized.yaml'), fakeKubeconfig(`http://127.0.0.1:${unauthorized}`));
   await writeFile(join(dir, 'hanging.yaml'), fakeKubeconfig(`http://127.0.0.1:${hanging}`));
   await writeFile(join(dir, 'no-current.yaml'), fakeKubeconfig(`http://127.0.0.1:${api}`).replace(/^current-context: .*$/m, ''));
+  await writeFile(join(dir, 'namespaced.yaml'), fakeKubeconfig(`http://127.0.0.1:${api}`).replace('context: {cluster: c, user: u}', 'context: {cluster: c, user: u, namespace: missing}'));
   await writeFile(join(dir, 'empty.yaml'), '');
   await mkdir(join(dir, 'home'));
 });
@@ -188,6 +189,13 @@ const faults: Fault[] = [
   { name: 'unreachable cluster', args: () => ['--kubeconfig', join(dir, 'closed.yaml')], code: 5, message: /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ for context "ctx"/, applies: () => true },
   { name: 'not a Kubernetes API server', args: () => ['--kubeconfig', join(dir, 'not-kubernetes.yaml')], code: 5, message: /http:\/\/127\.0\.0\.1:\d+ for context "ctx" is not a Kubernetes API server/, applies: () => true },
   { name: 'missing namespace', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'missing'], code: 6, message: /namespace "missing" does not exist in context "ctx" \(set --namespace\)/, applies: (entry) => entry.needsNamespace },
+  {
+    name: "the context's namespace when -n is not given",
+    args: () => ['--kubeconfig', join(dir, 'namespaced.yaml')],
+    code: 6,
+    message: /namespace "missing" does not exist in context "ctx" \(set --namespace\)/,
+    applies: (entry) => entry.needsNamespace,
+  },
   { name: 'namespace RBAC hides entirely', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'hidden'], code: 8, message: /RBAC forbids get namespace hidden or list pods in it \(403 for context "ctx"\)/, applies: (entry) => entry.needsNamespace },
   { name: 'missing release, seen by a namespace-scoped user', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'scoped'], code: 7, message: /Helm release "todo-app" not found in namespace "scoped"/, applies: (entry) => entry.needsRelease },
 ];
@@ -213,6 +221,21 @@ describe('the error contract of every entry point', () => {
       }
     }, 120_000);
   }
+});
+
+describe("the context's namespace", () => {
+  it('is the one the scripts that create it use when -n is not given, and they say so', async () => {
+    const kubeconfig = ['--kubeconfig', join(dir, 'namespaced.yaml')];
+    // Dry runs against the fake API server only: no Dapr chart to download.
+    const creators = [
+      ['create-secrets.sh', ['bash', join(root, 'scripts/create-secrets.sh'), '--dry-run', ...kubeconfig]],
+      ['deploy-to-cloud.sh', ['bash', join(root, 'scripts/deploy-to-cloud.sh'), '--dry-run', '--skip-dapr', '--skip-validation', ...kubeconfig]],
+    ] as const;
+    const results = await Promise.all(creators.map(async ([entry, argv]) => ({ entry, ...(await run([...argv])) })));
+    expect(results.map(({ entry, stdout, stderr }) => ({ entry, said: /namespace missing: the namespace of context ctx \(no --namespace given\)/.test(stdout + stderr) }))).toEqual(
+      creators.map(([entry]) => ({ entry, said: true })),
+    );
+  }, 60_000);
 });
 
 describe('--help', () => {
