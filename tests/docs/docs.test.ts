@@ -45,4 +45,30 @@ describe('documentation', () => {
     const offending = files.filter((file) => readFileSync(join(REPO_ROOT, file), 'utf8').includes('--from-literal'));
     expect(offending).toEqual([]);
   });
+
+  it("marks every value in the providers' example files that a user must replace with # PLACEHOLDER, and the guide says so", () => {
+    const examples = trackedFiles('helm/todo-app/examples/*.yaml');
+    expect(examples.length).toBeGreaterThan(0);
+    const unmarked: string[] = [];
+    for (const file of examples) {
+      const lines = readFileSync(join(REPO_ROOT, file), 'utf8').split('\n');
+      lines.forEach((line, index) => {
+        // A registry to push to, or a host name under example.com: nothing real.
+        if (!/^\s*(imageRegistry:|host:\s*\S*example\.com)/.test(line)) return;
+        let above = index - 1;
+        const comments: string[] = [];
+        while (above >= 0 && /^\s*#/.test(lines[above] ?? '')) comments.push(lines[above--] ?? '');
+        if (!comments.some((comment) => /#\s*PLACEHOLDER: replace with /.test(comment))) unmarked.push(`${file}:${index + 1}: ${line.trim()}`);
+      });
+    }
+    expect(unmarked, 'values without a PLACEHOLDER comment right above them').toEqual([]);
+    const guide = readFileSync(join(REPO_ROOT, 'docs/deployment-guide.md'), 'utf8');
+    expect(guide).toMatch(/`# PLACEHOLDER`/);
+  });
+
+  it("the guide's Images prerequisite says how to build and push them: scripts/build-images.sh", () => {
+    const guide = readFileSync(join(REPO_ROOT, 'docs/deployment-guide.md'), 'utf8');
+    const images = /^- \*\*Images\.\*\*[\s\S]*?(?=^- \*\*)/m.exec(guide)?.[0] ?? '';
+    expect(images).toContain('scripts/build-images.sh');
+  });
 });
