@@ -71,4 +71,20 @@ describe('documentation', () => {
     const images = /^- \*\*Images\.\*\*[\s\S]*?(?=^- \*\*)/m.exec(guide)?.[0] ?? '';
     expect(images).toContain('scripts/build-images.sh');
   });
+
+  it("README's first screen: what it is, the two quick-start commands, then the cluster user's path; the sandbox's internals in docs/sandbox.md", () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const headings = [...readme.matchAll(/^##+ (.+)$/gm)].map((match) => match[1]);
+    expect(headings.slice(0, 2)).toEqual(['Quick start', 'Deploying to a cluster']);
+    const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Deploying to a cluster'));
+    expect(quickStart).toContain('npm run demo');
+    expect(quickStart).toContain('npm run check');
+    const clusterPath = readme.slice(readme.indexOf('## Deploying to a cluster'));
+    for (const step of ['npm ci', 'Node.js 20', 'scripts/build-images.sh', 'scripts/create-secrets.sh', 'scripts/deploy-to-cloud.sh', 'scripts/validate-deployment.sh']) expect(clusterPath).toContain(step);
+    expect(readme).toContain('](docs/sandbox.md)');
+    expect(readme).not.toMatch(/What is real|What is simulated|^export KUBECONFIG=/m);
+    const sandbox = readFileSync(join(REPO_ROOT, 'docs/sandbox.md'), 'utf8');
+    expect(sandbox).toMatch(/^## What is real$/m);
+    expect(sandbox).toMatch(/^## What is simulated, and how it differs from a cluster$/m);
+  });
 });
