@@ -68,6 +68,9 @@ order, with a checkpoint after each step, then validates it:
   7 validation              (scripts/validate-deployment.sh, unless --skip-validation)
 Each step's duration and the total are printed. A second run upgrades in place: parts
 already deployed are never switched off, and a step with nothing new makes no revision.
+A step does not wait out --timeout on a pod that cannot start: one that stays so for 45 s
+(image not pulled, crash loop, failed init container, OOM kill, Secret key missing), or
+unschedulable for 3 min, stops it, naming the pod and why (the release is marked failed).
 
   --env dev|staging|prod   values-<env>.yaml on top of values.yaml (default: dev)
   --context CTX            kube context (default: the current one; see "Target" below)
@@ -98,8 +101,6 @@ Environment: DATABASE_URL, BETTER_AUTH_SECRET (and optionally JWT_SECRET,
 KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD) for step 1, as scripts/create-secrets.sh reads
 them; KUBECTL and HELM to pick the binaries.
 
-Exit codes: 0 deployed (and validated), 1 a step or the validation failed, 2 bad usage,
-3 tool or kubeconfig missing, 4 context unknown or refused, 5 cluster unreachable.
 EOF
   kube::exit_codes_help
 }
@@ -202,43 +203,50 @@ helm_step() {
     "${helm_values[@]}" "${sets[@]}" --wait --timeout "$timeout" --description "$description"
 }
 
-# Waiting reasons that no amount of waiting fixes: a missing image, a missing Secret key.
-readonly hopeless_reasons='ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull|CreateContainerConfigError'
-# How long a pod may show one of them before the deploy gives up on it (a registry that
-# hiccups once recovers well within this).
-readonly hopeless_seconds=45
-
-# hopeless_pods: "pod: reason" for each pod of the release waiting on a hopeless reason.
-hopeless_pods() {
-  kube::kubectl -n "$namespace" get pods -l "app.kubernetes.io/instance=$release" -o \
-    'jsonpath={range .items[*]}{.metadata.name}{":"}{range .status.initContainerStatuses[*]}{" "}{.state.waiting.reason}{end}{range .status.containerStatuses[*]}{" "}{.state.waiting.reason}{end}{"\n"}{end}' \
-    2>/dev/null | grep -E "$hopeless_reasons" || true
-}
+# How long a pod may stay unable to start (an image that cannot be pulled, a crash loop, a
+# failed init container, an OOM kill, a Secret key missing) before the deploy gives up on
+# it: a registry that hiccups once, or a service that crashes while Kafka starts, recovers
+# well within this. An unschedulable pod gets longer: an autoscaler may be adding a node.
+readonly stuck_seconds=45
+readonly unschedulable_seconds=180
 
 # upgrade_failing_fast HELM_ARGS...: helm ... --wait, stopped early when a pod of the release
-# stays in a hopeless state for hopeless_seconds: helm is interrupted (it marks the release
-# failed) instead of waiting out --timeout on a pod that can never start.
+# cannot start: helm is interrupted (it marks the release failed) instead of waiting out
+# --timeout on a pod that never will. The pods are judged by the suite's own classifier
+# (scripts/lib/stuck-pods.ts), watching beside helm.
 upgrade_failing_fast() {
   printf '%s + %s\n' "$(_log_stamp)" "${kube_helm_cmd[*]} $*"
   "${kube_helm_cmd[@]}" "$@" >/dev/null &
-  local helm_pid=$! hopeless="" since=""
+  local helm_pid=$! stuck_file watch_pid
+  stuck_file=$(mktemp)
+  (cd "$repo_root" && exec node --import tsx scripts/lib/stuck-pods.ts --after "$stuck_seconds" \
+    --unschedulable-after "$unschedulable_seconds" -- "${kube_kubectl_cmd[@]}" --request-timeout="$kube_request_timeout" \
+    -n "$namespace" get pods -l "app.kubernetes.io/instance=$release" -o json) >"$stuck_file" 2>/dev/null &
+  watch_pid=$!
+  local watching=1
   while kill -0 "$helm_pid" 2>/dev/null; do
-    sleep 3
-    hopeless=$(hopeless_pods)
-    if [[ -z "$hopeless" ]]; then
-      since=''
-      continue
+    sleep 2
+    if [[ -n "$watching" && ! -s "$stuck_file" ]] && ! kill -0 "$watch_pid" 2>/dev/null; then
+      watching=''
+      log::warn "the watch on the release's pods stopped; helm waits up to --timeout $timeout"
     fi
-    [[ -n "$since" ]] || since=$SECONDS
-    if ((SECONDS - since >= hopeless_seconds)); then
+    if [[ -s "$stuck_file" ]] && ! kill -0 "$watch_pid" 2>/dev/null; then
       kill -TERM "$helm_pid" 2>/dev/null || true
       wait "$helm_pid" 2>/dev/null || true
-      log::error "stopped waiting: pods that cannot start for ${hopeless_seconds} s (the release is marked failed):"
-      while IFS= read -r line; do log::error "  $line"; done <<<"$hopeless"
-      log::error "see: kubectl -n $namespace describe pod ${hopeless%%:*}; fix the image or Secret, then deploy again or run scripts/rollback.sh"
+      local line first=''
+      log::error "stopped waiting: pods that cannot start (the release is marked failed):"
+      while IFS= read -r line; do
+        log::error "  $line"
+        [[ -n "$first" ]] || first=$(sed -n 's/^pod \([^ ]*\).*/\1/p' <<<"$line")
+      done <"$stuck_file"
+      rm -f "$stuck_file"
+      log::error "see: kubectl -n $namespace describe pod ${first:-<pod>}; fix the cause, then deploy again or run scripts/rollback.sh"
       return 1
     fi
   done
+  kill -TERM "$watch_pid" 2>/dev/null || true
+  wait "$watch_pid" 2>/dev/null || true
+  rm -f "$stuck_file"
   wait "$helm_pid"
 }
 
@@ -457,6 +465,11 @@ main() {
     helm_values+=(--set "$setting")
   done
 
+  if [[ -z "$dry_run" ]]; then
+    # Watching the pods while helm waits, and the validation at the end, run on Node.
+    kube::require_command node "install Node.js 20 or later"
+    [[ -x "$repo_root/node_modules/.bin/tsx" ]] || log::die "the suite's dependencies are missing; run: npm ci (in $repo_root)" 3
+  fi
   kube::setup "$kubeconfig" "$context" need-helm
   namespace=$(kube::resolve_namespace "$namespace")
   kube::check_reachable

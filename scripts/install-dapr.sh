@@ -82,8 +82,6 @@ next to its binaries (scripts/sandbox/prepare-stack.sh runs these):
   scripts/install-dapr.sh --kubeconfig .sandbox/kubeconfig --yes \\
     --chart ~/.cache/todo-sandbox/tools/dapr-control-plane-$pinned_version/chart \\
     --image-registry REGISTRY --values scripts/sandbox/dapr/values.yaml
-Exit codes: 0 ready, 1 install or verification failed, 2 bad usage, 3 tool or kubeconfig
-missing, 4 context unknown or refused, 5 cluster unreachable.
 EOF
   kube::exit_codes_help
 }

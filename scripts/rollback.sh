@@ -52,9 +52,6 @@ A release whose newest revision is pending-install, pending-upgrade or pending-r
 refused: another Helm operation is running or was interrupted (see "Release stuck in
 pending" in docs/deployment-guide.md).
 
-Exit codes: 0 rolled back (and validated), 1 rollback or validation failed, 2 bad usage,
-3 tool or kubeconfig missing, 4 context unknown or refused, 5 cluster unreachable,
-6 namespace missing, 7 release missing.
 EOF
   kube::exit_codes_help
 }
@@ -103,7 +100,7 @@ main() {
   kube::check_namespace "$namespace"
   local rows
   rows=$(history_rows "$namespace" "$release")
-  [[ -n "$rows" ]] || log::die "Helm release \"$release\" not found in namespace \"$namespace\" (set --release; helm list -n $namespace)" 7
+  [[ -n "$rows" ]] || log::die "Helm release \"$release\" not found in namespace \"$namespace\" (no Helm storage Secret or ConfigMap labelled name=$release; set --release)" 7
 
   log::step "history of release $release in namespace $namespace (last $history_shown)"
   kube::helm history "$release" -n "$namespace" --max "$history_shown"

@@ -15,26 +15,33 @@
 #   KUBECONFIG           read by kubectl and helm when --kubeconfig is not given
 # shellcheck disable=SC2034  # kube_* variables are read by the scripts that source this file
 
-readonly kube_request_timeout=15s
+# How long a call to the API server may go unanswered: the suite's preflight bound.
+readonly kube_answer_seconds=15
+readonly kube_request_timeout=${kube_answer_seconds}s
 kube_kubectl=''
 kube_helm=''
 kube_kubeconfig=''
+# The kubeconfig files the target is read from, as messages name them (a:b).
+kube_kubeconfig_shown=''
 kube_context=''
 kube_current_context=''
 kube_server=''
+# The namespace the target context names, if any.
+kube_context_namespace=''
 # The commands with the target's flags, for log::run: "${kube_helm_cmd[@]}" upgrade ...
 kube_helm_cmd=()
 kube_kubectl_cmd=()
 
-# kube::exit_codes_help: the exit codes every entry point shares, for each --help (the
-# suite's text is in suites/lib/config.ts).
+# kube::exit_codes_help: the exit codes every entry point shares, for each --help: word for
+# word the suite's (exitCodesHelp in suites/lib/config.ts; tests/scripts/cli.test.ts
+# compares them).
 kube::exit_codes_help() {
   cat <<'EOF'
 
 Exit codes (the same for npm test, the drills, the load test and the scripts):
-0 all passed, 1 a check or step failed, 2 bad usage, 3 kubeconfig (or a tool) missing,
-unreadable or without a context, 4 context unknown, credentials rejected or target not
-confirmed, 5 cluster unreachable or not Kubernetes, 6 namespace missing, 7 Helm release
+0 all passed (skips allowed unless --strict), 1 a check or verdict failed, 2 bad usage,
+3 kubeconfig missing, unreadable or without a context, 4 context unknown or credentials
+rejected, 5 cluster unreachable or not Kubernetes, 6 namespace missing, 7 Helm release
 missing, 8 RBAC forbids a needed call, 9 internal error.
 EOF
 }
@@ -89,18 +96,41 @@ kube::setup() {
 
   local in_cluster=''
   [[ -z "${KUBERNETES_SERVICE_HOST:-}" ]] || in_cluster=1
+  # As the suite (suites/lib/config.ts, kube.ts): --kubeconfig, else KUBECONFIG, else
+  # ~/.kube/config, unless in a pod without one; a list of files is merged as kubectl
+  # merges it, and at least one of them must exist.
+  local list=${kube_kubeconfig:-${KUBECONFIG:-}}
+  if [[ -z "$list" && ( -z "$in_cluster" || -e "$HOME/.kube/config" ) ]]; then
+    list="$HOME/.kube/config"
+  fi
+  kube_kubeconfig_shown=$(kube::normalize_kubeconfig "$list")
+  if [[ -n "$list" ]]; then
+    local file present=''
+    while IFS= read -r -d : file; do
+      [[ -n "$file" && -e "$file" ]] || continue
+      present=1
+      [[ -r "$file" ]] || log::die "kubeconfig $file cannot be read" 3
+    done <<<"$kube_kubeconfig_shown:"
+    [[ -n "$present" ]] || log::die "kubeconfig $kube_kubeconfig_shown does not exist (set --kubeconfig or KUBECONFIG)" 3
+  fi
   if [[ -n "$kube_kubeconfig" ]]; then
-    [[ -e "$kube_kubeconfig" ]] || log::die "kubeconfig $kube_kubeconfig does not exist (set --kubeconfig or KUBECONFIG)" 3
-    [[ -r "$kube_kubeconfig" ]] || log::die "kubeconfig $kube_kubeconfig cannot be read" 3
-  elif [[ -z "${KUBECONFIG:-}" && ! -r "$HOME/.kube/config" && -z "$in_cluster" ]]; then
-    log::die "no kubeconfig: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config" 3
+    if [[ "$kube_kubeconfig_shown" == *:* ]]; then
+      # kubectl's and helm's --kubeconfig take one file; KUBECONFIG takes the list.
+      export KUBECONFIG=$kube_kubeconfig_shown
+      kube_kubeconfig=''
+    else
+      kube_kubeconfig=$kube_kubeconfig_shown
+    fi
   fi
 
-  # The same words and exit codes as the suite's own preflight (suites/lib/kube.ts).
-  local contexts shown
+  # The same words and exit codes as the suite's own preflight (suites/lib/kube.ts). One
+  # kubectl call reads the kubeconfig: a kubectl that first asks the server for its version
+  # (gcloud's dispatcher) then waits on a server that hangs once, not once per question.
+  local view kind name cluster ns contexts='' wanted cluster_of='' shown
   shown=$(kube::kubeconfig_shown)
-  contexts=$(kube::kubectl_plain config get-contexts -o name 2>/dev/null) || contexts=''
-  kube_current_context=$(kube::kubectl_plain config current-context 2>/dev/null) || kube_current_context=''
+  view=$(kube::kubectl_plain config view -o 'jsonpath={"current|"}{.current-context}{"\n"}{range .contexts[*]}{"context|"}{.name}{"|"}{.context.cluster}{"|"}{.context.namespace}{"\n"}{end}{range .clusters[*]}{"cluster|"}{.name}{"|"}{.cluster.server}{"\n"}{end}' 2>/dev/null) || view=''
+  kube_current_context=$(sed -n 's/^current|//p' <<<"$view")
+  contexts=$(sed -n 's/^context|\([^|]*\)|.*/\1/p' <<<"$view")
   if [[ -z "$contexts" && -z "$in_cluster" ]]; then
     log::die "kubeconfig $shown defines no context (empty or not a kubeconfig); pass one that does with --kubeconfig" 3
   fi
@@ -111,6 +141,21 @@ kube::setup() {
   elif ! grep -qxF -- "$kube_context" <<<"$contexts"; then
     log::die "context \"$kube_context\" is not in kubeconfig $shown (contexts: $(kube::join_lines "$contexts"))" 4
   fi
+  wanted=${kube_context:-$kube_current_context}
+  kube_server=''
+  kube_context_namespace=''
+  while IFS='|' read -r kind name cluster ns; do
+    if [[ "$kind" == context && "$name" == "$wanted" ]]; then
+      cluster_of=$cluster
+      kube_context_namespace=$ns
+    fi
+  done <<<"$view"
+  if [[ -n "$wanted" ]]; then
+    while IFS='|' read -r kind name cluster; do
+      [[ "$kind" == cluster && "$name" == "$cluster_of" ]] && kube_server=$cluster
+    done <<<"$view"
+    [[ -n "$kube_server" ]] || log::die "context \"$wanted\" names a cluster that kubeconfig $shown does not define" 4
+  fi
   kube_kubectl_cmd=("$kube_kubectl")
   [[ -z "$kube_kubeconfig" ]] || kube_kubectl_cmd+=(--kubeconfig "$kube_kubeconfig")
   [[ -z "$kube_context" ]] || kube_kubectl_cmd+=(--context "$kube_context")
@@ -119,12 +164,24 @@ kube::setup() {
     [[ -z "$kube_kubeconfig" ]] || kube_helm_cmd+=(--kubeconfig "$kube_kubeconfig")
     [[ -z "$kube_context" ]] || kube_helm_cmd+=(--kube-context "$kube_context")
   fi
-  kube_server=$(kube::kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}' 2>/dev/null) || kube_server=''
 }
 
-# The kubeconfig as messages name it.
+# The kubeconfig as messages name it: the list of files, each an absolute path.
 kube::kubeconfig_shown() {
-  echo "${kube_kubeconfig:-${KUBECONFIG:-$HOME/.kube/config}}"
+  echo "${kube_kubeconfig_shown:-in-cluster}"
+}
+
+# kube::normalize_kubeconfig LIST: each file of a KUBECONFIG-style list (a:b) as an absolute
+# path, ~/ expanded, empty entries dropped, as the suite names them.
+kube::normalize_kubeconfig() {
+  local file out=() tilde_slash='~'/
+  while IFS= read -r -d : file; do
+    [[ -n "$file" ]] || continue
+    [[ "${file:0:2}" != "$tilde_slash" ]] || file="$HOME/${file:2}"
+    out+=("$(realpath -m --no-symlinks -- "$file")")
+  done <<<"$1:"
+  local IFS=:
+  echo "${out[*]}"
 }
 
 # kube::resolve_namespace GIVEN: GIVEN, else the namespace the target context names, else
@@ -135,7 +192,7 @@ kube::resolve_namespace() {
     echo "$given"
     return
   fi
-  from_context=$(kube::kubectl config view --minify -o 'jsonpath={.contexts[0].context.namespace}' 2>/dev/null) || from_context=''
+  from_context=$kube_context_namespace
   if [[ -n "$from_context" ]]; then
     log::info "namespace $from_context: the namespace of context $(kube::target_context) (no --namespace given)" >&2
     echo "$from_context"
@@ -176,19 +233,47 @@ kube::helm() {
 }
 
 # kube::check_reachable: the API server answers as a Kubernetes API server does, with these
-# credentials (exit 4 or 5).
+# credentials, within kube_answer_seconds (exit 4, 5 or 8, with the suite's words).
 kube::check_reachable() {
-  local output
-  output=$(kube::kubectl get --raw /version 2>&1 >/dev/null) && return
-  local first_line=${output%%$'\n'*} target
+  local output status=0 target server=${kube_server:-unknown} code
   target=$(kube::target_context)
-  if grep -qiE 'unauthorized|forbidden|certificate|x509|credentials' <<<"$output"; then
-    log::die "the API server at ${kube_server:-unknown} rejected the credentials of context \"$target\": ${first_line}" 4
+  output=$(timeout "$kube_answer_seconds" "${kube_kubectl_cmd[@]}" --request-timeout="${kube_answer_seconds}s" \
+    get --raw /version 2>&1 >/dev/null) || status=$?
+  ((status != 0)) || return 0
+  local first_line=${output%%$'\n'*}
+  if ((status == 124)) || grep -qiE 'deadline exceeded|Client\.Timeout|timeout awaiting' <<<"$output"; then
+    log::die "cannot reach the Kubernetes API at $server for context \"$target\" (no answer within $kube_answer_seconds s)" 5
   fi
-  if grep -qiE 'NotFound|could not find the requested resource' <<<"$output"; then
-    log::die "${kube_server:-unknown} for context \"$target\" is not a Kubernetes API server (GET /version: ${first_line})" 5
+  if grep -qiE '\(Unauthorized\)|must be logged in' <<<"$output"; then
+    log::die "the API server at $server rejected the credentials of context \"$target\" (401)" 4
   fi
-  log::die "cannot reach the Kubernetes API at ${kube_server:-unknown} for context \"$target\": ${first_line:-no answer}" 5
+  if grep -qE '\(Forbidden\)' <<<"$output"; then
+    log::die "RBAC forbids reading the server version (403 for context \"$target\"); see suites/README.md for the Role the suite needs" 8
+  fi
+  if grep -qiE '\(NotFound\)|could not find the requested resource' <<<"$output"; then
+    log::die "$server for context \"$target\" is not a Kubernetes API server (reading the server version failed: HTTP 404)" 5
+  fi
+  code=$(kube::network_code "$output")
+  if [[ -n "$code" ]]; then
+    log::die "cannot reach the Kubernetes API at $server for context \"$target\" ($code)" 5
+  fi
+  # No answer and no network failure: the context's connection settings are unusable.
+  log::die "cannot talk to the Kubernetes API at $server with context \"$target\": ${first_line#error: }" 4
+}
+
+# kube::network_code KUBECTL_OUTPUT: the system error a kubectl failure reports, by the
+# name Node gives it (the suite's words), or nothing.
+kube::network_code() {
+  case "$1" in
+    *"connection refused"* | *" was refused"*) echo ECONNREFUSED ;;
+    *"connection reset by peer"*) echo ECONNRESET ;;
+    *"no route to host"*) echo EHOSTUNREACH ;;
+    *"network is unreachable"*) echo ENETUNREACH ;;
+    *"no such host"*) echo ENOTFOUND ;;
+    *"Temporary failure in name resolution"* | *"server misbehaving"*) echo EAI_AGAIN ;;
+    *"i/o timeout"*) echo ETIMEDOUT ;;
+    *"certificate has expired"*) echo CERT_HAS_EXPIRED ;;
+  esac
 }
 
 # kube::namespace_exists NS

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodesHelp } from '../../suites/lib/config.js';
 import { REPO_ROOT, run } from '../support/helm.js';
 import { toolBin } from '../support/sandbox.js';
 
@@ -16,9 +17,14 @@ const SCRIPTS = ['deploy-to-cloud.sh', 'install-dapr.sh', 'create-secrets.sh', '
 const CLUSTER_SCRIPTS = ['deploy-to-cloud.sh', 'install-dapr.sh', 'validate-deployment.sh', 'rollback.sh'];
 const SCRIPT_TIMEOUT_MS = 30_000;
 
+// validate-deployment.sh leaves a report on every exit: here, never in the repository's reports/.
+const reportDir = mkdtempSync(join(tmpdir(), 'scripts-cli-reports-'));
+afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
+
 const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   ...process.env,
   NO_COLOR: '1',
+  TODO_SUITE_REPORT_DIR: reportDir,
   KUBECTL: join(toolBin, 'kubectl'),
   HELM: join(toolBin, 'helm'),
   ...extra,
@@ -48,10 +54,17 @@ describe.each(SCRIPTS)('scripts/%s command line', (name) => {
     expect(result.stderr).toBe('');
   });
 
+  it("prints one table of exit codes, the suite's word for word", async () => {
+    const result = await script(name, ['--help']);
+    expect(result.stdout.match(/exit codes/gi)).toHaveLength(1);
+    expect(result.stdout).toContain(exitCodesHelp);
+  });
+
   it('rejects an unknown flag with one line on stderr and exit 2', async () => {
     const result = await script(name, ['--no-such-flag']);
     expect(result.code).toBe(2);
-    expect(result.stdout).toBe('');
+    // The gate names the report it left saying why; the others print nothing else.
+    expect(result.stdout).toMatch(name === 'validate-deployment.sh' ? /^\S+ report: \S+ \(junit: \S+\)\n$/ : /^$/);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/unknown argument '--no-such-flag'/);
   });
@@ -124,6 +137,17 @@ describe('scripts share the early checks', () => {
     const result = await script('deploy-to-cloud.sh', ['--env', 'qa']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--env must be dev, staging or prod, not 'qa'/);
+  });
+
+  it('every shell script under scripts/ is executable in git (mode 100755), so that a fresh clone runs it', async () => {
+    const result = await run('git', ['ls-files', '-s', '--', 'scripts'], { cwd: REPO_ROOT, timeoutMs: SCRIPT_TIMEOUT_MS });
+    expect(result.code, result.stderr).toBe(0);
+    const entries = result.stdout
+      .split('\n')
+      .map((line) => /^(\d+) \S+ \d+\t(.+)$/.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null && (match[2] ?? '').endsWith('.sh'));
+    expect(entries.map((match) => match[2])).toEqual(expect.arrayContaining(SCRIPTS.map((name) => `scripts/${name}`)));
+    expect(entries.filter((match) => match[1] !== '100755').map((match) => `${match[2]} (${match[1]})`)).toEqual([]);
   });
 
   it('every script under scripts/ is shellcheck clean', async () => {

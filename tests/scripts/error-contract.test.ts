@@ -3,10 +3,10 @@
 // anything is changed or seeded. A fake API server on 127.0.0.1 answers as a real one would
 // (discovery included, for kubectl and helm); another server answers 404 to everything.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeKubeconfig } from '../support/kubeconfig.js';
@@ -32,30 +32,37 @@ const entryPoints: EntryPoint[] = [
   { name: 'npm test', command: suite('suites/cli.ts'), needsNamespace: true, needsRelease: true },
   { name: 'drill:rollback', command: suite('suites/drills/cli.ts', 'rollback'), needsNamespace: true, needsRelease: true },
   { name: 'load', command: suite('suites/load/cli.ts'), needsNamespace: true, needsRelease: false },
-  { name: 'validate-deployment.sh', command: bash('scripts/validate-deployment.sh'), needsNamespace: true, needsRelease: true },
+  // Its reports go where the test says, never into the repository's reports/.
+  { name: 'validate-deployment.sh', command: (args) => ['bash', join(root, 'scripts/validate-deployment.sh'), '--report-dir', join(dir, 'reports'), ...args], needsNamespace: true, needsRelease: true },
   { name: 'rollback.sh', command: bash('scripts/rollback.sh', '--yes'), needsNamespace: true, needsRelease: true },
   { name: 'create-secrets.sh', command: bash('scripts/create-secrets.sh'), needsNamespace: false, needsRelease: false },
   { name: 'deploy-to-cloud.sh', command: bash('scripts/deploy-to-cloud.sh', '--dry-run', '--yes'), needsNamespace: false, needsRelease: false },
   { name: 'install-dapr.sh', command: bash('scripts/install-dapr.sh', '--dry-run'), needsNamespace: false, needsRelease: false },
 ];
 
-function run(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(argv: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
   const [command = '', ...args] = argv;
-  const env = {
+  const started = Date.now();
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     KUBECONFIG: '',
     TODO_SUITE_KUBECONFIG: '',
+    // The sandbox's helm, found through HOME unless named, stays found when a fault moves HOME.
+    TODO_SANDBOX_HOME: process.env.TODO_SANDBOX_HOME ?? join(homedir(), '.cache/todo-sandbox'),
     // create-secrets.sh and deploy-to-cloud.sh read the secrets from the environment.
     DATABASE_URL: 'postgresql://todo:contract-test-password@db.invalid/todo',
     BETTER_AUTH_SECRET: 'contract-test-secret-contract-test-secret',
+    ...extraEnv,
   };
+  // Outside a pod, whatever runs the tests: in-cluster credentials would change the answers.
+  delete env.KUBERNETES_SERVICE_HOST;
   return new Promise((done) => {
     const child = spawn(command, args, { env, cwd: root });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => done({ code, stdout, stderr }));
+    child.on('close', (code) => done({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
   });
 }
 
@@ -108,15 +115,27 @@ beforeAll(async () => {
     response.writeHead(404, { 'content-type': 'text/plain' });
     response.end('404 page not found');
   });
+  const unauthorized = await listen((_request, response) => {
+    response.writeHead(401, { 'content-type': 'application/json' });
+    response.end(status(401, 'Unauthorized'));
+  });
+  // Accepts the connection and never answers.
+  const hanging = await listen(() => undefined);
   const closed = await listen(() => undefined);
   await new Promise<void>((done) => servers.pop()?.close(() => done()));
   await writeFile(join(dir, 'fake.yaml'), fakeKubeconfig(`http://127.0.0.1:${api}`));
   await writeFile(join(dir, 'not-kubernetes.yaml'), fakeKubeconfig(`http://127.0.0.1:${notKubernetes}`));
   await writeFile(join(dir, 'closed.yaml'), fakeKubeconfig(`https://127.0.0.1:${closed}`));
+  await writeFile(join(dir, 'unauthorized.yaml'), fakeKubeconfig(`http://127.0.0.1:${unauthorized}`));
+  await writeFile(join(dir, 'hanging.yaml'), fakeKubeconfig(`http://127.0.0.1:${hanging}`));
+  await writeFile(join(dir, 'no-current.yaml'), fakeKubeconfig(`http://127.0.0.1:${api}`).replace(/^current-context: .*$/m, ''));
+  await writeFile(join(dir, 'namespaced.yaml'), fakeKubeconfig(`http://127.0.0.1:${api}`).replace('context: {cluster: c, user: u}', 'context: {cluster: c, user: u, namespace: missing}'));
   await writeFile(join(dir, 'empty.yaml'), '');
+  await mkdir(join(dir, 'home'));
 });
 
 afterAll(async () => {
+  for (const server of servers) server.closeAllConnections();
   await Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
   await rm(dir, { recursive: true, force: true });
 });
@@ -124,19 +143,59 @@ afterAll(async () => {
 interface Fault {
   name: string;
   args: () => string[];
+  /** The environment the fault needs, e.g. a KUBECONFIG. */
+  env?: () => Record<string, string>;
   code: number;
   message: RegExp;
   applies: (entry: EntryPoint) => boolean;
+  /** Every entry point prints the very same line (bad usage names each one's own flags). */
+  sameLine?: false;
+  /** The answer comes within this many seconds. */
+  withinSeconds?: number;
 }
 
 const faults: Fault[] = [
-  { name: 'bad usage', args: () => ['--no-such-flag'], code: 2, message: /no-such-flag.*see --help/i, applies: () => true },
+  { name: 'bad usage', args: () => ['--no-such-flag'], code: 2, message: /no-such-flag.*see --help/i, applies: () => true, sameLine: false },
   { name: 'missing kubeconfig', args: () => ['--kubeconfig', join(dir, 'nope.yaml')], code: 3, message: /kubeconfig \S+nope\.yaml does not exist \(set --kubeconfig or KUBECONFIG\)/, applies: () => true },
+  {
+    name: 'KUBECONFIG names files that do not exist',
+    args: () => [],
+    env: () => ({ KUBECONFIG: `${join(dir, 'nope.yaml')}:${join(dir, 'nope-too.yaml')}` }),
+    code: 3,
+    message: /kubeconfig \S+nope\.yaml:\S+nope-too\.yaml does not exist \(set --kubeconfig or KUBECONFIG\)/,
+    applies: () => true,
+  },
+  {
+    name: 'no KUBECONFIG and no ~/.kube/config',
+    args: () => [],
+    env: () => ({ HOME: join(dir, 'home') }),
+    code: 3,
+    message: /kubeconfig \S+\/home\/\.kube\/config does not exist \(set --kubeconfig or KUBECONFIG\)/,
+    applies: () => true,
+  },
+  { name: 'no current context', args: () => ['--kubeconfig', join(dir, 'no-current.yaml')], code: 4, message: /kubeconfig \S+no-current\.yaml has no current context; pass --context \(contexts: ctx\)/, applies: () => true },
+  { name: 'credentials rejected (401)', args: () => ['--kubeconfig', join(dir, 'unauthorized.yaml')], code: 4, message: /the API server at http:\/\/127\.0\.0\.1:\d+ rejected the credentials of context "ctx" \(401\)$/, applies: () => true },
+  {
+    name: 'an API server that never answers',
+    args: () => ['--kubeconfig', join(dir, 'hanging.yaml')],
+    code: 5,
+    message: /cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ for context "ctx" \(no answer within 15 s\)$/,
+    applies: () => true,
+    // 15 s, plus a start-up that a loaded machine stretches (and gcloud's kubectl dispatcher, which asks the server for its version first, 5 s more).
+    withinSeconds: 40,
+  },
   { name: 'empty kubeconfig', args: () => ['--kubeconfig', join(dir, 'empty.yaml')], code: 3, message: /kubeconfig \S+empty\.yaml defines no context \(empty or not a kubeconfig\)/, applies: () => true },
   { name: "unknown context (helm's --kube-context)", args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--kube-context', 'elsewhere'], code: 4, message: /context "elsewhere" is not in kubeconfig \S+fake\.yaml \(contexts: ctx\)/, applies: () => true },
   { name: 'unreachable cluster', args: () => ['--kubeconfig', join(dir, 'closed.yaml')], code: 5, message: /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ for context "ctx"/, applies: () => true },
   { name: 'not a Kubernetes API server', args: () => ['--kubeconfig', join(dir, 'not-kubernetes.yaml')], code: 5, message: /http:\/\/127\.0\.0\.1:\d+ for context "ctx" is not a Kubernetes API server/, applies: () => true },
   { name: 'missing namespace', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'missing'], code: 6, message: /namespace "missing" does not exist in context "ctx" \(set --namespace\)/, applies: (entry) => entry.needsNamespace },
+  {
+    name: "the context's namespace when -n is not given",
+    args: () => ['--kubeconfig', join(dir, 'namespaced.yaml')],
+    code: 6,
+    message: /namespace "missing" does not exist in context "ctx" \(set --namespace\)/,
+    applies: (entry) => entry.needsNamespace,
+  },
   { name: 'namespace RBAC hides entirely', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'hidden'], code: 8, message: /RBAC forbids get namespace hidden or list pods in it \(403 for context "ctx"\)/, applies: (entry) => entry.needsNamespace },
   { name: 'missing release, seen by a namespace-scoped user', args: () => ['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'scoped'], code: 7, message: /Helm release "todo-app" not found in namespace "scoped"/, applies: (entry) => entry.needsRelease },
 ];
@@ -145,15 +204,38 @@ describe('the error contract of every entry point', () => {
   for (const fault of faults) {
     it(`${fault.name}: exit ${fault.code} and one line from each`, async () => {
       const applicable = entryPoints.filter((entry) => fault.applies(entry));
-      const results = await Promise.all(applicable.map(async (entry) => ({ entry, ...(await run(entry.command(fault.args()))) })));
+      const results = await Promise.all(applicable.map(async (entry) => ({ entry, ...(await run(entry.command(fault.args()), fault.env?.())) })));
       const answers = results.map(({ entry, code, stderr }) => {
         const errors = stderr.split('\n').filter((line) => /\berror\b/i.test(line));
         return { entry: entry.name, code, errors, trace: /\n\s+at /.test(stderr) };
       });
       const expected = applicable.map((entry) => ({ entry: entry.name, code: fault.code, errors: [expect.stringMatching(fault.message)], trace: false }));
       expect(answers).toEqual(expected);
+      if (fault.sameLine !== false) {
+        // The line itself, without the scripts' time stamp: the same words from each.
+        const lines = answers.map(({ entry, errors }) => ({ entry, line: (errors[0] ?? '').replace(/^\d\d:\d\d:\d\d /, '') }));
+        expect(lines).toEqual(lines.map(({ entry }) => ({ entry, line: lines[0]?.line })));
+      }
+      if (fault.withinSeconds !== undefined) {
+        expect(results.map(({ entry, seconds }) => ({ entry: entry.name, late: seconds > (fault.withinSeconds ?? 0) }))).toEqual(applicable.map((entry) => ({ entry: entry.name, late: false })));
+      }
     }, 120_000);
   }
+});
+
+describe("the context's namespace", () => {
+  it('is the one the scripts that create it use when -n is not given, and they say so', async () => {
+    const kubeconfig = ['--kubeconfig', join(dir, 'namespaced.yaml')];
+    // Dry runs against the fake API server only: no Dapr chart to download.
+    const creators = [
+      ['create-secrets.sh', ['bash', join(root, 'scripts/create-secrets.sh'), '--dry-run', ...kubeconfig]],
+      ['deploy-to-cloud.sh', ['bash', join(root, 'scripts/deploy-to-cloud.sh'), '--dry-run', '--skip-dapr', '--skip-validation', ...kubeconfig]],
+    ] as const;
+    const results = await Promise.all(creators.map(async ([entry, argv]) => ({ entry, ...(await run([...argv])) })));
+    expect(results.map(({ entry, stdout, stderr }) => ({ entry, said: /namespace missing: the namespace of context ctx \(no --namespace given\)/.test(stdout + stderr) }))).toEqual(
+      creators.map(([entry]) => ({ entry, said: true })),
+    );
+  }, 60_000);
 });
 
 describe('--help', () => {
@@ -184,5 +266,38 @@ describe('a report on every exit', () => {
       expect(result.code, name).toBe(6);
       expect(await readFile(join(reports, 'latest/summary.md'), 'utf8')).toContain(`## ${name}: ❌ could not validate (exit 6)`);
     }
+  }, 60_000);
+
+  it('validate-deployment.sh leaves a report of this run on each of its own exits, and names only that one', async () => {
+    const reports = join(dir, 'gate-reports');
+    const gate = (...args: string[]) => run(['bash', join(root, 'scripts/validate-deployment.sh'), '--report-dir', reports, ...args]);
+    const seen: string[] = [];
+    for (const [args, code, reason] of [
+      [['--no-such-flag'], 2, /unknown argument '--no-such-flag'/],
+      [['--kubeconfig', join(dir, 'fake.yaml'), '--namespace', 'missing'], 6, /namespace "missing" does not exist in context "ctx"/],
+      [['--kubeconfig', join(dir, 'fake.yaml'), '--', '--only', 'nosuch'], 2, /nosuch/],
+    ] as const) {
+      const result = await gate(...args);
+      expect(result.code, result.stderr).toBe(code);
+      const named = [...result.stdout.matchAll(/report: (\S+) \(junit/g)].map((match) => match[1] ?? '');
+      expect(named, result.stdout).toHaveLength(1);
+      const runDir = named[0] ?? '';
+      expect(seen, 'a report of an earlier run').not.toContain(runDir);
+      seen.push(runDir);
+      expect(join(reports, await readlink(join(reports, 'latest')))).toBe(runDir);
+      const json = JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as { exitCode: number; results: { id: string; reason: string }[] };
+      expect(json.exitCode).toBe(code);
+      expect(json.results.map((r) => r.id)).toEqual(['preflight']);
+      expect(json.results[0]?.reason).toMatch(reason);
+      expect(await readFile(join(runDir, 'junit.xml'), 'utf8')).toMatch(/<testcase name="preflight: [^"]*"[^>]*>\s*<failure message=/);
+      expect(await readFile(join(runDir, 'summary.md'), 'utf8')).toContain(`could not validate (exit ${code})`);
+    }
+  }, 120_000);
+
+  it('validate-deployment.sh names no report when its run wrote none', async () => {
+    const reports = join(dir, 'list-reports');
+    const result = await run(['bash', join(root, 'scripts/validate-deployment.sh'), '--report-dir', reports, '--', '--list']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toMatch(/report: /);
   }, 60_000);
 });
