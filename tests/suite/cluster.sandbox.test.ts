@@ -408,6 +408,20 @@ describe('cluster-object checks against the sandbox', () => {
     await restoreDeployments();
   }, 120_000);
 
+  it('secret-references turns red, alone, when a workload receives a secret key it does not read', async () => {
+    const applied = Date.now();
+    await mutateDeployment('recurring-task-service', (d) => {
+      d.spec?.template.spec?.containers[0]?.env?.push({ name: 'BETTER_AUTH_SECRET', valueFrom: { secretKeyRef: { name: 'app-secrets', key: 'BETTER_AUTH_SECRET' } } });
+    });
+    await waitFor('the recurring-task-service rollout', settled, settleTimeoutMs);
+    const { byId } = await runChecks();
+    const seconds = (Date.now() - applied) / 1000;
+    const result = expectRed(byId, 'secret-references', /workload recurring-task-service \(pod recurring-task-service-\S+ container \S+\) receives key BETTER_AUTH_SECRET of Secret app-secrets, which it does not read/);
+    expectGreenExcept(byId, ['secret-references']);
+    faultTable.push({ fault: 'a workload receives a secret it does not read (recurring-task-service)', check: 'secret-references', seconds, message: result.reason });
+    await restoreDeployments();
+  }, 120_000);
+
   it('secret-keys turns red when the Secret loses a key', async () => {
     const applied = Date.now();
     const secret = await core.readNamespacedSecret({ name: 'app-secrets', namespace });
