@@ -11,7 +11,7 @@ import { candidateArgs, locateHelm, runHelm } from './helm.js';
 import { runDrill, type DrillKind } from './drill.js';
 import { Redactor } from '../lib/redact.js';
 import { drillSection } from './report.js';
-import { seedFromSecret, verdictResults, writeRunReports } from './runreport.js';
+import { runTarget, seedFromSecret, verdictResults, writeRunReports } from './runreport.js';
 import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
 
 const usage = `Usage: npm run drill:rollback -- [options]   |   npm run drill:upgrade -- [options]
@@ -146,16 +146,7 @@ async function main(argv: string[]): Promise<number> {
       runId: config.runId,
       startedAt: report.startedAt,
       finishedAt: new Date(report.startMs + report.durationMs).toISOString(),
-      target: {
-        context: kube.contextName,
-        server: kube.server,
-        serverVersion: 'n/a',
-        namespace: config.namespace,
-        release: config.release,
-        revision: report.final.revision,
-        releaseStatus: report.final.status,
-        access: 'frontend public address',
-      },
+      target: runTarget(kube, config, report.final, 'frontend public address'),
       results,
       notes: [...notes, ...report.problems],
       detail: { kind: `drill-${kind}`, drill: report },

@@ -50,6 +50,11 @@ export async function seedFromSecret(kube: Kube, config: Pick<SuiteConfig, 'secr
   }
 }
 
+/** The target a drill or load run names in its report: the cluster, the release and how it was reached. */
+export function runTarget(kube: Kube, config: Pick<SuiteConfig, 'namespace' | 'release'>, release: { revision: number; status: string }, access: string): RunReport['target'] {
+  return { context: kube.contextName, server: kube.server, serverVersion: 'n/a', namespace: config.namespace, release: config.release, revision: release.revision, releaseStatus: release.status, access };
+}
+
 export interface RunReportInput {
   /** The page's headline: "Rollback drill", "Load test". */
   title: string;

@@ -15,7 +15,7 @@ import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } 
 import { Redactor } from '../lib/redact.js';
 import { loadSection } from './report.js';
 import { defaultMix, mixText, parseMix, type Mix } from './mix.js';
-import { seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
+import { runTarget, seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
 import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
 
 const usage = `Usage: npm run load -- [options]
@@ -130,16 +130,7 @@ async function main(argv: string[]): Promise<number> {
       runId: config.runId,
       startedAt: report.startedAt,
       finishedAt,
-      target: {
-        context: kube.contextName,
-        server: kube.server,
-        serverVersion: 'n/a',
-        namespace: config.namespace,
-        release: config.release,
-        revision: 0,
-        releaseStatus: 'n/a',
-        access: jobPods > 0 ? `Job of ${jobPods} pods` : 'this machine',
-      },
+      target: runTarget(kube, config, { revision: 0, status: 'n/a' }, jobPods > 0 ? `Job of ${jobPods} pods` : 'this machine'),
       results,
       notes,
       detail: { kind: 'load', load: report },
