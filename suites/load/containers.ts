@@ -59,9 +59,15 @@ function labelsOf(text: string): Record<string, string> {
   return labels;
 }
 
+/** The name a pod's own cgroup goes by in the report: all its containers together. */
+export const wholePod = '(pod)';
+
 /**
  * The counters of the namespace's containers in a cAdvisor exposition (Prometheus text format).
- * The pod's own cgroup (no container label) and the sandbox (`POD`) are left out.
+ * The pod's own cgroup (no container label) counts as the container `(pod)`: where the kubelet
+ * reports no container of its own (as on a node whose runtime cAdvisor cannot read), the pod's
+ * cgroup, with the sum of its containers' limits, is what shows throttling. The sandbox
+ * (`POD`) is left out.
  */
 export function parseCadvisor(text: string, namespace: string): Map<string, ContainerCounters> {
   const out = new Map<string, ContainerCounters>();
@@ -72,11 +78,12 @@ export function parseCadvisor(text: string, namespace: string): Map<string, Cont
     const field = cadvisorMetrics[match[1] as string];
     if (!field) continue;
     const labels = labelsOf(match[2] as string);
-    if (labels.namespace !== namespace || !labels.pod || !labels.container || labels.container === 'POD') continue;
+    if (labels.namespace !== namespace || !labels.pod || labels.container === 'POD') continue;
     const value = Number(match[3]);
     if (!Number.isFinite(value)) continue;
-    const key = containerKey(labels.pod, labels.container);
-    const counters = out.get(key) ?? { pod: labels.pod, container: labels.container };
+    const container = labels.container || wholePod;
+    const key = containerKey(labels.pod, container);
+    const counters = out.get(key) ?? { pod: labels.pod, container };
     // A container may show up once per cgroup hierarchy; the largest reading is the container's.
     const previous = counters[field];
     (counters as unknown as Record<string, number>)[field] = typeof previous === 'number' ? Math.max(previous, value) : value;
@@ -93,12 +100,18 @@ const memoryLimit = (quantity: string | undefined): number | undefined => {
   return Number(match[1]) * (units[match[2] ?? ''] ?? 1);
 };
 
-/** Restarts, last exits and memory limits of the namespace's containers, from the pods. */
+/**
+ * Restarts, last exits and memory limits of the namespace's containers, from the pods; and
+ * each pod as a whole (`(pod)`), with the sum of its containers' memory limits when each has one.
+ */
 export function podCounters(pods: readonly k8s.V1Pod[]): Map<string, ContainerCounters> {
   const out = new Map<string, ContainerCounters>();
   for (const pod of pods) {
     const name = pod.metadata?.name ?? '?';
     const limits = new Map((pod.spec?.containers ?? []).map((c) => [c.name, memoryLimit(c.resources?.limits?.memory)]));
+    const all = [...limits.values()];
+    const podLimit = all.length > 0 && all.every((limit) => limit !== undefined) ? all.reduce<number>((sum, limit) => sum + (limit ?? 0), 0) : undefined;
+    out.set(containerKey(name, wholePod), { pod: name, container: wholePod, memoryLimitBytes: podLimit });
     for (const status of pod.status?.containerStatuses ?? []) {
       const terminated = status.lastState?.terminated;
       out.set(containerKey(name, status.name), {
@@ -113,24 +126,37 @@ export function podCounters(pods: readonly k8s.V1Pod[]): Map<string, ContainerCo
   return out;
 }
 
-/** Both readings of one moment: the pods' counters with the kubelet's beside them. */
+/**
+ * The pods' counters with the kubelet's beside them. A pod whose containers the kubelet reports
+ * one by one needs no row of its own; one whose containers it does not report keeps its
+ * whole-pod row, and its containers keep theirs for restarts, OOM kills and limits.
+ */
+export function mergeKubelet(pods: Map<string, ContainerCounters>, kubelet: Map<string, ContainerCounters>): Map<string, ContainerCounters> {
+  const merged = new Map<string, ContainerCounters>();
+  for (const [key, known] of pods) merged.set(key, { ...kubelet.get(key), ...known, memoryLimitBytes: known.memoryLimitBytes });
+  for (const [key, entry] of merged) {
+    if (entry.container !== wholePod) continue;
+    const containersReported = [...merged.values()].some((c) => c.pod === entry.pod && c.container !== wholePod && c.periods !== undefined);
+    if (containersReported || entry.periods === undefined) merged.delete(key);
+  }
+  return merged;
+}
+
+/** One reading of the namespace's pods and of the kubelet of every node they run on. */
 export async function readContainerCounters(kube: Kube, namespace: string): Promise<{ counters: Map<string, ContainerCounters>; note: string }> {
   const pods = (await kube.core.listNamespacedPod({ namespace })).items.filter((pod) => !pod.metadata?.name?.startsWith('todo-load-'));
-  const counters = podCounters(pods);
   const nodes = [...new Set(pods.map((pod) => pod.spec?.nodeName).filter((node): node is string => Boolean(node)))];
+  const kubelet = new Map<string, ContainerCounters>();
   const unread: string[] = [];
   for (const node of nodes) {
     try {
-      const text = await kube.core.connectGetNodeProxyWithPath({ name: node, path: 'metrics/cadvisor' });
-      for (const [key, kubelet] of parseCadvisor(text, namespace)) {
-        const known = counters.get(key);
-        if (known) counters.set(key, { ...kubelet, ...known, memoryLimitBytes: known.memoryLimitBytes });
-      }
+      for (const [key, counters] of parseCadvisor(await kube.core.connectGetNodeProxyWithPath({ name: node, path: 'metrics/cadvisor' }), namespace)) kubelet.set(key, counters);
     } catch (error) {
       unread.push(`${node}: ${oneLine(error)}`);
     }
   }
-  return { counters, note: unread.length > 0 ? `the kubelet's cAdvisor metrics could not be read (nodes/proxy) for ${unread.join('; ')}` : '' };
+  const note = unread.length > 0 ? `the kubelet's cAdvisor metrics could not be read (nodes/proxy) for ${unread.join('; ')}` : '';
+  return { counters: mergeKubelet(podCounters(pods), kubelet), note };
 }
 
 const grew = (after: number | undefined, before: number | undefined): number => Math.max(0, (after ?? 0) - (before ?? 0));

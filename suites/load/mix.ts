@@ -104,7 +104,10 @@ const without = (ids: string[], id: string): void => {
  */
 export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: readonly string[], signInPath: string, byOp: Record<string, number>): autocannon.Request[] {
   const tasks = `/api/${encodeURIComponent(user.user)}/tasks`;
-  const api = { ...user.headers, 'content-type': 'application/json', accept: 'application/json' };
+  // A new headers object for every request: autocannon writes the body's Content-Length into
+  // the object it is given, and a shared one would carry it to a later request without a body
+  // (which then waits for a body that never comes).
+  const api = (body: boolean): Record<string, string> => ({ ...user.headers, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) });
   const count = (op: string) => {
     byOp[op] = (byOp[op] ?? 0) + 1;
   };
@@ -124,7 +127,7 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
   };
   const listRequest = (request: autocannon.Request): autocannon.Request => {
     count('list');
-    return { ...request, method: 'GET', path: tasks, headers: api, body: undefined };
+    return { ...request, method: 'GET', path: tasks, headers: api(false), body: undefined };
   };
   const onTask = (op: 'update' | 'complete' | 'delete') => (request: autocannon.Request, raw: object): autocannon.Request => {
     const known = knownOf(raw);
@@ -135,7 +138,7 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
     if (op === 'delete') without(known.all, id);
     const path = `${tasks}/${encodeURIComponent(id)}${op === 'complete' ? '/complete' : ''}`;
     const body = op === 'update' ? JSON.stringify({ description: 'updated under load', priority: 'high' }) : op === 'complete' ? JSON.stringify({ completed: true, is_completed: true }) : undefined;
-    return { ...request, method: op === 'update' ? 'PUT' : op === 'complete' ? 'PATCH' : 'DELETE', path, headers: api, body };
+    return { ...request, method: op === 'update' ? 'PUT' : op === 'complete' ? 'PATCH' : 'DELETE', path, headers: api(body !== undefined), body };
   };
 
   return sequence.map((op): autocannon.Request => {
@@ -160,19 +163,19 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
           path: signInPath,
           headers: { 'content-type': 'application/json', accept: 'application/json' },
           body: JSON.stringify(user.credentials),
-          setupRequest: (r: autocannon.Request) => (count('signin'), r),
+          setupRequest: (r: autocannon.Request) => (count('signin'), { ...r, headers: { 'content-type': 'application/json', accept: 'application/json' } }),
         };
       case 'list':
-        return { method: 'GET', path: tasks, headers: api, setupRequest: (r: autocannon.Request) => (count('list'), r), onResponse: rememberList };
+        return { method: 'GET', path: tasks, headers: api(false), setupRequest: (r: autocannon.Request) => (count('list'), { ...r, headers: api(false) }), onResponse: rememberList };
       case 'create':
         return {
           method: 'POST',
           path: tasks,
-          headers: api,
+          headers: api(true),
           setupRequest: (r: autocannon.Request) => {
             count('create');
             // Daily recurring tasks, so that completing one is an event with a next occurrence.
-            return { ...r, body: JSON.stringify({ title: `load ${Math.random().toString(36).slice(2, 8)}`, priority: 'medium', tags: ['load'], due_date: new Date().toISOString().slice(0, 10), is_recurring: true, recurrence_pattern: 'daily', recurrence_frequency: 'daily' }) };
+            return { ...r, headers: api(true), body: JSON.stringify({ title: `load ${Math.random().toString(36).slice(2, 8)}`, priority: 'medium', tags: ['load'], due_date: new Date().toISOString().slice(0, 10), is_recurring: true, recurrence_pattern: 'daily', recurrence_frequency: 'daily' }) };
           },
           onResponse: (status: number, body: string, raw: object) => {
             if (status !== 200 && status !== 201) return;
@@ -188,11 +191,11 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
           },
         };
       case 'update':
-        return { method: 'PUT', path: tasks, headers: api, setupRequest: onTask('update') };
+        return { method: 'PUT', path: tasks, headers: api(false), setupRequest: onTask('update') };
       case 'complete':
-        return { method: 'PATCH', path: tasks, headers: api, setupRequest: onTask('complete') };
+        return { method: 'PATCH', path: tasks, headers: api(false), setupRequest: onTask('complete') };
       case 'delete':
-        return { method: 'DELETE', path: tasks, headers: api, setupRequest: onTask('delete') };
+        return { method: 'DELETE', path: tasks, headers: api(false), setupRequest: onTask('delete') };
     }
   });
 }

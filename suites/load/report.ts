@@ -17,7 +17,7 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${u.cpuPercent ?? 'n/a'} %</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${u.memoryPercent ?? 'n/a'} %</td></tr>`).join('');
   const mib = (value: number | undefined) => (value === undefined ? 'n/a' : `${(value / 1048576).toFixed(0)} MiB`);
   const containers = report.containers.runs
-    .map((c) => `<tr><td>${htmlEscape(c.pod)}/${htmlEscape(c.container)}</td><td>${c.throttledPercent === undefined ? 'no CPU limit' : `${c.throttledPercent} % of ${c.periods}`}</td><td>${c.throttledSeconds} s</td><td>${c.restarts}</td><td>${c.oomKills}</td><td>${mib(c.peakMemoryBytes)}</td><td>${c.peakMemoryPercent ?? 'n/a'} %</td></tr>`)
+    .map((c) => `<tr><td>${htmlEscape(c.pod)}/${htmlEscape(c.container)}</td><td>${c.throttledPercent === undefined ? 'not reported' : `${c.throttledPercent} % of ${c.periods}`}</td><td>${c.throttledSeconds} s</td><td>${c.restarts}</td><td>${c.oomKills}</td><td>${mib(c.peakMemoryBytes)}</td><td>${c.peakMemoryPercent ?? 'n/a'} %</td></tr>`)
     .join('');
   return `<section><h2>The run</h2>
 <p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %.</p>

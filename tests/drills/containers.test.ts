@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type * as k8s from '@kubernetes/client-node';
-import { compareCounters, parseCadvisor, podCounters, restartsVerdict, throttlingVerdict, type ContainerCounters } from '../../suites/load/containers.js';
+import { compareCounters, mergeKubelet, parseCadvisor, podCounters, restartsVerdict, throttlingVerdict, type ContainerCounters } from '../../suites/load/containers.js';
 
 // The shape of the kubelet's /metrics/cadvisor: one series per cgroup, the pod's own cgroup
 // without a container label, the sandbox as container "POD".
@@ -24,19 +24,28 @@ const pod = (restarts: number, lastExit?: { reason: string; finishedAt: string }
 });
 
 function reading(periods: number, throttled: number, restarts: number, oom = 0, lastExit?: { reason: string; finishedAt: string }): Map<string, ContainerCounters> {
-  const counters = podCounters([pod(restarts, lastExit)]);
-  for (const [key, kubelet] of parseCadvisor(exposition(periods, throttled, oom), 'todo-app')) {
-    const known = counters.get(key);
-    if (known) counters.set(key, { ...kubelet, ...known, memoryLimitBytes: known.memoryLimitBytes });
-  }
-  return counters;
+  return mergeKubelet(podCounters([pod(restarts, lastExit)]), parseCadvisor(exposition(periods, throttled, oom), 'todo-app'));
 }
 
 describe("the kubelet's counters of each container", () => {
-  it("reads the namespace's containers from a cAdvisor exposition, leaving out pod cgroups and sandboxes", () => {
+  it("reads the namespace's containers and pods from a cAdvisor exposition, leaving out sandboxes", () => {
     const parsed = parseCadvisor(exposition(1000, 100), 'todo-app');
-    expect([...parsed.keys()]).toEqual(['frontend-1/frontend']);
+    expect([...parsed.keys()]).toEqual(['frontend-1/frontend', 'frontend-1/(pod)']);
     expect(parsed.get('frontend-1/frontend')).toEqual({ pod: 'frontend-1', container: 'frontend', periods: 1000, throttledPeriods: 100, throttledSeconds: 1, oomEvents: 0, maxMemoryBytes: 268435456 });
+    expect(parsed.get('frontend-1/(pod)')).toEqual({ pod: 'frontend-1', container: '(pod)', periods: 2000 });
+  });
+
+  it("counts a pod as a whole where the kubelet does not report its containers one by one", () => {
+    // The pod's cgroup alone, as a kubelet reports it when cAdvisor cannot read the runtime.
+    const podOnly = (periods: number, throttled: number) =>
+      `container_cpu_cfs_periods_total{container="",id="/kubepods/pod1",namespace="todo-app",pod="frontend-1"} ${periods}\ncontainer_cpu_cfs_throttled_periods_total{container="",id="/kubepods/pod1",namespace="todo-app",pod="frontend-1"} ${throttled}\n`;
+    const at = (periods: number, throttled: number) => mergeKubelet(podCounters([pod(0)]), parseCadvisor(podOnly(periods, throttled), 'todo-app'));
+    const runs = compareCounters(at(1000, 0), at(2000, 400), 0);
+    expect(runs.map((run) => [run.container, run.throttledPercent])).toEqual([['(pod)', 40], ['frontend', undefined]]);
+    expect(runs[0]?.memoryLimitBytes).toBe(536870912);
+    expect(throttlingVerdict(runs, '', 25).actual).toBe('throttled over 25 %: frontend-1/(pod) 40 % of 1000 periods (0 s)');
+    // With the containers reported one by one, the pod's own row goes.
+    expect([...reading(1000, 100, 0).keys()]).toEqual(['frontend-1/frontend']);
   });
 
   it('gives the share of CPU periods throttled during the run, peak memory against the limit, restarts and OOM kills', () => {
