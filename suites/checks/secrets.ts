@@ -27,7 +27,8 @@ export const readSecretKeys: Record<string, string[]> = {
 /**
  * The keys of Secret `secretName` a pod's containers receive that the workload does not read,
  * by `secretKeyRef` under any variable name or by `envFrom` of the whole Secret (which grants
- * every key in `secretKeys`). The injected `daprd` container is not the workload's.
+ * every key in `secretKeys`, the Secret's keys). The injected `daprd` container is not the
+ * workload's.
  */
 export function overGrants(pod: k8s.V1Pod, secretName: string, secretKeys: string[], read: string[]): { container: string; key: string }[] {
   const out: { container: string; key: string }[] = [];
@@ -41,7 +42,8 @@ export function overGrants(pod: k8s.V1Pod, secretName: string, secretKeys: strin
     for (const from of container.envFrom ?? []) {
       if (from.secretRef?.name === secretName) for (const key of secretKeys) received.add(key);
     }
-    for (const key of [...received].sort()) if (!read.includes(key)) out.push({ container: container.name, key });
+    // A reference to a key the Secret does not hold grants nothing; it is reported as broken.
+    for (const key of [...received].sort()) if (secretKeys.includes(key) && !read.includes(key)) out.push({ container: container.name, key });
   }
   return out;
 }

@@ -259,9 +259,13 @@ describe('charts in the sandbox cluster', () => {
     expect(installed, 'the install test must have run').toBe(true);
     const pods = async () => {
       const listed = await kubectlOk(['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${release}`, '-o', 'json']);
-      const items = (JSON.parse(listed.stdout) as { items: { metadata: { name: string; uid: string; ownerReferences?: { kind: string }[] } }[] }).items;
-      // Hook Jobs (the topics Job, test pods) are recreated on every upgrade by design.
-      return items.filter((pod) => pod.metadata.ownerReferences?.some((owner) => owner.kind === 'ReplicaSet' || owner.kind === 'StatefulSet')).map((pod) => `${pod.metadata.name} ${pod.metadata.uid}`).sort();
+      const items = (JSON.parse(listed.stdout) as { items: { metadata: { name: string; uid: string; deletionTimestamp?: string; ownerReferences?: { kind: string }[] } }[] }).items;
+      // Hook Jobs (the topics Job, test pods) are recreated on every upgrade by design, and
+      // pods still terminating after the rollback before are on their way out.
+      return items
+        .filter((pod) => !pod.metadata.deletionTimestamp && pod.metadata.ownerReferences?.some((owner) => owner.kind === 'ReplicaSet' || owner.kind === 'StatefulSet'))
+        .map((pod) => `${pod.metadata.name} ${pod.metadata.uid}`)
+        .sort();
     };
     const before = await pods();
     expect(before.length).toBeGreaterThan(0);

@@ -17,6 +17,9 @@ describe('overGrants (secret-references)', () => {
   it('finds nothing when a workload receives only the keys it reads', () => {
     const p = pod([{ name: 'recurring-task-service', env: [fromSecret('DATABASE_URL', 'DATABASE_URL')] }]);
     expect(overGrants(p, SECRET, KEYS, readSecretKeys['recurring-task-service'] ?? [])).toEqual([]);
+    // A reference to a key the Secret does not hold grants nothing (it is a broken reference).
+    const broken = pod([{ name: 'recurring-task-service', env: [fromSecret('DATABASE_URL', 'DATABASE_URL_TYPO')] }]);
+    expect(overGrants(broken, SECRET, KEYS, readSecretKeys['recurring-task-service'] ?? [])).toEqual([]);
   });
 
   it('names the container and the key a workload receives but does not read, under any variable name', () => {
