@@ -17,7 +17,7 @@ import { execFile } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
-import { classifyPod, isWorkloadPod } from '../../suites/checks/pods.js';
+import { classifyPod, isWorkloadPod, type PodState } from '../../suites/checks/pods.js';
 
 export interface StuckOptions {
   /** How long a pod may stay unable to start. */
@@ -34,12 +34,11 @@ export interface Stuck {
   detail: string;
 }
 
-/** Why POD cannot start right now, or undefined while it may still get there. */
-export function cannotStart(pod: k8s.V1Pod): Stuck | undefined {
+/** Why POD (classified as STATE) cannot start right now, or undefined while it may still get there. */
+export function cannotStart(pod: k8s.V1Pod, state: PodState = classifyPod(pod)): Stuck | undefined {
   const name = pod.metadata?.name ?? '?';
   // A Job's failed pod is retried with a new one (its backoffLimit decides).
   if (!isWorkloadPod(pod) && pod.status?.phase === 'Failed') return undefined;
-  const state = classifyPod(pod);
   if (state.state === 'hopeless') return { pod: name, reason: state.reason, detail: state.detail };
   if (state.state !== 'progressing') return undefined;
   // Killed over its memory limit and restarted at once: not yet a crash loop, still hopeless.
@@ -67,7 +66,7 @@ export function stuckPods(since: Map<string, number>, pods: k8s.V1Pod[], now: nu
       since.delete(name);
       continue;
     }
-    const why = cannotStart(pod);
+    const why = cannotStart(pod, state);
     if (!why) continue;
     const first = since.get(name) ?? now;
     since.set(name, first);

@@ -4,6 +4,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { CheckFailure, CheckSkip, type Check } from '../lib/check.js';
 import { apiStatus } from '../lib/errors.js';
+import { parseQuantity } from '../lib/quantity.js';
 import { isWorkloadPod } from './pods.js';
 
 /** Missing requests/limits of every container of a pod, as readable lines. */
@@ -23,20 +24,6 @@ export function missingResources(pod: k8s.V1Pod): string[] {
     if (missing.length > 0) out.push(`pod ${pod.metadata?.name} ${kind} ${c.name} has no ${missing.join(', ')}`);
   }
   return out;
-}
-
-/** Kubernetes quantity to a number: CPU in cores, memory in bytes. */
-export function parseQuantity(value: string): number {
-  const match = /^([0-9.]+)([a-zA-Z]*)$/.exec(value.trim());
-  if (!match) return Number.NaN;
-  const amount = Number(match[1]);
-  const suffix = match[2] ?? '';
-  const factors: Record<string, number> = {
-    '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12,
-    Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
-  };
-  const factor = factors[suffix];
-  return factor === undefined ? Number.NaN : amount * factor;
 }
 
 const resourcesSet: Check = {

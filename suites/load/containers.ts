@@ -5,6 +5,7 @@
 // and once after the run; restarts and the reason of the last exit come from the pods.
 import type * as k8s from '@kubernetes/client-node';
 import { oneLine } from '../lib/errors.js';
+import { bytes } from '../lib/quantity.js';
 import type { Kube } from '../lib/kube.js';
 import type { Verdict } from '../drills/stats.js';
 
@@ -93,11 +94,8 @@ export function parseCadvisor(text: string, namespace: string): Map<string, Cont
 }
 
 const memoryLimit = (quantity: string | undefined): number | undefined => {
-  if (!quantity) return undefined;
-  const match = /^(\d+(?:\.\d+)?)([KMGT]i|[kKMGT])?$/.exec(quantity);
-  if (!match) return undefined;
-  const units: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
-  return Number(match[1]) * (units[match[2] ?? ''] ?? 1);
+  const value = bytes(quantity);
+  return Number.isNaN(value) ? undefined : value;
 };
 
 /**

@@ -7,6 +7,7 @@
 import autocannon from 'autocannon';
 import type * as k8s from '@kubernetes/client-node';
 import { oneLine } from '../lib/errors.js';
+import { bytes, cpuMillis } from '../lib/quantity.js';
 import { compareCounters, readContainerCounters, restartsVerdict, throttlingVerdict, type ContainerCounters, type ContainerRun } from './containers.js';
 import type { Kube } from '../lib/kube.js';
 import type { Redactor } from '../lib/redact.js';
@@ -175,23 +176,6 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
   return { startMs, endMs: Date.now(), users: options.users, responses, errors, eventFlowMs, eventFailures, byOp };
 }
 
-const cpuMillis = (q: string | undefined): number => {
-  if (!q) return Number.NaN;
-  const m = /^([\d.]+)([numk]?)$/.exec(q);
-  if (!m) return Number.NaN;
-  const v = Number(m[1]);
-  return { n: v / 1e6, u: v / 1e3, m: v, k: v * 1e6, '': v * 1000 }[m[2] as 'n' | 'u' | 'm' | 'k' | ''];
-};
-
-const bytes = (q: string | undefined): number => {
-  if (!q) return Number.NaN;
-  const m = /^([\d.]+)([KMGT]i?|[kmKMGT])?$/.exec(q);
-  if (!m) return Number.NaN;
-  const units: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, m: 1e-3 };
-  return Number(m[1]) * (units[m[2] ?? ''] ?? 1);
-};
-
-export const parseQuantity = { cpuMillis, bytes };
 
 interface PodMetrics {
   items?: { metadata?: { name?: string }; containers?: { name?: string; usage?: { cpu?: string; memory?: string } }[] }[];

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { defaultMix } from '../../suites/load/mix.js';
 import { allPass, atMost, eventLatencyText, histogram, longestOutageMs, outageWindows, percentile, perSecond, summarize, type ProbeResult } from '../../suites/drills/stats.js';
-import { buildReport, parseQuantity, type LoadSamples } from '../../suites/load/load.js';
+import { buildReport, type LoadSamples } from '../../suites/load/load.js';
+import { bytes, cpuMillis } from '../../suites/lib/quantity.js';
 import { loadJob, parseResultLines, resultMarker } from '../../suites/load/job.js';
 import { candidateArgs, isPending } from '../../suites/drills/helm.js';
 import { defaultAuthRoutes } from '../../suites/lib/config.js';
@@ -104,12 +105,12 @@ describe('verdicts', () => {
 
 describe('quantities, helm candidates, the Job', () => {
   it('parses CPU and memory quantities', () => {
-    expect(parseQuantity.cpuMillis('250m')).toBe(250);
-    expect(parseQuantity.cpuMillis('1')).toBe(1000);
-    expect(parseQuantity.cpuMillis('5000000n')).toBe(5);
-    expect(parseQuantity.bytes('128Mi')).toBe(128 * 1024 * 1024);
-    expect(parseQuantity.bytes('1G')).toBe(1e9);
-    expect(parseQuantity.bytes('12345')).toBe(12345);
+    expect(cpuMillis('250m')).toBe(250);
+    expect(cpuMillis('1')).toBe(1000);
+    expect(cpuMillis('5000000n')).toBe(5);
+    expect(bytes('128Mi')).toBe(128 * 1024 * 1024);
+    expect(bytes('1G')).toBe(1e9);
+    expect(bytes('12345')).toBe(12345);
   });
 
   it('names its candidates and spots pending releases', () => {
