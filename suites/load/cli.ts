@@ -13,7 +13,7 @@ import { frontendBase } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
 import { Redactor } from '../lib/redact.js';
-import { loadSection } from './report.js';
+import { cpuPerRequest, loadSection } from './report.js';
 import { defaultMix, mixText, parseMix, type Mix } from './mix.js';
 import { runTarget, seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
 import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
@@ -117,9 +117,14 @@ async function main(argv: string[]): Promise<number> {
     const base = await frontendBase(kube, config);
     const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, redactor, log: say };
     say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
-    const { value: samples, usage: used, note, containers } = await withUsage(options.metrics, async (): Promise<LoadSamples[]> => {
-      if (jobPods > 0) return runLoadJob({ kube, config, pods: jobPods, image: values.image ?? (await suiteImage(kube, config)), base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
-      return [await generate(options)];
+    const { value: samples, usage: used, note, containers } = await withUsage(options.metrics, async (loadStarts): Promise<LoadSamples[]> => {
+      if (jobPods > 0) {
+        // The Job's pods sign their users up on their own: the counters start with the Job.
+        const image = values.image ?? (await suiteImage(kube, config));
+        await loadStarts();
+        return runLoadJob({ kube, config, pods: jobPods, image, base, argv: workerArgs(common, base), durationSeconds: common.durationSeconds, log: say });
+      }
+      return [await generate({ ...options, onStart: loadStarts })];
     });
     const report = buildReport(samples, { ...options }, used, note, containers);
     const finishedAt = new Date().toISOString();
@@ -140,6 +145,8 @@ async function main(argv: string[]): Promise<number> {
     for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
     say(`${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %`);
     say(`usage: ${report.usage.note}`);
+    const busiest = report.containers.runs.filter((run) => run.cpuSeconds !== undefined).sort((a, b) => (b.cpuSeconds ?? 0) - (a.cpuSeconds ?? 0)).slice(0, 3);
+    if (busiest.length > 0) say(`CPU per request: ${busiest.map((run) => `${run.pod}/${run.container} ${cpuPerRequest(run, report.requests)}`).join(', ')}`);
     say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
     return written.exitCode;
   });

@@ -17,11 +17,15 @@ export interface ContainerCounters {
   periods?: number;
   throttledPeriods?: number;
   throttledSeconds?: number;
+  /** CPU time the container used, in seconds. */
+  cpuSeconds?: number;
   oomEvents?: number;
   /** The highest memory use the kernel recorded since the container started. */
   maxMemoryBytes?: number;
   memoryLimitBytes?: number;
   restarts?: number;
+  /** When the kubelet last refreshed these counters (ms since epoch), where it says. */
+  sampledAtMs?: number;
   /** The reason and end of the container's last exit, when it has exited before. */
   lastExit?: { reason: string; finishedAt: string };
 }
@@ -35,6 +39,8 @@ export interface ContainerRun {
   /** Share of the run's CFS periods in which the container was throttled; undefined without a CPU limit. */
   throttledPercent: number | undefined;
   throttledSeconds: number;
+  /** CPU time used during the run, in seconds; undefined where the kubelet did not report it. */
+  cpuSeconds: number | undefined;
   oomKills: number;
   restarts: number;
   peakMemoryBytes: number | undefined;
@@ -48,6 +54,7 @@ const cadvisorMetrics: Record<string, keyof ContainerCounters> = {
   container_cpu_cfs_periods_total: 'periods',
   container_cpu_cfs_throttled_periods_total: 'throttledPeriods',
   container_cpu_cfs_throttled_seconds_total: 'throttledSeconds',
+  container_cpu_usage_seconds_total: 'cpuSeconds',
   container_oom_events_total: 'oomEvents',
   container_memory_max_usage_bytes: 'maxMemoryBytes',
 };
@@ -74,7 +81,7 @@ export function parseCadvisor(text: string, namespace: string): Map<string, Cont
   const out = new Map<string, ContainerCounters>();
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s+(\S+)/.exec(line);
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s+(\S+)(?:\s+(\d+))?/.exec(line);
     if (!match) continue;
     const field = cadvisorMetrics[match[1] as string];
     if (!field) continue;
@@ -88,6 +95,7 @@ export function parseCadvisor(text: string, namespace: string): Map<string, Cont
     // A container may show up once per cgroup hierarchy; the largest reading is the container's.
     const previous = counters[field];
     (counters as unknown as Record<string, number>)[field] = typeof previous === 'number' ? Math.max(previous, value) : value;
+    if (match[4]) counters.sampledAtMs = Math.max(counters.sampledAtMs ?? 0, Number(match[4]));
     out.set(key, counters);
   }
   return out;
@@ -134,27 +142,47 @@ export function mergeKubelet(pods: Map<string, ContainerCounters>, kubelet: Map<
   for (const [key, known] of pods) merged.set(key, { ...kubelet.get(key), ...known, memoryLimitBytes: known.memoryLimitBytes });
   for (const [key, entry] of merged) {
     if (entry.container !== wholePod) continue;
-    const containersReported = [...merged.values()].some((c) => c.pod === entry.pod && c.container !== wholePod && c.periods !== undefined);
-    if (containersReported || entry.periods === undefined) merged.delete(key);
+    const read = (c: ContainerCounters) => c.periods !== undefined || c.cpuSeconds !== undefined;
+    const containersReported = [...merged.values()].some((c) => c.pod === entry.pod && c.container !== wholePod && read(c));
+    if (containersReported || !read(entry)) merged.delete(key);
   }
   return merged;
 }
 
-/** One reading of the namespace's pods and of the kubelet of every node they run on. */
-export async function readContainerCounters(kube: Kube, namespace: string): Promise<{ counters: Map<string, ContainerCounters>; note: string }> {
+/**
+ * One reading of the namespace's pods and of the kubelet of every node they run on. The kubelet
+ * refreshes its counters every ten seconds or so; with `notBeforeMs`, a node whose counters are
+ * older is read again (for at most `waitMs`), so that a reading taken at the start or the end of
+ * a run holds what happened up to that moment.
+ */
+export async function readContainerCounters(kube: Kube, namespace: string, notBeforeMs = 0, waitMs = 20_000): Promise<{ counters: Map<string, ContainerCounters>; note: string }> {
   const pods = (await kube.core.listNamespacedPod({ namespace })).items.filter((pod) => !pod.metadata?.name?.startsWith('todo-load-'));
   const nodes = [...new Set(pods.map((pod) => pod.spec?.nodeName).filter((node): node is string => Boolean(node)))];
   const kubelet = new Map<string, ContainerCounters>();
   const unread: string[] = [];
+  const stale: string[] = [];
+  const deadline = Date.now() + waitMs;
   for (const node of nodes) {
     try {
-      for (const [key, counters] of parseCadvisor(await kube.core.connectGetNodeProxyWithPath({ name: node, path: 'metrics/cadvisor' }), namespace)) kubelet.set(key, counters);
+      for (;;) {
+        const parsed = parseCadvisor(await kube.core.connectGetNodeProxyWithPath({ name: node, path: 'metrics/cadvisor' }), namespace);
+        const oldest = Math.min(...[...parsed.values()].map((counters) => counters.sampledAtMs ?? Number.POSITIVE_INFINITY));
+        if (oldest >= notBeforeMs || Date.now() >= deadline) {
+          if (oldest < notBeforeMs) stale.push(`${node} ${Math.round((notBeforeMs - oldest) / 1000)} s`);
+          for (const [key, counters] of parsed) kubelet.set(key, counters);
+          break;
+        }
+        await new Promise((done) => setTimeout(done, 1000));
+      }
     } catch (error) {
       unread.push(`${node}: ${oneLine(error)}`);
     }
   }
-  const note = unread.length > 0 ? `the kubelet's cAdvisor metrics could not be read (nodes/proxy) for ${unread.join('; ')}` : '';
-  return { counters: mergeKubelet(podCounters(pods), kubelet), note };
+  const notes = [
+    unread.length > 0 ? `the kubelet's cAdvisor metrics could not be read (nodes/proxy) for ${unread.join('; ')}` : '',
+    stale.length > 0 ? `the kubelet's counters lagged the moment asked for by ${stale.join(', ')}` : '',
+  ].filter(Boolean);
+  return { counters: mergeKubelet(podCounters(pods), kubelet), note: notes.join('; ') };
 }
 
 const grew = (after: number | undefined, before: number | undefined): number => Math.max(0, (after ?? 0) - (before ?? 0));
@@ -178,6 +206,7 @@ export function compareCounters(before: Map<string, ContainerCounters>, after: M
       throttledPeriods,
       throttledPercent: now.periods === undefined ? undefined : periods > 0 ? Math.round((throttledPeriods / periods) * 1000) / 10 : 0,
       throttledSeconds: Math.round(grew(now.throttledSeconds, then?.throttledSeconds) * 100) / 100,
+      cpuSeconds: now.cpuSeconds === undefined ? undefined : Math.round(grew(now.cpuSeconds, then?.cpuSeconds) * 1000) / 1000,
       oomKills: Math.max(grew(now.oomEvents, then?.oomEvents), exitedOom),
       restarts: grew(now.restarts, then?.restarts),
       peakMemoryBytes: peak,

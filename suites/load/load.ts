@@ -36,6 +36,8 @@ export interface LoadOptions {
   mix: Mix;
   /** Interval between event-flow probes; 0 turns them off. */
   eventEverySeconds: number;
+  /** Called once the users are signed up, just before the load begins. */
+  onStart?: () => Promise<void>;
   /** Pod metrics, when a cluster is at hand. */
   metrics?: { kube: Kube; namespace: string };
   /** Takes the users' passwords, so that no log line or report can show them. */
@@ -118,6 +120,7 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
   const assets = await assetsOfPage(options.base);
   const sequence = mixSequence(options.mix);
   const eventClient = options.eventEverySeconds > 0 ? await signedInClient(options.base, options.authRoutes, `${options.userPrefix}-event`, options.redactor, 10_000) : undefined;
+  await options.onStart?.();
   const byOp: Record<string, number> = {};
   const responses: [number, number, number][] = [];
   const errors: Record<string, number> = {};
@@ -137,9 +140,14 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
     timeout: 10,
     requests: [{ method: 'GET', path: '/' }],
     setupClient: (client) => {
-      const user = clients[next % clients.length] as ApiClient;
+      const index = next;
+      const user = clients[index % clients.length] as ApiClient;
       next += 1;
-      client.setRequests(mixRequests({ user: user.user, headers: user.headers, credentials: user.credentials }, sequence, assets, options.authRoutes.signIn, byOp));
+      // Each user starts at its own point of the cycle, as people do: in step, a hundred users
+      // would all sign in (one password hash each) in the same second.
+      const offset = Math.floor((index * sequence.length) / options.users) % sequence.length;
+      const own = [...sequence.slice(offset), ...sequence.slice(0, offset)];
+      client.setRequests(mixRequests({ user: user.user, headers: user.headers, credentials: user.credentials }, own, assets, options.authRoutes.signIn, byOp));
     },
   }, (error: Error | null, result: autocannon.Result) => (error ? fail(error) : finish(result)));
   instance.on('response', (_client: autocannon.Client, status: number, _bytes: number, ms: number) => {
@@ -301,28 +309,29 @@ export function usageVerdict(usage: readonly UsageSample[], usageNote: string, m
 const higher = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 
 /**
- * Sample pod usage every few seconds while `work` runs, keeping each container's highest
- * reading; and the kubelet's counters of each container before and after it.
+ * Sample pod usage every few seconds once the load starts, keeping each container's highest
+ * reading; and the kubelet's counters of each container from then until `work` ends. `work`
+ * calls `loadStarts` when its users are signed up and the load begins (sign-up hashes every
+ * password at once: a burst of its own, not the load), or at once when it cannot tell.
  */
 export async function withUsage<T>(
   metrics: LoadOptions['metrics'],
-  work: () => Promise<T>,
+  work: (loadStarts: () => Promise<void>) => Promise<T>,
 ): Promise<{ value: T; usage: UsageSample[]; note: string; containers: { runs: ContainerRun[]; note: string } }> {
-  if (!metrics) return { value: await work(), usage: [], note: 'no cluster metrics (generator only)', containers: { runs: [], note: 'no cluster (generator only)' } };
-  const counters = () => readContainerCounters(metrics.kube, metrics.namespace).catch((error: unknown) => ({ counters: new Map<string, ContainerCounters>(), note: `pods not readable: ${oneLine(error)}` }));
-  const before = await counters();
-  const startMs = Date.now();
+  if (!metrics) return { value: await work(async () => undefined), usage: [], note: 'no cluster metrics (generator only)', containers: { runs: [], note: 'no cluster (generator only)' } };
+  const counters = (notBeforeMs: number) => readContainerCounters(metrics.kube, metrics.namespace, notBeforeMs).catch((error: unknown) => ({ counters: new Map<string, ContainerCounters>(), note: `pods not readable: ${oneLine(error)}` }));
   const peak = new Map<string, UsageSample>();
   let note = '';
   let running = true;
-  const sampler = (async () => {
+  let started: { before: Awaited<ReturnType<typeof counters>>; startMs: number; sampler: Promise<void> } | undefined;
+  const sample = async () => {
     for (let i = 0; i < 1000 && running; i += 1) {
       try {
-        for (const sample of await readUsage(metrics.kube, metrics.namespace)) {
-          const key = `${sample.pod}/${sample.container}`;
+        for (const reading of await readUsage(metrics.kube, metrics.namespace)) {
+          const key = `${reading.pod}/${reading.container}`;
           const old = peak.get(key);
-          if (!old || (sample.cpuPercent ?? 0) > (old.cpuPercent ?? 0) || (sample.memoryPercent ?? 0) > (old.memoryPercent ?? 0)) {
-            peak.set(key, { ...sample, cpuPercent: higher(sample.cpuPercent, old?.cpuPercent), memoryPercent: higher(sample.memoryPercent, old?.memoryPercent) });
+          if (!old || (reading.cpuPercent ?? 0) > (old.cpuPercent ?? 0) || (reading.memoryPercent ?? 0) > (old.memoryPercent ?? 0)) {
+            peak.set(key, { ...reading, cpuPercent: higher(reading.cpuPercent, old?.cpuPercent), memoryPercent: higher(reading.memoryPercent, old?.memoryPercent) });
           }
         }
       } catch (error) {
@@ -331,16 +340,21 @@ export async function withUsage<T>(
       }
       await new Promise((done) => setTimeout(done, 5000));
     }
-  })();
+  };
+  const loadStarts = async () => {
+    if (started) return;
+    const before = await counters(Date.now());
+    started = { before, startMs: Date.now(), sampler: sample() };
+  };
   let value: T;
   try {
-    value = await work();
+    value = await work(loadStarts);
   } finally {
     running = false;
-    await sampler;
+    await started?.sampler;
   }
-  const after = await counters();
-  const runs = compareCounters(before.counters, after.counters, startMs);
-  return { value, usage: [...peak.values()], note, containers: { runs, note: after.note || before.note } };
-
+  if (!started) return { value, usage: [], note: 'the load never started', containers: { runs: [], note: 'the load never started' } };
+  const after = await counters(Date.now());
+  const runs = compareCounters(started.before.counters, after.counters, started.startMs);
+  return { value, usage: [...peak.values()], note, containers: { runs, note: after.note || started.before.note } };
 }

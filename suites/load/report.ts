@@ -3,6 +3,11 @@
 import { htmlEscape } from '../lib/report/html.js';
 import { histogramChart, overTimeChart } from '../drills/report.js';
 import type { LoadReport } from './load.js';
+import type { ContainerRun } from './containers.js';
+
+/** The container's CPU time over the run per request sent, in milliseconds. */
+export const cpuPerRequest = (run: Pick<ContainerRun, 'cpuSeconds'>, requests: number): string =>
+  run.cpuSeconds === undefined || requests === 0 ? 'n/a' : `${((run.cpuSeconds * 1000) / requests).toFixed(2)} ms`;
 
 export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const l = report.latency;
@@ -17,7 +22,7 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${u.cpuPercent ?? 'n/a'} %</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${u.memoryPercent ?? 'n/a'} %</td></tr>`).join('');
   const mib = (value: number | undefined) => (value === undefined ? 'n/a' : `${(value / 1048576).toFixed(0)} MiB`);
   const containers = report.containers.runs
-    .map((c) => `<tr><td>${htmlEscape(c.pod)}/${htmlEscape(c.container)}</td><td>${c.throttledPercent === undefined ? 'not reported' : `${c.throttledPercent} % of ${c.periods}`}</td><td>${c.throttledSeconds} s</td><td>${c.restarts}</td><td>${c.oomKills}</td><td>${mib(c.peakMemoryBytes)}</td><td>${c.peakMemoryPercent ?? 'n/a'} %</td></tr>`)
+    .map((c) => `<tr><td>${htmlEscape(c.pod)}/${htmlEscape(c.container)}</td><td>${c.cpuSeconds === undefined ? 'n/a' : `${c.cpuSeconds} s`}</td><td>${cpuPerRequest(c, report.requests)}</td><td>${c.throttledPercent === undefined ? 'not reported' : `${c.throttledPercent} % of ${c.periods}`}</td><td>${c.throttledSeconds} s</td><td>${c.restarts}</td><td>${c.oomKills}</td><td>${mib(c.peakMemoryBytes)}</td><td>${c.peakMemoryPercent ?? 'n/a'} %</td></tr>`)
     .join('');
   return `<section><h2>The run</h2>
 <p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %.</p>
@@ -28,6 +33,6 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
 <h3>Errors by kind</h3>${errors ? `<table><tr><th>kind</th><th>count</th></tr>${errors}</table>` : '<p>None.</p>'}
 <h3>Event flow under load</h3><p>${report.eventFlow.count} flows: p50 ${report.eventFlow.p50} ms, p95 ${report.eventFlow.p95} ms, max ${report.eventFlow.max} ms; ${report.eventFlow.failures.length} failed.</p>
 <h3>Pod CPU and memory (peak, metrics.k8s.io)</h3><p>${htmlEscape(report.usage.note)}</p>${usage ? `<table><tr><th>container</th><th>CPU</th><th>of limit</th><th>memory</th><th>of limit</th></tr>${usage}</table>` : ''}
-<h3>Throttling, restarts and peak memory (the kubelet's counters over the run)</h3><p>${containers ? `A container throttled in more than ${report.containers.throttleSharePercent} % of its CPU periods fails the run. Peak memory is the highest the kernel recorded since the container started.` : htmlEscape(report.containers.note || 'No container was read.')}</p>${containers ? `<table><tr><th>container</th><th>CPU periods throttled</th><th>time throttled</th><th>restarts</th><th>OOM kills</th><th>peak memory</th><th>of limit</th></tr>${containers}</table>` : ''}
+<h3>Throttling, restarts and peak memory (the kubelet's counters over the run)</h3><p>${containers ? `CPU per request is the container's CPU time over the run divided by every request the users sent. A container throttled in more than ${report.containers.throttleSharePercent} % of its CPU periods fails the run. Peak memory is the highest the kernel recorded since the container started.` : htmlEscape(report.containers.note || 'No container was read.')}</p>${containers ? `<table><tr><th>container</th><th>CPU used</th><th>CPU per request</th><th>CPU periods throttled</th><th>time throttled</th><th>restarts</th><th>OOM kills</th><th>peak memory</th><th>of limit</th></tr>${containers}</table>` : ''}
 </section>`;
 }
