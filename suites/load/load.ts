@@ -331,7 +331,13 @@ export async function withUsage<T>(
           const key = `${reading.pod}/${reading.container}`;
           const old = peak.get(key);
           if (!old || (reading.cpuPercent ?? 0) > (old.cpuPercent ?? 0) || (reading.memoryPercent ?? 0) > (old.memoryPercent ?? 0)) {
-            peak.set(key, { ...reading, cpuPercent: higher(reading.cpuPercent, old?.cpuPercent), memoryPercent: higher(reading.memoryPercent, old?.memoryPercent) });
+            peak.set(key, {
+              ...reading,
+              cpuMillis: Math.max(reading.cpuMillis, old?.cpuMillis ?? 0),
+              memoryBytes: Math.max(reading.memoryBytes, old?.memoryBytes ?? 0),
+              cpuPercent: higher(reading.cpuPercent, old?.cpuPercent),
+              memoryPercent: higher(reading.memoryPercent, old?.memoryPercent),
+            });
           }
         }
       } catch (error) {

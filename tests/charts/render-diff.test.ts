@@ -41,6 +41,15 @@ const SECRET_KEYS_NOT_READ: Record<string, string[]> = {
 
 const INTENDED: IntendedChange[] = [
   {
+    why: 'the frontend\'s CPU limit is 1 where it was 500m (default and staging): under 100 users its sign-ins (a password hash each) throttled it in 29 % of its CPU periods',
+    apply(object) {
+      if (object.kind !== 'Deployment' || object.metadata.name !== 'frontend') return;
+      const container = podTemplate(object).spec.containers.find((c) => c.name === 'frontend');
+      const limits = (container?.resources as { limits?: Record<string, string> } | undefined)?.limits;
+      if (limits?.cpu === '500m') limits.cpu = '1';
+    },
+  },
+  {
     why: 'pod templates of Deployments and StatefulSets no longer carry helm.sh/chart: a release that changes only the chart version restarts no pod',
     apply(object) {
       if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') return;

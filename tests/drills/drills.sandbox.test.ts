@@ -133,9 +133,7 @@ describe.skipIf(!runnable)('drills and load against the stack in the sandbox', (
   }, 240_000);
 
   it('a short load run meets the thresholds and writes its report', async () => {
-    // The sandbox's frontend is throttled at its CPU limit under load (the shipped values are
-    // not yet sized for it): here the throttling is measured and shown, not held against the run.
-    const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--users', '20', '--duration', '15', '--rate-per-user', '2', '--event-every', '2', '--throttle-share', '100', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-test'];
+    const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--users', '20', '--duration', '15', '--rate-per-user', '2', '--event-every', '2', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-test'];
     const run = await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 90_000, env: { ...process.env, TODO_SUITE_KUBECONFIG: config.kubeconfig } }).catch((error: { stdout?: string; code?: number }) => ({ stdout: error.stdout ?? '', failed: error.code }));
     const stdout = run.stdout;
     const written = JSON.parse(await readFile(join(workDir, 'reports/load-test/report.json'), 'utf8')) as { detail: { load: LoadReport }; exitCode: number };
@@ -156,7 +154,7 @@ describe.skipIf(!runnable)('drills and load against the stack in the sandbox', (
   }, 120_000);
 
   it('the same load runs in the cluster as a Job of several pods of the suite image, merged into one report', async () => {
-    const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--job', '2', '--users', '5', '--duration', '10', '--rate-per-user', '2', '--event-every', '3', '--throttle-share', '100', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-job'];
+    const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--job', '2', '--users', '5', '--duration', '10', '--rate-per-user', '2', '--event-every', '3', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-job'];
     await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 150_000 }).catch(() => undefined);
     const report = (JSON.parse(await readFile(join(workDir, 'reports/load-job/report.json'), 'utf8')) as { detail: { load: LoadReport } }).detail.load;
     expect(report.generators).toBe(2);
