@@ -9,6 +9,8 @@ import type { ContainerRun } from './containers.js';
 export const cpuPerRequest = (run: Pick<ContainerRun, 'cpuSeconds'>, requests: number): string =>
   run.cpuSeconds === undefined || requests === 0 ? 'n/a' : `${((run.cpuSeconds * 1000) / requests).toFixed(2)} ms`;
 
+const percentOrNa = (value: number | undefined): string => (value === undefined ? 'n/a' : `${value} %`);
+
 export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const l = report.latency;
   const errors = Object.entries(report.errors).map(([kind, n]) => `<tr><td>${htmlEscape(kind)}</td><td>${n}</td></tr>`).join('');
@@ -19,10 +21,10 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const mix = kinds
     .map((kind) => `<tr><td>${htmlEscape(kind)}</td><td>${percent(report.mix[kind as keyof typeof report.mix] ?? 0, asked)}</td><td>${report.byOp[kind] ?? 0}</td><td>${percent(report.byOp[kind] ?? 0, sent)}</td></tr>`)
     .join('');
-  const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${u.cpuPercent ?? 'n/a'} %</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${u.memoryPercent ?? 'n/a'} %</td></tr>`).join('');
+  const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${percentOrNa(u.cpuPercent)}</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${percentOrNa(u.memoryPercent)}</td></tr>`).join('');
   const mib = (value: number | undefined) => (value === undefined ? 'n/a' : `${(value / 1048576).toFixed(0)} MiB`);
   const containers = report.containers.runs
-    .map((c) => `<tr><td>${htmlEscape(c.pod)}/${htmlEscape(c.container)}</td><td>${c.cpuSeconds === undefined ? 'n/a' : `${c.cpuSeconds} s`}</td><td>${cpuPerRequest(c, report.requests)}</td><td>${c.throttledPercent === undefined ? 'not reported' : `${c.throttledPercent} % of ${c.periods}`}</td><td>${c.throttledSeconds} s</td><td>${c.restarts}</td><td>${c.oomKills}</td><td>${mib(c.peakMemoryBytes)}</td><td>${c.peakMemoryPercent ?? 'n/a'} %</td></tr>`)
+    .map((c) => `<tr><td>${htmlEscape(c.pod)}/${htmlEscape(c.container)}</td><td>${c.cpuSeconds === undefined ? 'n/a' : `${c.cpuSeconds} s`}</td><td>${cpuPerRequest(c, report.requests)}</td><td>${c.throttledPercent === undefined ? 'not reported' : `${c.throttledPercent} % of ${c.periods}`}</td><td>${c.throttledSeconds} s</td><td>${c.restarts}</td><td>${c.oomKills}</td><td>${mib(c.peakMemoryBytes)}</td><td>${percentOrNa(c.peakMemoryPercent)}</td></tr>`)
     .join('');
   return `<section><h2>The run</h2>
 <p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %.</p>
