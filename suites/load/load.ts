@@ -184,7 +184,6 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
   return { startMs, endMs: Date.now(), users: options.users, responses, errors, eventFlowMs, eventFailures, byOp };
 }
 
-
 interface PodMetrics {
   items?: { metadata?: { name?: string }; containers?: { name?: string; usage?: { cpu?: string; memory?: string } }[] }[];
 }
