@@ -540,6 +540,19 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
       }
     });
 
+    it("holds each Dapr service's pod until a Kafka broker accepts connections, at the stack's broker address; not when turned off", async () => {
+      const { objects } = await umbrella(binary, 'default', { set: { 'global.imageRegistry': 'registry.example.com/todo', 'backend.waitForKafka.enabled': false, 'kafka.enabled': false }, setString: { 'global.kafka.brokers': 'b1:9092\\,b2:9092' } });
+      expect(podTemplate(deployment(objects, 'backend')).spec.initContainers).toBeUndefined();
+      expect(podTemplate(deployment(objects, 'frontend')).spec.initContainers).toBeUndefined();
+      for (const name of ['recurring-task-service', 'notification-service']) {
+        const [wait, ...others] = podTemplate(deployment(objects, name)).spec.initContainers ?? [];
+        expect(others).toEqual([]);
+        expect(wait).toMatchObject({ name: 'wait-for-kafka', image: 'registry.example.com/todo/busybox:1.37' });
+        expect(wait?.env).toEqual([{ name: 'KAFKA_BROKERS', value: 'b1:9092,b2:9092' }, { name: 'TIMEOUT_SECONDS', value: '300' }]);
+        expect(wait?.command?.join(' ')).toContain('nc -w 3');
+      }
+    });
+
     it('prefixes the helm test pods\' image with global.imageRegistry too', async () => {
       const { objects } = await umbrella(binary, 'default', { set: { 'global.imageRegistry': 'registry.example.com/todo' } });
       const testPods = objects.filter((object) => object.kind === 'Pod' && object.metadata.annotations?.['helm.sh/hook'] === 'test');

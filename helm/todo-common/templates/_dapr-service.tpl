@@ -67,6 +67,58 @@ checksum/app-config: {{ toJson (dict "config" .Values.global.appConfig "kafka" .
 checksum/app-secrets: {{ toJson .Values.global.appSecrets | sha256sum }}
 {{- end -}}
 
+{{/*
+The init container that holds the pod until a Kafka broker accepts connections. The
+sidecar's Kafka pub/sub fails its start, and the sidecar exits, while no broker answers: on a
+fresh install, where Kafka starts beside the services, they would crash-loop until it is up.
+Through the client Service a connection succeeds only once a broker passed its readiness probe.
+*/}}
+{{- define "todo-common.daprService.waitForKafka" -}}
+- name: wait-for-kafka
+  image: {{ include "todo-common.image" (dict "image" .Values.waitForKafka.image "context" .) | quote }}
+  imagePullPolicy: IfNotPresent
+  command:
+    - sh
+    - -c
+    - |
+      deadline=$(( $(date +%s) + TIMEOUT_SECONDS ))
+      while :; do
+        for broker in $(echo "$KAFKA_BROKERS" | tr ',' ' '); do
+          # `-e true` ends the connection once made; busybox nc has no -z in every build.
+          if nc -w 3 "${broker%:*}" "${broker##*:}" -e true; then
+            echo "Kafka broker $broker accepts connections"
+            exit 0
+          fi
+        done
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+          echo "no Kafka broker of $KAFKA_BROKERS accepted a connection within ${TIMEOUT_SECONDS} s: check the kafka pods (kubectl get pods -l app.kubernetes.io/name=kafka)" >&2
+          exit 1
+        fi
+        sleep 2
+      done
+  env:
+    - name: KAFKA_BROKERS
+      value: {{ include "todo-common.kafkaBrokers" . | quote }}
+    - name: TIMEOUT_SECONDS
+      value: {{ .Values.waitForKafka.timeoutSeconds | quote }}
+  resources:
+    requests:
+      cpu: 10m
+      memory: 16Mi
+    limits:
+      cpu: 100m
+      memory: 32Mi
+  securityContext:
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    runAsNonRoot: true
+    runAsUser: 65534
+    runAsGroup: 65534
+    capabilities:
+      drop:
+        - ALL
+{{- end -}}
+
 {{- define "todo-common.daprService.deployment" -}}
 {{- include "todo-common.daprService.validateValues" . -}}
 {{- $sidecar := include "todo-common.daprService.sidecar" . | fromYaml -}}
@@ -126,6 +178,10 @@ spec:
       terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
       securityContext:
         {{- toYaml .Values.podSecurityContext | nindent 8 }}
+      {{- if and .Values.dapr.enabled .Values.waitForKafka.enabled }}
+      initContainers:
+        {{- include "todo-common.daprService.waitForKafka" . | nindent 8 }}
+      {{- end }}
       containers:
         - name: {{ .Chart.Name }}
           image: {{ include "todo-common.image" (dict "image" .Values.image "context" .) | quote }}
