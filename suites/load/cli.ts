@@ -14,6 +14,7 @@ import { resultMarker, runLoadJob } from './job.js';
 import { buildReport, generate, withUsage, type LoadOptions, type LoadSamples } from './load.js';
 import { Redactor } from '../lib/redact.js';
 import { cpuPerRequest, loadSection } from './report.js';
+import { headroomVerdict, runSweep, sweepSection, sweepUsers } from './sweep.js';
 import { defaultMix, mixText, parseMix, type Mix } from './mix.js';
 import { runTarget, seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
 import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
@@ -34,6 +35,12 @@ const usage = `Usage: npm run load -- [options]
   --event-every S        seconds between event-flow probes (default 3; 0 = off)
   --throttle-share P     a container throttled in more than P % of its CPU periods fails
                          the run (default 25, the kubernetes-mixin CPUThrottlingHigh alert)
+  --sweep                the headroom sweep: the load again and again with more users
+                         (--sweep-step more each time, up to --sweep-max), each step
+                         --duration long (default 60 here), until a step breaks a target;
+                         reports the largest user count that held every target
+  --sweep-step N         users added per step, and the first step's users (default 50)
+  --sweep-max N          users of the last step (default 400; at most 20 steps)
   --job N                run the load in N pods of a Job (the suite's image) instead of here
   --image IMAGE          image of the Job's pods (default: todo-validation at the umbrella
                          chart's appVersion, from the registry the release's backend uses)
@@ -61,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
     'event-ms': { type: 'string' },
     'event-every': { type: 'string' },
     'throttle-share': { type: 'string' },
+    sweep: { type: 'boolean' },
+    'sweep-step': { type: 'string' },
+    'sweep-max': { type: 'string' },
     job: { type: 'string' },
     image: { type: 'string' },
     worker: { type: 'boolean' },
@@ -75,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const common = {
     users: Math.round(numberFlag(values.users, 100, 'users')),
-    durationSeconds: numberFlag(values.duration, 120, 'duration'),
+    durationSeconds: numberFlag(values.duration, values.sweep ? 60 : 120, 'duration'),
     ratePerUser: numberFlag(values['rate-per-user'], 1, 'rate-per-user'),
     p95LimitMs: numberFlag(values['p95-ms'], 2000, 'p95-ms'),
     errorRatePercent: numberFlag(values['error-rate'], 1, 'error-rate'),
@@ -106,6 +116,9 @@ async function main(argv: string[]): Promise<number> {
   const resolved = resolveConfig({ argv: passOn, env: process.env, cwd: process.cwd() });
   common.usagePercent = resolved.limits.usagePercent;
   const jobPods = values.job === undefined ? 0 : Math.round(numberFlag(values.job, 1, 'job'));
+  if (values.sweep && jobPods > 0) throw new InputError('usage', '--sweep runs from this machine: leave out --job');
+  const sweepCounts = values.sweep ? sweepUsers(Math.round(numberFlag(values['sweep-step'], 50, 'sweep-step')), Math.round(numberFlag(values['sweep-max'], 400, 'sweep-max'))) : [];
+  if (values.sweep && sweepCounts.length === 0) throw new InputError('usage', '--sweep-max must be at least --sweep-step');
   // Stopped at any point, even before any load was sent: the run's report says why.
   return asReportedRun(resolved, { env: process.env, title: 'Load test' }, async (config) => {
     const kube = buildKube(config);
@@ -116,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
     await seedFromSecret(kube, config, redactor, notes);
     const base = await frontendBase(kube, config);
     const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, redactor, log: say };
+    if (values.sweep) return sweep(kube, config, options, sweepCounts, common.users, notes, say);
     say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
     const { value: samples, usage: used, note, containers } = await withUsage(options.metrics, async (loadStarts): Promise<LoadSamples[]> => {
       if (jobPods > 0) {
@@ -144,12 +158,38 @@ async function main(argv: string[]): Promise<number> {
     });
     for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
     say(`${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %`);
+    say(`p95 by kind: ${Object.entries(report.latencyByOp).map(([op, latency]) => `${op} ${latency.p95} ms`).join(', ')}`);
     say(`usage: ${report.usage.note}`);
     const busiest = report.containers.runs.filter((run) => run.cpuSeconds !== undefined).sort((a, b) => (b.cpuSeconds ?? 0) - (a.cpuSeconds ?? 0)).slice(0, 3);
     if (busiest.length > 0) say(`CPU per request: ${busiest.map((run) => `${run.pod}/${run.container} ${cpuPerRequest(run, report.requests)}`).join(', ')}`);
     say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
     return written.exitCode;
   });
+}
+
+/** The headroom sweep and its reports; the plan's user count (--users) is what must hold. */
+async function sweep(kube: Kube, config: SuiteConfig, options: LoadOptions, counts: number[], targetUsers: number, notes: string[], say: (line: string) => void): Promise<number> {
+  say(`sweep: ${counts.join(', ')} users, ${options.durationSeconds} s each, against ${options.base}; it stops at the first step that breaks a target`);
+  const report = await runSweep(options, counts, targetUsers);
+  const verdict = headroomVerdict(report);
+  const finishedAt = new Date().toISOString();
+  const results = verdictResults([verdict], 'load', `Headroom: the largest user count within every target (the plan asks for ${targetUsers})`, report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
+  const { report: written, files } = await writeRunReports({
+    title: 'Load sweep',
+    reportDir: config.reportDir,
+    runId: config.runId,
+    startedAt: report.startedAt,
+    finishedAt,
+    target: runTarget(kube, config, { revision: 0, status: 'n/a' }, 'this machine'),
+    results,
+    notes,
+    detail: { kind: 'sweep', sweep: report },
+    extraHtml: sweepSection(report),
+    redactor: options.redactor,
+  });
+  for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
+  say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
+  return written.exitCode;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Kube } from '../lib/kube.js';
 import type { Redactor } from '../lib/redact.js';
 import type { AuthRoutes } from '../lib/config.js';
 import { eventFlowOnce, freshRequest, signedInClient, type ApiClient } from '../drills/probe.js';
-import { mixRequests, mixSequence, pageAssets, type Mix } from './mix.js';
+import { mixOps, mixRequests, mixSequence, pageAssets, type Mix, type MixOp } from './mix.js';
 import { atMost, histogram, perSecond, summarize, type SecondBucket, type Summary, type Verdict } from '../drills/stats.js';
 
 export interface LoadOptions {
@@ -36,6 +36,8 @@ export interface LoadOptions {
   mix: Mix;
   /** Interval between event-flow probes; 0 turns them off. */
   eventEverySeconds: number;
+  /** Users signed up beforehand (the sweep's, kept from step to step); the rest are signed up here. */
+  signedUp?: readonly ApiClient[];
   /** Called once the users are signed up, just before the load begins. */
   onStart?: () => Promise<void>;
   /** Pod metrics, when a cluster is at hand. */
@@ -50,13 +52,15 @@ export interface LoadSamples {
   startMs: number;
   endMs: number;
   users: number;
-  /** [at ms since epoch, latency ms, 1 ok / 0 error] per response. */
-  responses: [number, number, number][];
+  /** [at ms since epoch, latency ms, 1 ok / 0 error, kind of request] per response. */
+  responses: LoadResponse[];
   errors: Record<string, number>;
   eventFlowMs: number[];
   eventFailures: string[];
   byOp: Record<string, number>;
 }
+
+export type LoadResponse = [at: number, ms: number, ok: number, op: MixOp];
 
 export interface UsageSample {
   pod: string;
@@ -77,6 +81,8 @@ export interface LoadReport {
   throughput: number;
   errorRatePercent: number;
   latency: Summary;
+  /** Latency of each kind of request (the mix's kinds that got a response). */
+  latencyByOp: Partial<Record<MixOp, Summary>>;
   histogram: { le: number | 'inf'; count: number }[];
   perSecond: SecondBucket[];
   errors: Record<string, number>;
@@ -92,7 +98,7 @@ export interface LoadReport {
 }
 
 /** Sign up the users, a few at a time (the frontend hashes each password), before any load. */
-async function signUpUsers(options: LoadOptions): Promise<ApiClient[]> {
+export async function signUpUsers(options: Pick<LoadOptions, 'base' | 'authRoutes' | 'users' | 'userPrefix' | 'redactor' | 'log'>): Promise<ApiClient[]> {
   const started = performance.now();
   const clients: ApiClient[] = [];
   for (let i = 0; i < options.users; i += 10) {
@@ -116,14 +122,16 @@ async function assetsOfPage(base: string): Promise<string[]> {
 /** Run the generator once; resolves with its raw samples. Bounded by the duration. */
 export async function generate(options: LoadOptions): Promise<LoadSamples> {
   const url = new URL(options.base);
-  const clients = await signUpUsers(options);
+  const clients = options.signedUp && options.signedUp.length >= options.users ? options.signedUp.slice(0, options.users) : await signUpUsers(options);
   const assets = await assetsOfPage(options.base);
   const sequence = mixSequence(options.mix);
   const eventClient = options.eventEverySeconds > 0 ? await signedInClient(options.base, options.authRoutes, `${options.userPrefix}-event`, options.redactor, 10_000) : undefined;
   await options.onStart?.();
   const byOp: Record<string, number> = {};
-  const responses: [number, number, number][] = [];
+  const responses: LoadResponse[] = [];
   const errors: Record<string, number> = {};
+  // One request at a time per connection: the kind last sent on a connection is the kind of its next response.
+  const lastSent = new Map<autocannon.Client, MixOp>();
   let next = 0;
   const startMs = Date.now();
   let finish: (result: autocannon.Result) => void = () => undefined;
@@ -139,7 +147,7 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
     connectionRate: options.ratePerUser,
     timeout: 10,
     requests: [{ method: 'GET', path: '/' }],
-    setupClient: (client) => {
+    setupClient: (client: autocannon.Client) => {
       const index = next;
       const user = clients[index % clients.length] as ApiClient;
       next += 1;
@@ -147,12 +155,16 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
       // would all sign in (one password hash each) in the same second.
       const offset = Math.floor((index * sequence.length) / options.users) % sequence.length;
       const own = [...sequence.slice(offset), ...sequence.slice(0, offset)];
-      client.setRequests(mixRequests({ user: user.user, headers: user.headers, credentials: user.credentials }, own, assets, options.authRoutes.signIn, byOp));
+      const onSend = (op: MixOp) => {
+        byOp[op] = (byOp[op] ?? 0) + 1;
+        lastSent.set(client, op);
+      };
+      client.setRequests(mixRequests({ user: user.user, headers: user.headers, credentials: user.credentials }, own, assets, options.authRoutes.signIn, onSend));
     },
   }, (error: Error | null, result: autocannon.Result) => (error ? fail(error) : finish(result)));
-  instance.on('response', (_client: autocannon.Client, status: number, _bytes: number, ms: number) => {
+  instance.on('response', (client: autocannon.Client, status: number, _bytes: number, ms: number) => {
     const ok = status >= 200 && status < 400;
-    responses.push([Date.now(), Math.round(ms * 10) / 10, ok ? 1 : 0]);
+    responses.push([Date.now(), Math.round(ms * 10) / 10, ok ? 1 : 0, lastSent.get(client) ?? 'list']);
     if (!ok) errors[`HTTP ${status}`] = (errors[`HTTP ${status}`] ?? 0) + 1;
   });
   instance.on('reqError', (error: unknown) => {
@@ -178,10 +190,49 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
     }
   })();
 
-  const result = await finished;
+  const progress = setInterval(() => options.log?.(progressLine(responses, errors, startMs, Date.now())), progressEverySeconds * 1000);
+  let result: autocannon.Result;
+  try {
+    result = await finished;
+  } finally {
+    clearInterval(progress);
+  }
   await eventLoop;
   if (result.timeouts > 0) errors.timeout = (errors.timeout ?? 0) + result.timeouts;
   return { startMs, endMs: Date.now(), users: options.users, responses, errors, eventFlowMs, eventFailures, byOp };
+}
+
+const progressEverySeconds = 10;
+
+/** One line on the last interval of the run: so a person watching sees it live. */
+export function progressLine(responses: readonly LoadResponse[], errors: Record<string, number>, startMs: number, nowMs: number): string {
+  const since = nowMs - progressEverySeconds * 1000;
+  const recent: number[] = [];
+  for (let i = responses.length - 1; i >= 0; i -= 1) {
+    const response = responses[i] as LoadResponse;
+    if (response[0] < since) break;
+    recent.push(response[1]);
+  }
+  const latency = summarize(recent);
+  const failed = Object.values(errors).reduce((sum, n) => sum + n, 0);
+  const p95 = recent.length > 0 ? `p95 ${latency.p95} ms` : 'no responses';
+  return `${Math.round((nowMs - startMs) / 1000)} s: ${(recent.length / progressEverySeconds).toFixed(1)} req/s, ${p95} over the last ${progressEverySeconds} s; ${responses.length} responses, ${failed} errors so far`;
+}
+
+/** Latency percentiles of each kind of request. */
+export function latencyByOp(responses: readonly LoadResponse[]): Partial<Record<MixOp, Summary>> {
+  const byOp = new Map<MixOp, number[]>();
+  for (const [, ms, , op] of responses) {
+    const list = byOp.get(op) ?? [];
+    list.push(ms);
+    byOp.set(op, list);
+  }
+  const out: Partial<Record<MixOp, Summary>> = {};
+  for (const op of mixOps) {
+    const list = byOp.get(op);
+    if (list) out[op] = summarize(list);
+  }
+  return out;
 }
 
 interface PodMetrics {
@@ -268,6 +319,7 @@ export function buildReport(
     throughput: Math.round((responses.length / Math.max(0.001, (endMs - startMs) / 1000)) * 10) / 10,
     errorRatePercent: Math.round(errorRate * 1000) / 1000,
     latency,
+    latencyByOp: latencyByOp(responses),
     histogram: histogram(latencies),
     perSecond: perSecond(responses.map(([at, ms, ok]) => ({ at, ms, ok: ok === 1 })), startMs),
     errors,

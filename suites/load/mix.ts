@@ -101,16 +101,14 @@ const without = (ids: string[], id: string): void => {
  * the new task, a list refreshes what the user has, update and complete take the newest open
  * task, delete the oldest of all (so completed tasks' next occurrences are deleted in turn
  * and the list stays short). With no task at hand, a write becomes a list and counts as one.
+ * `onSend` hears the kind of each request as it is sent.
  */
-export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: readonly string[], signInPath: string, byOp: Record<string, number>): autocannon.Request[] {
+export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: readonly string[], signInPath: string, onSend: (op: MixOp) => void): autocannon.Request[] {
   const tasks = `/api/${encodeURIComponent(user.user)}/tasks`;
   // A new headers object for every request: autocannon writes the body's Content-Length into
   // the object it is given, and a shared one would carry it to a later request without a body
   // (which then waits for a body that never comes).
   const api = (body: boolean): Record<string, string> => ({ ...user.headers, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) });
-  const count = (op: string) => {
-    byOp[op] = (byOp[op] ?? 0) + 1;
-  };
   let asset = 0;
   const rememberList = (status: number, body: string, raw: object) => {
     if (status !== 200) return;
@@ -126,14 +124,14 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
     }
   };
   const listRequest = (request: autocannon.Request): autocannon.Request => {
-    count('list');
+    onSend('list');
     return { ...request, method: 'GET', path: tasks, headers: api(false), body: undefined };
   };
   const onTask = (op: 'update' | 'complete' | 'delete') => (request: autocannon.Request, raw: object): autocannon.Request => {
     const known = knownOf(raw);
     const id = op === 'delete' ? known.all[0] : known.open[known.open.length - 1];
     if (!id) return listRequest(request);
-    count(op);
+    onSend(op);
     if (op !== 'update') without(known.open, id);
     if (op === 'delete') without(known.all, id);
     const path = `${tasks}/${encodeURIComponent(id)}${op === 'complete' ? '/complete' : ''}`;
@@ -144,14 +142,14 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
   return sequence.map((op): autocannon.Request => {
     switch (op) {
       case 'page':
-        return { method: 'GET', path: '/', headers: { ...user.headers, accept: 'text/html' }, setupRequest: (r: autocannon.Request) => (count('page'), r) };
+        return { method: 'GET', path: '/', headers: { ...user.headers, accept: 'text/html' }, setupRequest: (r: autocannon.Request) => (onSend('page'), r) };
       case 'asset':
-        if (assets.length === 0) return { method: 'GET', path: '/', headers: { ...user.headers, accept: 'text/html' }, setupRequest: (r: autocannon.Request) => (count('page'), r) };
+        if (assets.length === 0) return { method: 'GET', path: '/', headers: { ...user.headers, accept: 'text/html' }, setupRequest: (r: autocannon.Request) => (onSend('page'), r) };
         return {
           method: 'GET',
           path: assets[0] as string,
           setupRequest: (r: autocannon.Request) => {
-            count('asset');
+            onSend('asset');
             const path = assets[asset % assets.length] as string;
             asset += 1;
             return { ...r, path };
@@ -163,17 +161,17 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
           path: signInPath,
           headers: { 'content-type': 'application/json', accept: 'application/json' },
           body: JSON.stringify(user.credentials),
-          setupRequest: (r: autocannon.Request) => (count('signin'), { ...r, headers: { 'content-type': 'application/json', accept: 'application/json' } }),
+          setupRequest: (r: autocannon.Request) => (onSend('signin'), { ...r, headers: { 'content-type': 'application/json', accept: 'application/json' } }),
         };
       case 'list':
-        return { method: 'GET', path: tasks, headers: api(false), setupRequest: (r: autocannon.Request) => (count('list'), { ...r, headers: api(false) }), onResponse: rememberList };
+        return { method: 'GET', path: tasks, headers: api(false), setupRequest: (r: autocannon.Request) => (onSend('list'), { ...r, headers: api(false) }), onResponse: rememberList };
       case 'create':
         return {
           method: 'POST',
           path: tasks,
           headers: api(true),
           setupRequest: (r: autocannon.Request) => {
-            count('create');
+            onSend('create');
             // Daily recurring tasks, so that completing one is an event with a next occurrence.
             return { ...r, headers: api(true), body: JSON.stringify({ title: `load ${Math.random().toString(36).slice(2, 8)}`, priority: 'medium', tags: ['load'], due_date: new Date().toISOString().slice(0, 10), is_recurring: true, recurrence_pattern: 'daily', recurrence_frequency: 'daily' }) };
           },

@@ -4,6 +4,7 @@ import { htmlEscape } from '../lib/report/html.js';
 import { histogramChart, overTimeChart } from '../drills/report.js';
 import type { LoadReport } from './load.js';
 import type { ContainerRun } from './containers.js';
+import type { MixOp } from './mix.js';
 
 /** The container's CPU time over the run per request sent, in milliseconds. */
 export const cpuPerRequest = (run: Pick<ContainerRun, 'cpuSeconds'>, requests: number): string =>
@@ -18,8 +19,12 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   const asked = Object.values(report.mix).reduce((sum, n) => sum + n, 0);
   const kinds = [...new Set([...Object.keys(report.mix), ...Object.keys(report.byOp)])];
   const percent = (n: number, of: number) => (of > 0 ? `${((n / of) * 100).toFixed(1)} %` : 'n/a');
+  const ms = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? 'n/a' : `${value}`);
   const mix = kinds
-    .map((kind) => `<tr><td>${htmlEscape(kind)}</td><td>${percent(report.mix[kind as keyof typeof report.mix] ?? 0, asked)}</td><td>${report.byOp[kind] ?? 0}</td><td>${percent(report.byOp[kind] ?? 0, sent)}</td></tr>`)
+    .map((kind) => {
+      const latency = report.latencyByOp[kind as MixOp];
+      return `<tr><td>${htmlEscape(kind)}</td><td>${percent(report.mix[kind as MixOp] ?? 0, asked)}</td><td>${report.byOp[kind] ?? 0}</td><td>${percent(report.byOp[kind] ?? 0, sent)}</td><td>${ms(latency?.p50)}</td><td>${ms(latency?.p95)}</td><td>${ms(latency?.p99)}</td><td>${ms(latency?.max)}</td></tr>`;
+    })
     .join('');
   const usage = report.usage.top.map((u) => `<tr><td>${htmlEscape(u.pod)}/${htmlEscape(u.container)}</td><td>${u.cpuMillis} m</td><td>${percentOrNa(u.cpuPercent)}</td><td>${(u.memoryBytes / 1048576).toFixed(0)} MiB</td><td>${percentOrNa(u.memoryPercent)}</td></tr>`).join('');
   const mib = (value: number | undefined) => (value === undefined ? 'n/a' : `${(value / 1048576).toFixed(0)} MiB`);
@@ -29,7 +34,7 @@ export function loadSection(report: LoadReport, p95LimitMs = 2000): string {
   return `<section><h2>The run</h2>
 <p>${report.users} users from ${report.generators} generator(s) for ${report.durationSeconds} s against ${htmlEscape(report.base)}: ${report.requests} requests, <b>${report.throughput} req/s</b>, error rate ${report.errorRatePercent} %.</p>
 <table><tr><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th><th>mean</th></tr><tr><td>${l.p50}</td><td>${l.p90}</td><td>${l.p95}</td><td>${l.p99}</td><td>${l.max}</td><td>${l.mean}</td></tr></table>
-<h3>What the users did</h3><p>Each user repeats a cycle with each kind of request in the proportion asked for (<code>--mix</code>); a write with no task at hand is sent as a list.</p><table><tr><th>kind</th><th>asked</th><th>sent</th><th>of all sent</th></tr>${mix}</table>
+<h3>What the users did</h3><p>Each user repeats a cycle with each kind of request in the proportion asked for (<code>--mix</code>); a write with no task at hand is sent as a list. Latencies in ms, of the responses of each kind.</p><table><tr><th>kind</th><th>asked</th><th>sent</th><th>of all sent</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>${mix}</table>
 <h3>Latency and throughput over time</h3>${overTimeChart(report.perSecond, p95LimitMs)}
 <h3>Latency histogram</h3>${histogramChart(report.histogram)}
 <h3>Errors by kind</h3>${errors ? `<table><tr><th>kind</th><th>count</th></tr>${errors}</table>` : '<p>None.</p>'}

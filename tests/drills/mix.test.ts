@@ -41,7 +41,9 @@ describe('the load mix', () => {
   it("acts on the user's own tasks: writes take a task it created or listed, and fall back to a list without one", () => {
     const byOp: Record<string, number> = {};
     const user = { user: 'u 1', headers: { cookie: 'todo_session=t' }, credentials: { email: 'a@example.invalid', password: 'pw-pw-pw-pw' } };
-    const requests = mixRequests(user, ['update', 'create', 'update', 'complete', 'list', 'delete', 'signin', 'page', 'asset', 'asset'], ['/_next/static/a.js', '/_next/static/b.css'], '/api/auth/sign-in/email', byOp);
+    const requests = mixRequests(user, ['update', 'create', 'update', 'complete', 'list', 'delete', 'signin', 'page', 'asset', 'asset'], ['/_next/static/a.js', '/_next/static/b.css'], '/api/auth/sign-in/email', (op) => {
+      byOp[op] = (byOp[op] ?? 0) + 1;
+    });
     const context = {};
     type Setup = (request: autocannon.Request, context: object) => autocannon.Request;
     type OnResponse = (status: number, body: string, context: object) => void;

@@ -10,7 +10,7 @@ import { Redactor } from '../../suites/lib/redact.js';
 import type { DrillReport } from '../../suites/drills/drill.js';
 import { drillSection } from '../../suites/drills/report.js';
 import { verdictResults, writeRunReports } from '../../suites/drills/runreport.js';
-import { buildReport, usageVerdict, type LoadSamples, type UsageSample } from '../../suites/load/load.js';
+import { buildReport, usageVerdict, type LoadResponse, type LoadSamples, type UsageSample } from '../../suites/load/load.js';
 import { loadSection } from '../../suites/load/report.js';
 
 const noContainers = { runs: [], note: 'no cluster (generator only)' };
@@ -48,7 +48,7 @@ async function expectScrubbed(dir: string): Promise<string[]> {
 function loadSamples(slowMs: number): LoadSamples {
   return {
     startMs: 1_000, endMs: 11_000, users: 10,
-    responses: Array.from({ length: 100 }, (_, i) => [1_000 + i * 100, i < 90 ? 20 : slowMs, 1] as [number, number, number]),
+    responses: Array.from({ length: 100 }, (_, i) => [1_000 + i * 100, i < 90 ? 20 : slowMs, 1, i % 2 ? 'list' : 'create'] as LoadResponse),
     errors: {}, eventFlowMs: [800], eventFailures: [], byOp: { list: 50, create: 50 },
   };
 }

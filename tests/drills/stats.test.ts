@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultMix } from '../../suites/load/mix.js';
 import { allPass, atMost, eventLatencyText, histogram, longestOutageMs, outageWindows, percentile, perSecond, summarize, type ProbeResult } from '../../suites/drills/stats.js';
-import { buildReport, type LoadSamples } from '../../suites/load/load.js';
+import { buildReport, latencyByOp, progressLine, type LoadResponse, type LoadSamples } from '../../suites/load/load.js';
 import { bytes, cpuMillis } from '../../suites/lib/quantity.js';
 import { loadJob, parseResultLines, resultMarker } from '../../suites/load/job.js';
 import { candidateArgs, isPending } from '../../suites/drills/helm.js';
@@ -88,7 +88,7 @@ describe('verdicts', () => {
   it('merges generators and applies the load thresholds', () => {
     const sample = (offset: number, ok: number): LoadSamples => ({
       startMs: 1000 + offset, endMs: 11_000 + offset, users: 10,
-      responses: Array.from({ length: 100 }, (_, i) => [1000 + offset + i * 100, i < 95 ? 20 : 900, i === 0 ? ok : 1] as [number, number, number]),
+      responses: Array.from({ length: 100 }, (_, i) => [1000 + offset + i * 100, i < 95 ? 20 : 900, i === 0 ? ok : 1, 'list'] as LoadResponse),
       errors: ok ? {} : { 'HTTP 502': 1 }, eventFlowMs: [800], eventFailures: [], byOp: { list: 50, create: 50 },
     });
     const limits = { base: 'http://x', durationSeconds: 10, p95LimitMs: 2000, errorRatePercent: 1, eventLimitMs: 5000, usagePercent: 80, throttleSharePercent: 25, mix: defaultMix };
@@ -100,6 +100,20 @@ describe('verdicts', () => {
     expect(red.pass).toBe(true);
     const redder = buildReport([sample(0, 0)], { ...limits, errorRatePercent: 0.5 }, [], '', noContainers);
     expect(redder.verdicts.find((v) => v.name === 'error rate')?.pass).toBe(false);
+  });
+
+  it('gives the latency of each kind of request, and a progress line on the last ten seconds', () => {
+    // In the order they arrived, as the generator records them.
+    const responses = Array.from({ length: 20 }, (_, i): LoadResponse[] => [
+      [500 + i * 1000, 10 + i, 1, 'list'],
+      [500 + i * 1000, 100 + i, 1, 'create'],
+    ]).flat();
+    const byOp = latencyByOp(responses);
+    expect(Object.keys(byOp)).toEqual(['list', 'create']);
+    expect(byOp.list).toMatchObject({ count: 20, p50: 19, p95: 28, max: 29 });
+    expect(byOp.create).toMatchObject({ count: 20, p95: 118 });
+    expect(progressLine(responses, { 'HTTP 502': 2 }, 0, 20_000)).toBe('20 s: 2.0 req/s, p95 118 ms over the last 10 s; 40 responses, 2 errors so far');
+    expect(progressLine([], {}, 0, 10_000)).toBe('10 s: 0.0 req/s, no responses over the last 10 s; 0 responses, 0 errors so far');
   });
 });
 
