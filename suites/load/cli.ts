@@ -37,8 +37,9 @@ const usage = `Usage: npm run load -- [options]
                          the run (default 25, the kubernetes-mixin CPUThrottlingHigh alert)
   --sweep                the headroom sweep: the load again and again with more users
                          (--sweep-step more each time, up to --sweep-max), each step
-                         --duration long (default 60 here), until a step breaks a target;
-                         reports the largest user count that held every target
+                         --duration long (default 60 here), until a step breaks a target
+                         (those above, or the pace: 95 % of the requests the users were to
+                         send answered); reports the largest user count that held them all
   --sweep-step N         users added per step, and the first step's users (default 50)
   --sweep-max N          users of the last step (default 400; at most 20 steps)
   --job N                run the load in N pods of a Job (the suite's image) instead of here

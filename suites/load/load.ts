@@ -1,10 +1,9 @@
-// The load test: autocannon drives N virtual users (one connection each, each a user signed
-// up through the frontend's own routes beforehand, with the session it issued) through a
+// The load test: N virtual users (users.ts; one connection each, each a user signed
+// up through the frontend's own routes beforehand, with the session it issued) go through a
 // mix of task reads and writes against the frontend's public address (through its /api
 // proxy), paced by a per-user request rate (the think time). Next to it, a low-rate
 // event-flow probe measures the recurring-task latency under load, and the metrics API is
 // sampled for pod CPU and memory against their limits.
-import autocannon from 'autocannon';
 import type * as k8s from '@kubernetes/client-node';
 import { oneLine } from '../lib/errors.js';
 import { bytes, cpuMillis } from '../lib/quantity.js';
@@ -14,6 +13,7 @@ import type { Redactor } from '../lib/redact.js';
 import type { AuthRoutes } from '../lib/config.js';
 import { eventFlowOnce, freshRequest, signedInClient, type ApiClient } from '../drills/probe.js';
 import { mixOps, mixRequests, mixSequence, pageAssets, type Mix, type MixOp } from './mix.js';
+import { runUsers } from './users.js';
 import { atMost, histogram, perSecond, summarize, type SecondBucket, type Summary, type Verdict } from '../drills/stats.js';
 
 export interface LoadOptions {
@@ -130,48 +130,20 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
   const byOp: Record<string, number> = {};
   const responses: LoadResponse[] = [];
   const errors: Record<string, number> = {};
-  // One request at a time per connection: the kind last sent on a connection is the kind of its next response.
-  const lastSent = new Map<autocannon.Client, MixOp>();
-  let next = 0;
+  // One request at a time per user: the kind a user sent last is the kind of its next answer.
+  const lastSent: MixOp[] = [];
+  const cycles = clients.map((user, index) => {
+    // Each user starts at its own point of the cycle, as people do: in step, a hundred users
+    // would all sign in (one password hash each) in the same second.
+    const offset = Math.floor((index * sequence.length) / options.users) % sequence.length;
+    const own = [...sequence.slice(offset), ...sequence.slice(0, offset)];
+    const onSend = (op: MixOp) => {
+      byOp[op] = (byOp[op] ?? 0) + 1;
+      lastSent[index] = op;
+    };
+    return mixRequests({ user: user.user, headers: user.headers, credentials: user.credentials }, own, assets, options.authRoutes.signIn, onSend);
+  });
   const startMs = Date.now();
-  let finish: (result: autocannon.Result) => void = () => undefined;
-  let fail: (error: Error) => void = () => undefined;
-  const finished = new Promise<autocannon.Result>((done, failed) => {
-    finish = done;
-    fail = failed;
-  });
-  const instance = autocannon({
-    url: url.origin,
-    connections: options.users,
-    duration: options.durationSeconds,
-    connectionRate: options.ratePerUser,
-    timeout: 10,
-    requests: [{ method: 'GET', path: '/' }],
-    setupClient: (client: autocannon.Client) => {
-      const index = next;
-      const user = clients[index % clients.length] as ApiClient;
-      next += 1;
-      // Each user starts at its own point of the cycle, as people do: in step, a hundred users
-      // would all sign in (one password hash each) in the same second.
-      const offset = Math.floor((index * sequence.length) / options.users) % sequence.length;
-      const own = [...sequence.slice(offset), ...sequence.slice(0, offset)];
-      const onSend = (op: MixOp) => {
-        byOp[op] = (byOp[op] ?? 0) + 1;
-        lastSent.set(client, op);
-      };
-      client.setRequests(mixRequests({ user: user.user, headers: user.headers, credentials: user.credentials }, own, assets, options.authRoutes.signIn, onSend));
-    },
-  }, (error: Error | null, result: autocannon.Result) => (error ? fail(error) : finish(result)));
-  instance.on('response', (client: autocannon.Client, status: number, _bytes: number, ms: number) => {
-    const ok = status >= 200 && status < 400;
-    responses.push([Date.now(), Math.round(ms * 10) / 10, ok ? 1 : 0, lastSent.get(client) ?? 'list']);
-    if (!ok) errors[`HTTP ${status}`] = (errors[`HTTP ${status}`] ?? 0) + 1;
-  });
-  instance.on('reqError', (error: unknown) => {
-    const code = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.name) : 'error';
-    errors[code] = (errors[code] ?? 0) + 1;
-  });
-
   const eventFlowMs: number[] = [];
   const eventFailures: string[] = [];
   const eventLoop = (async () => {
@@ -191,14 +163,22 @@ export async function generate(options: LoadOptions): Promise<LoadSamples> {
   })();
 
   const progress = setInterval(() => options.log?.(progressLine(responses, errors, startMs, Date.now())), progressEverySeconds * 1000);
-  let result: autocannon.Result;
   try {
-    result = await finished;
+    await runUsers(
+      { origin: url.origin, cycles, intervalMs: 1000 / options.ratePerUser, durationMs: options.durationSeconds * 1000, timeoutMs: 10_000 },
+      ({ user, status, ms }) => {
+        const ok = status >= 200 && status < 400;
+        responses.push([Date.now(), Math.round(ms * 10) / 10, ok ? 1 : 0, lastSent[user] ?? 'list']);
+        if (!ok) errors[`HTTP ${status}`] = (errors[`HTTP ${status}`] ?? 0) + 1;
+      },
+      ({ code }) => {
+        errors[code] = (errors[code] ?? 0) + 1;
+      },
+    );
   } finally {
     clearInterval(progress);
   }
   await eventLoop;
-  if (result.timeouts > 0) errors.timeout = (errors.timeout ?? 0) + result.timeouts;
   return { startMs, endMs: Date.now(), users: options.users, responses, errors, eventFlowMs, eventFailures, byOp };
 }
 
@@ -236,11 +216,35 @@ export function latencyByOp(responses: readonly LoadResponse[]): Partial<Record<
 }
 
 interface PodMetrics {
-  items?: { metadata?: { name?: string }; containers?: { name?: string; usage?: { cpu?: string; memory?: string } }[] }[];
+  items?: { metadata?: { name?: string }; timestamp?: string; window?: string; containers?: { name?: string; usage?: { cpu?: string; memory?: string } }[] }[];
 }
 
-/** One reading of metrics.k8s.io for the namespace, against each container's limits. */
-export async function readUsage(kube: Kube, namespace: string): Promise<UsageSample[]> {
+const durationUnits: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
+
+/** Milliseconds of a Go duration as the API writes it (`10.5s`, `1m0s`); undefined when it is not one. */
+export function goDurationMs(text: string | undefined): number | undefined {
+  if (!text || !/^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, value, unit] of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) total += Number(value) * (durationUnits[unit as string] ?? 0);
+  return total;
+}
+
+/**
+ * When the window of a PodMetrics item began: its CPU is the average over
+ * [timestamp - window, timestamp], so a reading whose window began before the load describes
+ * (part of) what came before it.
+ */
+export function windowStartMs(item: { timestamp?: string; window?: string }): number | undefined {
+  const at = item.timestamp ? Date.parse(item.timestamp) : Number.NaN;
+  const window = goDurationMs(item.window);
+  return Number.isFinite(at) && window !== undefined ? at - window : undefined;
+}
+
+/**
+ * One reading of metrics.k8s.io for the namespace, against each container's limits; with
+ * `notBeforeMs`, only pods whose reading's window began at or after it.
+ */
+export async function readUsage(kube: Kube, namespace: string, notBeforeMs?: number): Promise<UsageSample[]> {
   const metrics = (await kube.custom.listNamespacedCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', namespace, plural: 'pods' })) as PodMetrics;
   const pods = await kube.core.listNamespacedPod({ namespace });
   const limits = new Map<string, k8s.V1ResourceRequirements['limits']>();
@@ -249,6 +253,7 @@ export async function readUsage(kube: Kube, namespace: string): Promise<UsageSam
   for (const item of metrics.items ?? []) {
     // The generator's own Job pods are not the stack under test.
     if (item.metadata?.name?.startsWith('todo-load-')) continue;
+    if (notBeforeMs !== undefined && (windowStartMs(item) ?? 0) < notBeforeMs) continue;
     for (const c of item.containers ?? []) {
       const key = `${item.metadata?.name}/${c.name}`;
       const limit = limits.get(key);
@@ -375,10 +380,12 @@ export async function withUsage<T>(
   let note = '';
   let running = true;
   let started: { before: Awaited<ReturnType<typeof counters>>; startMs: number; sampler: Promise<void> } | undefined;
+  let loadStartMs = 0;
   const sample = async () => {
     for (let i = 0; i < 1000 && running; i += 1) {
       try {
-        for (const reading of await readUsage(metrics.kube, metrics.namespace)) {
+        // Readings whose window began before the load would count the sign-up burst as load.
+        for (const reading of await readUsage(metrics.kube, metrics.namespace, loadStartMs)) {
           const key = `${reading.pod}/${reading.container}`;
           const old = peak.get(key);
           if (!old || (reading.cpuPercent ?? 0) > (old.cpuPercent ?? 0) || (reading.memoryPercent ?? 0) > (old.memoryPercent ?? 0)) {
@@ -401,7 +408,8 @@ export async function withUsage<T>(
   const loadStarts = async () => {
     if (started) return;
     const before = await counters(Date.now());
-    started = { before, startMs: Date.now(), sampler: sample() };
+    loadStartMs = Date.now();
+    started = { before, startMs: loadStartMs, sampler: sample() };
   };
   let value: T;
   try {

@@ -3,7 +3,7 @@
 // now and then a sign-in, task reads, writes, and completions of daily recurring tasks (each
 // one an event through Dapr and Kafka to the recurring-task service). Every request goes to
 // the frontend's public address; API calls through its /api proxy with the user's session.
-import type autocannon from 'autocannon';
+import type { UserRequest } from './users.js';
 import { InputError } from '../lib/errors.js';
 
 export const mixOps = ['page', 'asset', 'signin', 'list', 'create', 'update', 'complete', 'delete'] as const;
@@ -97,17 +97,14 @@ const without = (ids: string[], id: string): void => {
 };
 
 /**
- * The user's requests for autocannon. Writes act on the user's own tasks: a create remembers
+ * The user's cycle of requests. Writes act on the user's own tasks: a create remembers
  * the new task, a list refreshes what the user has, update and complete take the newest open
  * task, delete the oldest of all (so completed tasks' next occurrences are deleted in turn
  * and the list stays short). With no task at hand, a write becomes a list and counts as one.
  * `onSend` hears the kind of each request as it is sent.
  */
-export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: readonly string[], signInPath: string, onSend: (op: MixOp) => void): autocannon.Request[] {
+export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: readonly string[], signInPath: string, onSend: (op: MixOp) => void): UserRequest[] {
   const tasks = `/api/${encodeURIComponent(user.user)}/tasks`;
-  // A new headers object for every request: autocannon writes the body's Content-Length into
-  // the object it is given, and a shared one would carry it to a later request without a body
-  // (which then waits for a body that never comes).
   const api = (body: boolean): Record<string, string> => ({ ...user.headers, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) });
   let asset = 0;
   const rememberList = (status: number, body: string, raw: object) => {
@@ -123,11 +120,11 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
       // Not a list: the writes fall back to lists until one is read.
     }
   };
-  const listRequest = (request: autocannon.Request): autocannon.Request => {
+  const listRequest = (request: UserRequest): UserRequest => {
     onSend('list');
     return { ...request, method: 'GET', path: tasks, headers: api(false), body: undefined };
   };
-  const onTask = (op: 'update' | 'complete' | 'delete') => (request: autocannon.Request, raw: object): autocannon.Request => {
+  const onTask = (op: 'update' | 'complete' | 'delete') => (request: UserRequest, raw: object): UserRequest => {
     const known = knownOf(raw);
     const id = op === 'delete' ? known.all[0] : known.open[known.open.length - 1];
     if (!id) return listRequest(request);
@@ -139,16 +136,16 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
     return { ...request, method: op === 'update' ? 'PUT' : op === 'complete' ? 'PATCH' : 'DELETE', path, headers: api(body !== undefined), body };
   };
 
-  return sequence.map((op): autocannon.Request => {
+  return sequence.map((op): UserRequest => {
     switch (op) {
       case 'page':
-        return { method: 'GET', path: '/', headers: { ...user.headers, accept: 'text/html' }, setupRequest: (r: autocannon.Request) => (onSend('page'), r) };
+        return { method: 'GET', path: '/', headers: { ...user.headers, accept: 'text/html' }, setupRequest: (r: UserRequest) => (onSend('page'), r) };
       case 'asset':
-        if (assets.length === 0) return { method: 'GET', path: '/', headers: { ...user.headers, accept: 'text/html' }, setupRequest: (r: autocannon.Request) => (onSend('page'), r) };
+        if (assets.length === 0) return { method: 'GET', path: '/', headers: { ...user.headers, accept: 'text/html' }, setupRequest: (r: UserRequest) => (onSend('page'), r) };
         return {
           method: 'GET',
           path: assets[0] as string,
-          setupRequest: (r: autocannon.Request) => {
+          setupRequest: (r: UserRequest) => {
             onSend('asset');
             const path = assets[asset % assets.length] as string;
             asset += 1;
@@ -161,16 +158,16 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
           path: signInPath,
           headers: { 'content-type': 'application/json', accept: 'application/json' },
           body: JSON.stringify(user.credentials),
-          setupRequest: (r: autocannon.Request) => (onSend('signin'), { ...r, headers: { 'content-type': 'application/json', accept: 'application/json' } }),
+          setupRequest: (r: UserRequest) => (onSend('signin'), { ...r, headers: { 'content-type': 'application/json', accept: 'application/json' } }),
         };
       case 'list':
-        return { method: 'GET', path: tasks, headers: api(false), setupRequest: (r: autocannon.Request) => (onSend('list'), { ...r, headers: api(false) }), onResponse: rememberList };
+        return { method: 'GET', path: tasks, headers: api(false), setupRequest: (r: UserRequest) => (onSend('list'), { ...r, headers: api(false) }), onResponse: rememberList };
       case 'create':
         return {
           method: 'POST',
           path: tasks,
           headers: api(true),
-          setupRequest: (r: autocannon.Request) => {
+          setupRequest: (r: UserRequest) => {
             onSend('create');
             // Daily recurring tasks, so that completing one is an event with a next occurrence.
             return { ...r, headers: api(true), body: JSON.stringify({ title: `load ${Math.random().toString(36).slice(2, 8)}`, priority: 'medium', tags: ['load'], due_date: new Date().toISOString().slice(0, 10), is_recurring: true, recurrence_pattern: 'daily', recurrence_frequency: 'daily' }) };

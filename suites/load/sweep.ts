@@ -1,6 +1,8 @@
 // The headroom sweep (npm run load -- --sweep): the load test run again and again with more
 // users each time, until a step breaks a target (p95, error rate, CPU and memory against the
-// limits, throttling, restarts, event flow) or the last step is reached. Its figure is the
+// limits, throttling, restarts, event flow, and the pace: a stack that answers too slowly
+// for the users to send what they were to send is saturated, whatever its percentiles say)
+// or the last step is reached. Its figure is the
 // largest user count that held every target. Bounded: at most `maxSteps` steps of the
 // stated duration each.
 import { htmlEscape } from '../lib/report/html.js';
@@ -9,6 +11,8 @@ import { buildReport, generate, signUpUsers, withUsage, type LoadOptions, type L
 import type { ApiClient } from '../drills/probe.js';
 
 export const maxSteps = 20;
+/** Share of the requests the users were to send that a step must get answered to hold. */
+export const pacePercent = 95;
 
 export interface SweepStep {
   users: number;
@@ -45,8 +49,11 @@ export function sweepUsers(step: number, max: number): number[] {
   return counts;
 }
 
-/** One step's figures from its load report. */
-export function sweepStep(report: LoadReport): SweepStep {
+/** One step's figures from its load report; `planned` is users x rate x duration. */
+export function sweepStep(report: LoadReport, planned: number): SweepStep {
+  const kept = planned > 0 ? (report.requests / planned) * 100 : 100;
+  const broke = report.verdicts.filter((v) => !v.pass).map((v) => `${v.name}: ${v.actual ?? v.detail}${v.expected ? ` (expected ${v.expected})` : ''}`);
+  if (kept < pacePercent) broke.push(`pace: ${report.requests} of the ${planned} requests the users were to send (${kept.toFixed(1)} %, limit ${pacePercent} %)`);
   const throttled = report.containers.runs.map((run) => run.throttledPercent).filter((v): v is number => v !== undefined);
   return {
     users: report.users,
@@ -60,8 +67,8 @@ export function sweepStep(report: LoadReport): SweepStep {
     maxMemoryPercent: report.usage.maxMemoryPercent,
     maxThrottledPercent: throttled.length > 0 ? Math.max(...throttled) : undefined,
     eventP95: report.eventFlow.p95,
-    pass: report.pass,
-    broke: report.verdicts.filter((v) => !v.pass).map((v) => `${v.name}: ${v.actual ?? v.detail}`),
+    pass: broke.length === 0,
+    broke,
   };
 }
 
@@ -91,7 +98,7 @@ export async function runSweep(options: LoadOptions, counts: readonly number[], 
     if (signedUp.length < users) signedUp.push(...(await signUpUsers({ ...options, users: users - signedUp.length, userPrefix: `${options.userPrefix}-s${steps.length}` })));
     options.log?.(`sweep: ${users} users for ${options.durationSeconds} s`);
     const { value: samples, usage, note, containers } = await withUsage(options.metrics, (loadStarts) => generate({ ...options, users, signedUp: signedUp.slice(0, users), onStart: loadStarts }));
-    const step = sweepStep(buildReport([samples], options, usage, note, containers));
+    const step = sweepStep(buildReport([samples], options, usage, note, containers), Math.round(users * options.ratePerUser * options.durationSeconds));
     steps.push(step);
     options.log?.(`sweep: ${users} users: ${step.throughput} req/s, p95 ${step.p95} ms, errors ${step.errorRatePercent} %, CPU ${step.maxCpuPercent ?? 'n/a'} % of the limit at most: ${step.pass ? 'held' : `broke ${step.broke.join('; ')}`}`);
     if (!step.pass) {
@@ -106,7 +113,7 @@ export async function runSweep(options: LoadOptions, counts: readonly number[], 
 export function sweepSection(sweep: SweepReport): string {
   const percent = (value: number | undefined) => (value === undefined ? 'n/a' : `${value} %`);
   const rows = sweep.steps
-    .map((s) => `<tr class="${s.pass ? 'pass' : 'fail'}"><td>${s.users}</td><td>${s.requests}</td><td>${s.throughput}</td><td>${s.p50}</td><td>${s.p95}</td><td>${s.p99}</td><td>${s.errorRatePercent} %</td><td>${percent(s.maxCpuPercent)}</td><td>${percent(s.maxMemoryPercent)}</td><td>${percent(s.maxThrottledPercent)}</td><td>${s.eventP95}</td><td>${s.pass ? 'held' : htmlEscape(s.broke.join('; '))}</td></tr>`)
+    .map((s) => `<tr><td>${s.users}</td><td>${s.requests}</td><td>${s.throughput}</td><td>${s.p50}</td><td>${s.p95}</td><td>${s.p99}</td><td>${s.errorRatePercent} %</td><td>${percent(s.maxCpuPercent)}</td><td>${percent(s.maxMemoryPercent)}</td><td>${percent(s.maxThrottledPercent)}</td><td>${s.eventP95}</td><td>${s.pass ? '<span class="badge pass">held</span>' : `<span class="badge fail">broke</span> ${htmlEscape(s.broke.join('; '))}`}</td></tr>`)
     .join('');
   return `<section><h2>Headroom</h2>
 <p><b>${sweep.headroomUsers} users</b> held every target (the plan asks for ${sweep.targetUsers}); ${htmlEscape(sweep.stoppedBecause)}.</p>

@@ -55,6 +55,17 @@ const INTENDED: IntendedChange[] = [
     },
   },
   {
+    why: "staging's frontend requests 250m of CPU where it asked 100m: 100 users take 290m, 145m per replica, which is 58 % of 250m, under the HPA's 70 % target (at 100m the plan's load alone drove it to its maximum)",
+    apply(object, all) {
+      if (object.kind !== 'Deployment' || object.metadata.name !== 'frontend') return;
+      const hpa = all.find((other) => other.kind === 'HorizontalPodAutoscaler' && other.metadata.name === 'frontend') as { spec?: { maxReplicas?: number } } | undefined;
+      if (hpa?.spec?.maxReplicas !== 4) return;
+      const container = podTemplate(object).spec.containers.find((c) => c.name === 'frontend');
+      const requests = (container?.resources as { requests?: Record<string, string> } | undefined)?.requests;
+      if (requests?.cpu === '100m') requests.cpu = '250m';
+    },
+  },
+  {
     why: 'pod templates of Deployments and StatefulSets no longer carry helm.sh/chart: a release that changes only the chart version restarts no pod',
     apply(object) {
       if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') return;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultMix } from '../../suites/load/mix.js';
 import { allPass, atMost, eventLatencyText, histogram, longestOutageMs, outageWindows, percentile, perSecond, summarize, type ProbeResult } from '../../suites/drills/stats.js';
-import { buildReport, latencyByOp, progressLine, type LoadResponse, type LoadSamples } from '../../suites/load/load.js';
+import { buildReport, goDurationMs, latencyByOp, progressLine, windowStartMs, type LoadResponse, type LoadSamples } from '../../suites/load/load.js';
 import { bytes, cpuMillis } from '../../suites/lib/quantity.js';
 import { loadJob, parseResultLines, resultMarker } from '../../suites/load/job.js';
 import { candidateArgs, isPending } from '../../suites/drills/helm.js';
@@ -145,5 +145,17 @@ describe('quantities, helm candidates, the Job', () => {
     expect(job.spec?.template.spec?.containers[0]?.command).toEqual(['node', '--import', 'tsx', 'suites/load/cli.ts', '--worker']);
     const line: LoadSamples = { startMs: 1, endMs: 2, users: 1, responses: [], errors: {}, eventFlowMs: [], eventFailures: [], byOp: {} };
     expect(parseResultLines(`noise\n${resultMarker}${JSON.stringify(line)}\nmore`)).toEqual([line]);
+  });
+});
+
+describe('metrics.k8s.io windows', () => {
+  it('reads Go durations and where a reading\'s window began', () => {
+    expect(goDurationMs('10.5s')).toBe(10_500);
+    expect(goDurationMs('1m0s')).toBe(60_000);
+    expect(goDurationMs('150ms')).toBe(150);
+    expect(goDurationMs('soon')).toBeUndefined();
+    expect(goDurationMs(undefined)).toBeUndefined();
+    expect(windowStartMs({ timestamp: '2026-01-01T00:00:20Z', window: '15s' })).toBe(Date.parse('2026-01-01T00:00:05Z'));
+    expect(windowStartMs({ timestamp: '2026-01-01T00:00:20Z' })).toBeUndefined();
   });
 });

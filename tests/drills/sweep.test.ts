@@ -25,24 +25,28 @@ describe('the headroom sweep', () => {
   });
 
   it('takes a step\'s figures from its load report, with the targets it broke', () => {
-    const held = sweepStep(buildReport([samples(50, 150)], limits, [], '', noContainers));
+    const held = sweepStep(buildReport([samples(50, 150)], limits, [], '', noContainers), 100);
     expect(held).toMatchObject({ users: 50, requests: 100, p95: 150, pass: true, broke: [] });
-    const broke = sweepStep(buildReport([samples(150, 450)], limits, [], '', noContainers));
+    const broke = sweepStep(buildReport([samples(150, 450)], limits, [], '', noContainers), 100);
     expect(broke.pass).toBe(false);
-    expect(broke.broke).toEqual(['p95 latency: 450 ms']);
+    expect(broke.broke).toEqual(['p95 latency: 450 ms (expected <= 200 ms)']);
+    // Fast answers, but fewer than the users were to send: saturated.
+    const behind = sweepStep(buildReport([samples(150, 150)], limits, [], '', noContainers), 120);
+    expect(behind.pass).toBe(false);
+    expect(behind.broke).toEqual(['pace: 100 of the 120 requests the users were to send (83.3 %, limit 95 %)']);
   });
 
   it('passes when the plan\'s user count held, and names the step that broke', () => {
     const steps = [
-      sweepStep(buildReport([samples(50, 150)], limits, [], '', noContainers)),
-      sweepStep(buildReport([samples(100, 180)], limits, [], '', noContainers)),
-      sweepStep(buildReport([samples(150, 450)], limits, [], '', noContainers)),
+      sweepStep(buildReport([samples(50, 150)], limits, [], '', noContainers), 100),
+      sweepStep(buildReport([samples(100, 180)], limits, [], '', noContainers), 100),
+      sweepStep(buildReport([samples(150, 450)], limits, [], '', noContainers), 100),
     ];
     const report: SweepReport = { steps, headroomUsers: 100, targetUsers: 100, stoppedBecause: '150 users broke a target', startedAt: '2026-01-01T00:00:00.000Z' };
-    expect(headroomVerdict(report)).toMatchObject({ pass: true, actual: '100 users held every target', detail: '100 users held every target; 150 users broke a target (p95 latency: 450 ms)' });
+    expect(headroomVerdict(report)).toMatchObject({ pass: true, actual: '100 users held every target', detail: '100 users held every target; 150 users broke a target (p95 latency: 450 ms (expected <= 200 ms))' });
     expect(headroomVerdict({ ...report, headroomUsers: 50 }).pass).toBe(false);
     const html = sweepSection(report);
     expect(html).toContain('<b>100 users</b> held every target');
-    expect(html).toContain('<tr class="fail"><td>150</td>');
+    expect(html).toContain('<span class="badge fail">broke</span> p95 latency: 450 ms (expected &lt;= 200 ms)');
   });
 });
