@@ -242,18 +242,22 @@ export function windowStartMs(item: { timestamp?: string; window?: string }): nu
 
 /**
  * One reading of metrics.k8s.io for the namespace, against each container's limits; with
- * `notBeforeMs`, only pods whose reading's window began at or after it.
+ * `notBeforeMs`, only pods whose reading's window began at or after it (`early` counts the others).
  */
-export async function readUsage(kube: Kube, namespace: string, notBeforeMs?: number): Promise<UsageSample[]> {
+export async function readUsage(kube: Kube, namespace: string, notBeforeMs?: number): Promise<{ samples: UsageSample[]; early: number }> {
   const metrics = (await kube.custom.listNamespacedCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', namespace, plural: 'pods' })) as PodMetrics;
   const pods = await kube.core.listNamespacedPod({ namespace });
   const limits = new Map<string, k8s.V1ResourceRequirements['limits']>();
   for (const pod of pods.items) for (const c of pod.spec?.containers ?? []) limits.set(`${pod.metadata?.name}/${c.name}`, c.resources?.limits);
   const out: UsageSample[] = [];
+  let early = 0;
   for (const item of metrics.items ?? []) {
     // The generator's own Job pods are not the stack under test.
     if (item.metadata?.name?.startsWith('todo-load-')) continue;
-    if (notBeforeMs !== undefined && (windowStartMs(item) ?? 0) < notBeforeMs) continue;
+    if (notBeforeMs !== undefined && (windowStartMs(item) ?? 0) < notBeforeMs) {
+      early += 1;
+      continue;
+    }
     for (const c of item.containers ?? []) {
       const key = `${item.metadata?.name}/${c.name}`;
       const limit = limits.get(key);
@@ -271,7 +275,7 @@ export async function readUsage(kube: Kube, namespace: string, notBeforeMs?: num
       });
     }
   }
-  return out;
+  return { samples: out, early };
 }
 
 /** Merge the samples of every generator into one report with verdicts. */
@@ -381,11 +385,15 @@ export async function withUsage<T>(
   let running = true;
   let started: { before: Awaited<ReturnType<typeof counters>>; startMs: number; sampler: Promise<void> } | undefined;
   let loadStartMs = 0;
+  // True while every reading so far began before the load.
+  let earlyOnly = true;
   const sample = async () => {
     for (let i = 0; i < 1000 && running; i += 1) {
       try {
         // Readings whose window began before the load would count the sign-up burst as load.
-        for (const reading of await readUsage(metrics.kube, metrics.namespace, loadStartMs)) {
+        const { samples, early } = await readUsage(metrics.kube, metrics.namespace, loadStartMs);
+        earlyOnly = earlyOnly && samples.length === 0 && early > 0;
+        for (const reading of samples) {
           const key = `${reading.pod}/${reading.container}`;
           const old = peak.get(key);
           if (!old || (reading.cpuPercent ?? 0) > (old.cpuPercent ?? 0) || (reading.memoryPercent ?? 0) > (old.memoryPercent ?? 0)) {
@@ -421,5 +429,6 @@ export async function withUsage<T>(
   if (!started) return { value, usage: [], note: 'the load never started', containers: { runs: [], note: 'the load never started' } };
   const after = await counters(Date.now());
   const runs = compareCounters(started.before.counters, after.counters, started.startMs);
+  if (!note && peak.size === 0 && earlyOnly) note = 'no metrics.k8s.io reading covered the load alone: each averages the last 15 s or so, and the run was shorter than that';
   return { value, usage: [...peak.values()], note, containers: { runs, note: after.note || started.before.note } };
 }

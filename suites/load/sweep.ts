@@ -100,7 +100,7 @@ export async function runSweep(options: LoadOptions, counts: readonly number[], 
     const { value: samples, usage, note, containers } = await withUsage(options.metrics, (loadStarts) => generate({ ...options, users, signedUp: signedUp.slice(0, users), onStart: loadStarts }));
     const step = sweepStep(buildReport([samples], options, usage, note, containers), Math.round(users * options.ratePerUser * options.durationSeconds));
     steps.push(step);
-    options.log?.(`sweep: ${users} users: ${step.throughput} req/s, p95 ${step.p95} ms, errors ${step.errorRatePercent} %, CPU ${step.maxCpuPercent ?? 'n/a'} % of the limit at most: ${step.pass ? 'held' : `broke ${step.broke.join('; ')}`}`);
+    options.log?.(`sweep: ${users} users: ${step.throughput} req/s, p95 ${step.p95} ms, errors ${step.errorRatePercent} %, CPU ${step.maxCpuPercent === undefined ? 'n/a' : `${step.maxCpuPercent} %`} of the limit at most: ${step.pass ? 'held' : `broke ${step.broke.join('; ')}`}`);
     if (!step.pass) {
       stoppedBecause = `${users} users broke a target`;
       break;
@@ -113,7 +113,7 @@ export async function runSweep(options: LoadOptions, counts: readonly number[], 
 export function sweepSection(sweep: SweepReport): string {
   const percent = (value: number | undefined) => (value === undefined ? 'n/a' : `${value} %`);
   const rows = sweep.steps
-    .map((s) => `<tr><td>${s.users}</td><td>${s.requests}</td><td>${s.throughput}</td><td>${s.p50}</td><td>${s.p95}</td><td>${s.p99}</td><td>${s.errorRatePercent} %</td><td>${percent(s.maxCpuPercent)}</td><td>${percent(s.maxMemoryPercent)}</td><td>${percent(s.maxThrottledPercent)}</td><td>${s.eventP95}</td><td>${s.pass ? '<span class="badge pass">held</span>' : `<span class="badge fail">broke</span> ${htmlEscape(s.broke.join('; '))}`}</td></tr>`)
+    .map((s) => `<tr><td>${s.users}</td><td>${s.requests}</td><td>${s.throughput}</td><td>${s.p50}</td><td>${s.p95}</td><td>${s.p99}</td><td>${s.errorRatePercent} %</td><td>${percent(s.maxCpuPercent)}</td><td>${percent(s.maxMemoryPercent)}</td><td>${percent(s.maxThrottledPercent)}</td><td>${Number.isFinite(s.eventP95) ? s.eventP95 : 'n/a'}</td><td>${s.pass ? '<span class="badge pass">held</span>' : `<span class="badge fail">broke</span> ${htmlEscape(s.broke.join('; '))}`}</td></tr>`)
     .join('');
   return `<section><h2>Headroom</h2>
 <p><b>${sweep.headroomUsers} users</b> held every target (the plan asks for ${sweep.targetUsers}); ${htmlEscape(sweep.stoppedBecause)}.</p>

@@ -17,6 +17,7 @@ import { runDrill, type DrillOptions, type DrillReport } from '../../suites/dril
 import { locateHelm, runHelm, type HelmTarget } from '../../suites/drills/helm.js';
 import { eventLatencyText } from '../../suites/drills/stats.js';
 import type { LoadReport } from '../../suites/load/load.js';
+import type { SweepReport } from '../../suites/load/sweep.js';
 import { ensureSandbox, repoRoot, runTool, sandboxRegistry, stackDatabase, uniqueName } from '../support/sandbox.js';
 
 const execFileAsync = promisify(execFile);
@@ -152,6 +153,19 @@ describe.skipIf(!runnable)('drills and load against the stack in the sandbox', (
     expect(report.eventFlow.count).toBeGreaterThan(0);
     figures.push(`load 20 users x 15 s: ${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %, event flow p95 ${report.eventFlow.p95} ms; ${report.usage.note}`);
   }, 120_000);
+
+  it('the headroom sweep runs its steps and writes the headroom verdict', async () => {
+    const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--sweep', '--sweep-step', '5', '--sweep-max', '5', '--users', '5', '--duration', '8', '--event-every', '0', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-sweep'];
+    const run = await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 120_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+    const written = JSON.parse(await readFile(join(workDir, 'reports/load-sweep/report.json'), 'utf8')) as { detail: { sweep: SweepReport }; exitCode: number };
+    const sweep = written.detail.sweep;
+    expect(sweep.steps.map((step) => step.users)).toEqual([5]);
+    expect(sweep.steps[0]?.broke, 'the step broke a target').toEqual([]);
+    expect(sweep.headroomUsers).toBe(5);
+    expect(written.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/PASS headroom: 5 users held every target/);
+    expect(await readFile(join(workDir, 'reports/load-sweep/report.html'), 'utf8')).toContain('<h2>Headroom</h2>');
+  }, 150_000);
 
   it('the same load runs in the cluster as a Job of several pods of the suite image, merged into one report', async () => {
     const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--job', '2', '--users', '5', '--duration', '10', '--rate-per-user', '2', '--event-every', '3', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-job'];
