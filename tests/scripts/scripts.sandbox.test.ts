@@ -181,7 +181,7 @@ describe('deployment scripts on the sandbox', () => {
   }, VALIDATE_TIMEOUT_MS * 3);
 
   it("validate-deployment.sh passes the suite's exit code through (release missing: 7)", async () => {
-    const result = await script('validate-deployment.sh', [...target(), '--release', 'no-such-release'], QUICK_TIMEOUT_MS);
+    const result = await script('validate-deployment.sh', [...target(), '--release', 'no-such-release', '--report-dir', join(workDir, 'missing-release-reports')], QUICK_TIMEOUT_MS);
     expect(result.code).toBe(7);
     expect(result.stderr).toMatch(/Helm release "no-such-release" not found/);
   }, QUICK_TIMEOUT_MS);
