@@ -18,6 +18,7 @@ import { headroomVerdict, runSweep, sweepSection, sweepUsers } from './sweep.js'
 import { defaultMix, mixText, parseMix, type Mix } from './mix.js';
 import { runTarget, seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
 import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
+import type { Verdict } from '../drills/stats.js';
 
 const usage = `Usage: npm run load -- [options]
 
@@ -142,54 +143,67 @@ async function main(argv: string[]): Promise<number> {
       return [await generate({ ...options, onStart: loadStarts })];
     });
     const report = buildReport(samples, { ...options }, used, note, containers);
-    const finishedAt = new Date().toISOString();
-    const results = verdictResults(report.verdicts, 'load', 'Targets: 100 concurrent users, API under 2 s, under 80 % CPU and memory', report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
-    const { report: written, files } = await writeRunReports({
+    const written = await writeReports(kube, config, {
       title: 'Load test',
-      reportDir: config.reportDir,
-      runId: config.runId,
+      holdsTo: 'Targets: 100 concurrent users, API under 2 s, under 80 % CPU and memory',
       startedAt: report.startedAt,
-      finishedAt,
-      target: runTarget(kube, config, { revision: 0, status: 'n/a' }, jobPods > 0 ? `Job of ${jobPods} pods` : 'this machine'),
-      results,
-      notes,
+      verdicts: report.verdicts,
+      from: jobPods > 0 ? `Job of ${jobPods} pods` : 'this machine',
       detail: { kind: 'load', load: report },
       extraHtml: loadSection(report, common.p95LimitMs),
-      redactor,
-    });
-    for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
+    }, notes, redactor, say);
     say(`${report.requests} requests, ${report.throughput} req/s, p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, errors ${report.errorRatePercent} %`);
     say(`p95 by kind: ${Object.entries(report.latencyByOp).map(([op, latency]) => `${op} ${latency.p95} ms`).join(', ')}`);
     say(`usage: ${report.usage.note}`);
     const busiest = report.containers.runs.filter((run) => run.cpuSeconds !== undefined).sort((a, b) => (b.cpuSeconds ?? 0) - (a.cpuSeconds ?? 0)).slice(0, 3);
     if (busiest.length > 0) say(`CPU per request: ${busiest.map((run) => `${run.pod}/${run.container} ${cpuPerRequest(run, report.requests)}`).join(', ')}`);
-    say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
+    say(`reports: ${written.dir} (junit.xml, report.json, report.html, summary.md)`);
     return written.exitCode;
   });
+}
+
+/** Write the run's report set, print its verdicts; the directory and the exit code. */
+async function writeReports(
+  kube: Kube,
+  config: SuiteConfig,
+  run: { title: string; holdsTo: string; startedAt: string; verdicts: Verdict[]; from: string; detail: Record<string, unknown>; extraHtml: string },
+  notes: string[],
+  redactor: Redactor,
+  say: (line: string) => void,
+): Promise<{ dir: string; exitCode: number }> {
+  const finishedAt = new Date().toISOString();
+  const results = verdictResults(run.verdicts, 'load', run.holdsTo, run.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(run.startedAt)));
+  const { report: written, files } = await writeRunReports({
+    title: run.title,
+    reportDir: config.reportDir,
+    runId: config.runId,
+    startedAt: run.startedAt,
+    finishedAt,
+    target: runTarget(kube, config, { revision: 0, status: 'n/a' }, run.from),
+    results,
+    notes,
+    detail: run.detail,
+    extraHtml: run.extraHtml,
+    redactor,
+  });
+  for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
+  return { dir: files.dir, exitCode: written.exitCode };
 }
 
 /** The headroom sweep and its reports; the plan's user count (--users) is what must hold. */
 async function sweep(kube: Kube, config: SuiteConfig, options: LoadOptions, counts: number[], targetUsers: number, notes: string[], say: (line: string) => void): Promise<number> {
   say(`sweep: ${counts.join(', ')} users, ${options.durationSeconds} s each, against ${options.base}; it stops at the first step that breaks a target`);
   const report = await runSweep(options, counts, targetUsers);
-  const verdict = headroomVerdict(report);
-  const finishedAt = new Date().toISOString();
-  const results = verdictResults([verdict], 'load', `Headroom: the largest user count within every target (the plan asks for ${targetUsers})`, report.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(report.startedAt)));
-  const { report: written, files } = await writeRunReports({
+  const written = await writeReports(kube, config, {
     title: 'Load sweep',
-    reportDir: config.reportDir,
-    runId: config.runId,
+    holdsTo: `Headroom: the largest user count within every target (the plan asks for ${targetUsers})`,
     startedAt: report.startedAt,
-    finishedAt,
-    target: runTarget(kube, config, { revision: 0, status: 'n/a' }, 'this machine'),
-    results,
-    notes,
+    verdicts: [headroomVerdict(report)],
+    from: 'this machine',
     detail: { kind: 'sweep', sweep: report },
     extraHtml: sweepSection(report),
-    redactor: options.redactor,
-  });
-  for (const result of written.results) say(`${result.verdict.toUpperCase()} ${result.id}: ${result.reason}`);
-  say(`reports: ${files.dir} (junit.xml, report.json, report.html, summary.md)`);
+  }, notes, options.redactor, say);
+  say(`reports: ${written.dir} (junit.xml, report.json, report.html, summary.md)`);
   return written.exitCode;
 }
 

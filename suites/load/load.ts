@@ -254,7 +254,8 @@ export async function readUsage(kube: Kube, namespace: string, notBeforeMs?: num
   for (const item of metrics.items ?? []) {
     // The generator's own Job pods are not the stack under test.
     if (item.metadata?.name?.startsWith('todo-load-')) continue;
-    if (notBeforeMs !== undefined && (windowStartMs(item) ?? 0) < notBeforeMs) {
+    // A reading without a readable window is kept: nothing says it began early.
+    if (notBeforeMs !== undefined && (windowStartMs(item) ?? notBeforeMs) < notBeforeMs) {
       early += 1;
       continue;
     }

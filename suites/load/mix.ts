@@ -158,10 +158,10 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
           path: signInPath,
           headers: { 'content-type': 'application/json', accept: 'application/json' },
           body: JSON.stringify(user.credentials),
-          setupRequest: (r: UserRequest) => (onSend('signin'), { ...r, headers: { 'content-type': 'application/json', accept: 'application/json' } }),
+          setupRequest: (r: UserRequest) => (onSend('signin'), r),
         };
       case 'list':
-        return { method: 'GET', path: tasks, headers: api(false), setupRequest: (r: UserRequest) => (onSend('list'), { ...r, headers: api(false) }), onResponse: rememberList };
+        return { method: 'GET', path: tasks, headers: api(false), setupRequest: (r: UserRequest) => (onSend('list'), r), onResponse: rememberList };
       case 'create':
         return {
           method: 'POST',
@@ -170,7 +170,7 @@ export function mixRequests(user: MixUser, sequence: readonly MixOp[], assets: r
           setupRequest: (r: UserRequest) => {
             onSend('create');
             // Daily recurring tasks, so that completing one is an event with a next occurrence.
-            return { ...r, headers: api(true), body: JSON.stringify({ title: `load ${Math.random().toString(36).slice(2, 8)}`, priority: 'medium', tags: ['load'], due_date: new Date().toISOString().slice(0, 10), is_recurring: true, recurrence_pattern: 'daily', recurrence_frequency: 'daily' }) };
+            return { ...r, body: JSON.stringify({ title: `load ${Math.random().toString(36).slice(2, 8)}`, priority: 'medium', tags: ['load'], due_date: new Date().toISOString().slice(0, 10), is_recurring: true, recurrence_pattern: 'daily', recurrence_frequency: 'daily' }) };
           },
           onResponse: (status: number, body: string, raw: object) => {
             if (status !== 200 && status !== 201) return;

@@ -47,11 +47,14 @@ export interface UserFailure {
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-/** Send one request on the user's agent; resolves with the status and the whole body. */
+/**
+ * Send one request on the user's agent; resolves with the status and the whole body. The
+ * whole exchange, not only each pause in it, has `timeoutMs`: an answer trickling in stays bounded.
+ */
 function send(agent: http.Agent, origin: URL, request: UserRequest, timeoutMs: number): Promise<{ status: number; body: string }> {
   const headers: Record<string, string | number> = { ...request.headers };
   if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
-  return new Promise((resolve, reject) => {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const outgoing = (origin.protocol === 'https:' ? https : http).request(
       { protocol: origin.protocol, hostname: origin.hostname, port: origin.port, method: request.method, path: request.path, headers, agent },
       (response) => {
@@ -61,7 +64,8 @@ function send(agent: http.Agent, origin: URL, request: UserRequest, timeoutMs: n
         response.on('error', reject);
       },
     );
-    outgoing.setTimeout(timeoutMs, () => outgoing.destroy(Object.assign(new Error('timed out'), { code: 'timeout' })));
+    const deadline = setTimeout(() => outgoing.destroy(Object.assign(new Error('timed out'), { code: 'timeout' })), timeoutMs);
+    outgoing.on('close', () => clearTimeout(deadline));
     outgoing.on('error', reject);
     outgoing.end(request.body);
   });

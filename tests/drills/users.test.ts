@@ -60,6 +60,16 @@ describe('the virtual users', () => {
     await runUsers({ origin, cycles: [[{ method: 'GET', path: '/' }]], intervalMs: 1000, durationMs: 200, timeoutMs: 100 }, () => undefined, (f) => failures.push(f));
     expect(failures).toEqual([{ user: 0, index: 0, code: 'timeout' }]);
 
+    // An answer that trickles in, a byte every 50 ms, is still cut at the deadline.
+    const trickling = await serve((_request, response) => {
+      response.writeHead(200);
+      const drip = setInterval(() => response.write('.'), 50);
+      response.on('close', () => clearInterval(drip));
+    });
+    const slow: UserFailure[] = [];
+    await runUsers({ origin: trickling, cycles: [[{ method: 'GET', path: '/' }]], intervalMs: 1000, durationMs: 200, timeoutMs: 300 }, () => undefined, (f) => slow.push(f));
+    expect(slow).toEqual([{ user: 0, index: 0, code: 'timeout' }]);
+
     const closed = await serve(() => undefined);
     const server = servers.pop() as Server;
     await new Promise((done) => server.close(done));
