@@ -84,7 +84,7 @@ frontend_url() {
   node_port=$("$TODO_SANDBOX_HOME/bin/kubectl" --kubeconfig "$sandbox_kubeconfig" -n "$namespace" \
     get service frontend -o 'jsonpath={.spec.ports[0].nodePort}' 2>/dev/null) || node_port=''
   if [[ -n "$node_port" ]]; then
-    echo "http://$sandbox_node_ip:$node_port/"
+    echo "http://$(sandbox_node_ip 1):$node_port/"
   else
     echo "no NodePort on Service frontend (kubectl -n $namespace get service frontend)"
   fi
@@ -99,7 +99,7 @@ images_log=''
 
 go_tools_missing() {
   local tool
-  for tool in kubernetes kubernetes-node daprd dapr-control-plane helm coredns registry metrics-server; do
+  for tool in kubernetes kubernetes-node daprd dapr-control-plane helm coredns registry metrics-server kube-router metallb traefik; do
     [[ -f "$(tool_dir "$tool")/.installed" ]] || return 0
   done
   return 1

@@ -14,37 +14,62 @@ TODO_SANDBOX_SCHEDULER_PORT=${TODO_SANDBOX_SCHEDULER_PORT:-20259}
 TODO_SANDBOX_POSTGRES_PORT=${TODO_SANDBOX_POSTGRES_PORT:-25432}
 TODO_SANDBOX_REGISTRY_PORT=${TODO_SANDBOX_REGISTRY_PORT:-5000}
 
-# The address plan of the real node (docs/sandbox.md). Each sandbox on a machine has its own
-# three ranges and link names: a /24 for its bridge in the root namespace (.1, where the API
-# server, the registry and PostgreSQL listen) and its nodes (.2 on), a /16 for pods (a /24
-# per node) and a /16 for Services.
+# The address plan of the real nodes (docs/sandbox.md). Each sandbox on a machine has its
+# own three ranges and link names: a /24 for its bridge in the root namespace (.1, where the
+# API server, the registry and PostgreSQL listen), its nodes (.2 on) and its LoadBalancer
+# pool (.240 on), a /16 for pods (a /24 per node) and a /16 for Services.
 TODO_SANDBOX_HOST_NET=${TODO_SANDBOX_HOST_NET:-10.220.0}
 TODO_SANDBOX_POD_NET=${TODO_SANDBOX_POD_NET:-10.221}
 TODO_SANDBOX_SERVICE_NET=${TODO_SANDBOX_SERVICE_NET:-10.222}
 TODO_SANDBOX_LINK_PREFIX=${TODO_SANDBOX_LINK_PREFIX:-tdsbx}
 
-readonly sandbox_node_name=sandbox-node
 readonly sandbox_context=todo-sandbox
 readonly sandbox_pki="$TODO_SANDBOX_DIR/pki"
 readonly sandbox_pids="$TODO_SANDBOX_DIR/pids"
 readonly sandbox_logs="$TODO_SANDBOX_DIR/logs"
 readonly sandbox_kubeconfig="$TODO_SANDBOX_DIR/kubeconfig"
+# How many nodes the running sandbox has: written by `up`, read by `down` and `status`.
+readonly sandbox_node_count_file="$TODO_SANDBOX_DIR/node-count"
+readonly sandbox_max_nodes=5
 
 readonly sandbox_bridge="${TODO_SANDBOX_LINK_PREFIX}0"
 readonly sandbox_bridge_ip="$TODO_SANDBOX_HOST_NET.1"
-readonly sandbox_veth="${TODO_SANDBOX_LINK_PREFIX}-n0"
-readonly sandbox_netns="${TODO_SANDBOX_LINK_PREFIX}-$sandbox_node_name"
-readonly sandbox_node_ip="$TODO_SANDBOX_HOST_NET.2"
 readonly sandbox_pod_cidr="$TODO_SANDBOX_POD_NET.0.0/16"
-readonly sandbox_node_pod_cidr="$TODO_SANDBOX_POD_NET.0.0/24"
 readonly sandbox_service_cidr="$TODO_SANDBOX_SERVICE_NET.0.0/16"
 readonly sandbox_kubernetes_service_ip="$TODO_SANDBOX_SERVICE_NET.0.1"
 readonly sandbox_dns_ip="$TODO_SANDBOX_SERVICE_NET.0.10"
 readonly sandbox_registry_address="$sandbox_bridge_ip:$TODO_SANDBOX_REGISTRY_PORT"
+# The addresses a LoadBalancer Service gets, announced on the bridge by the node serving it.
+readonly sandbox_lb_cidr="$TODO_SANDBOX_HOST_NET.240/28"
+readonly sandbox_lb_range="$TODO_SANDBOX_HOST_NET.240-$TODO_SANDBOX_HOST_NET.254"
 readonly sandbox_cgroup_root="$TODO_SANDBOX_LINK_PREFIX"
 
-# What `up` starts, in order; each records its PID in pids/. The node's pods are containerd's.
-readonly sandbox_components=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler registry containerd kubelet kube-proxy)
+# Node N (1, 2, ...): its name, address on the bridge, pod range, zone and links.
+sandbox_node_name() { echo "sandbox-node-$1"; }
+sandbox_node_ip() { echo "$TODO_SANDBOX_HOST_NET.$(($1 + 1))"; }
+sandbox_node_pod_cidr() { echo "$TODO_SANDBOX_POD_NET.$(($1 - 1)).0/24"; }
+sandbox_node_zone() { echo "sandbox-$(printf '%s' abcdefgh | cut -c "$1")"; }
+sandbox_node_veth() { echo "${TODO_SANDBOX_LINK_PREFIX}-n$1"; }
+sandbox_node_netns() { echo "${TODO_SANDBOX_LINK_PREFIX}-$(sandbox_node_name "$1")"; }
+
+sandbox_node_count() {
+  if [[ -f "$sandbox_node_count_file" ]]; then cat "$sandbox_node_count_file"; else echo 1; fi
+}
+
+# What `up` starts, in order; each records its PID in pids/. The nodes' pods are containerd's.
+readonly sandbox_control_plane=(postgresql etcd kube-apiserver kube-controller-manager kube-scheduler registry)
+readonly sandbox_node_components=(containerd kubelet kube-proxy kube-router)
+
+# sandbox_components COUNT: every component's name with COUNT nodes, theirs as NODE-COMPONENT.
+sandbox_components() {
+  local count=$1 index component
+  printf '%s\n' "${sandbox_control_plane[@]}"
+  for ((index = 1; index <= count; index++)); do
+    for component in "${sandbox_node_components[@]}"; do
+      echo "$(sandbox_node_name "$index")-$component"
+    done
+  done
+}
 
 component_port() {
   case "$1" in

@@ -47,11 +47,13 @@ main() {
   down_with_node
 }
 
-# The node first (its pods, processes, mounts, cgroups and kernel settings), then the
+# The nodes first (their pods, processes, mounts, cgroups and kernel settings), then the
 # control plane, the registry and PostgreSQL, then the network.
 down_with_node() {
-  local stopped=0 name index
-  for name in "${sandbox_components[@]}"; do
+  local stopped=0 name index components count
+  count=$(sandbox_node_count)
+  mapfile -t components < <(sandbox_components "$count")
+  for name in "${components[@]}"; do
     component_pid "$name" >/dev/null && stopped=$((stopped + 1))
   done
   # The network, the node's mounts, cgroups and kernel settings are this directory's only
@@ -59,15 +61,15 @@ down_with_node() {
   local made_node=''
   [[ -f "$TODO_SANDBOX_DIR/preexisting-paths" ]] && made_node=1
   if [[ -n "$made_node" ]]; then
-    log::info "stopping the node (pods, kube-proxy, kubelet, containerd)"
-    node::stop
+    log::info "stopping $count node(s) (pods, kube-proxy, kubelet, containerd)"
+    nodes::stop "$count"
   fi
-  for ((index = ${#sandbox_components[@]} - 1; index >= 0; index--)); do
-    name=${sandbox_components[index]}
+  for ((index = ${#components[@]} - 1; index >= 0; index--)); do
+    name=${components[index]}
     component_pid "$name" >/dev/null && log::info "stopping $name"
     stop_component "$name"
   done
-  [[ -z "$made_node" ]] || node::network_down
+  [[ -z "$made_node" ]] || nodes::network_down
   find "$TODO_SANDBOX_DIR" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
   log::info "sandbox down: $stopped process(es) stopped; network, mounts and cgroups removed; logs kept in $sandbox_logs"
 }

@@ -247,15 +247,18 @@ EOF
   rm -rf "$work"
 }
 
-# Dapr's module has replace directives, so it is built from a writable copy of the module.
-# dapr_module_copy DIR: that copy.
-dapr_module_copy() {
-  local work=$1 module_dir
-  module_dir=$(go_module_dir "github.com/dapr/dapr@$DAPR_VERSION")
+# A module with replace directives is built from a writable copy of itself: `go install`
+# refuses it, and a module that requires it ignores its replacements.
+# go_module_copy MODULE@VERSION DIR: that copy.
+go_module_copy() {
+  local work=$2 module_dir
+  module_dir=$(go_module_dir "$1")
   rm -rf "$work"; mkdir -p "$(dirname "$work")"
   step cp -r "$module_dir" "$work"
   step chmod -R u+w "$work"
 }
+
+dapr_module_copy() { go_module_copy "github.com/dapr/dapr@$DAPR_VERSION" "$1"; }
 
 dapr_ldflags() {
   echo "$go_ldflags_base -X github.com/dapr/dapr/pkg/buildinfo.version=${DAPR_VERSION#v} -X github.com/dapr/dapr/pkg/buildinfo.gitversion=$DAPR_VERSION"
@@ -383,6 +386,46 @@ build_chromium() {
   [[ -x /usr/bin/chromium ]] || apt_install chromium
   step mkdir -p "$dest/bin"
   step ln -sf /usr/bin/chromium "$dest/bin/chromium"
+}
+
+# kube-router runs on each node for its network policy firewall only; it programs the
+# policies through these programs, looked up on PATH.
+build_kube_router() {
+  apt_install_missing ipset iptables
+  step env GOBIN="$dest/bin" CGO_ENABLED=0 go install -trimpath \
+    -ldflags "$go_ldflags_base -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+  local program
+  for program in ipset iptables-restore; do
+    step ln -sf "$(PATH=/usr/sbin:/sbin:$PATH command -v "$program")" "$dest/bin/$program"
+  done
+  step "$dest/bin/kube-router" --version
+}
+
+# MetalLB's controller and speaker, from a module that requires MetalLB with the frr-k8s
+# release that replaces the one MetalLB asks for (see versions.env).
+build_metallb() {
+  local work="$TODO_SANDBOX_HOME/build/metallb-$METALLB_VERSION"
+  rm -rf "$work"; mkdir -p "$work"
+  printf 'module todo-sandbox/metallb\n\ngo 1.24.0\n\nrequire (\n\tgo.universe.tf/metallb %s\n\tgithub.com/metallb/frr-k8s %s\n)\n' \
+    "$METALLB_VERSION" "$METALLB_FRR_K8S_VERSION" >"$work/go.mod"
+  local ldflags="$go_ldflags_base -X go.universe.tf/metallb/internal/version.version=${METALLB_VERSION#v}"
+  local name
+  for name in controller speaker; do
+    step bash -c "cd '$work' && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags '$ldflags' \
+      -o '$dest/bin/metallb-$name' go.universe.tf/metallb/$name"
+  done
+  rm -rf "$work"
+}
+
+build_traefik() {
+  local work="$TODO_SANDBOX_HOME/build/traefik-$TRAEFIK_VERSION"
+  go_module_copy "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" "$work"
+  step bash -c "cd '$work' && CGO_ENABLED=0 go build -trimpath \
+    -ldflags '$go_ldflags_base -X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK_VERSION#v}' \
+    -o '$dest/bin/traefik' ./cmd/traefik"
+  step "$dest/bin/traefik" version
+  rm -rf "$work"
 }
 
 # --- driver ------------------------------------------------------------------------------

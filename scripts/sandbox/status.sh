@@ -39,9 +39,11 @@ main() {
     esac
   done
 
-  local running=0 total_rss=0 name pid rss
+  local running=0 total_rss=0 name pid rss components count
+  count=$(sandbox_node_count)
+  mapfile -t components < <(sandbox_components "$count")
   printf '%-26s %-8s %-8s %-8s %s\n' COMPONENT STATE PID RSS_MIB LOG
-  for name in "${sandbox_components[@]}"; do
+  for name in "${components[@]}"; do
     if pid=$(component_pid "$name"); then
       rss=$(rss_mib "$pid")
       total_rss=$((total_rss + ${rss:-0}))
@@ -60,11 +62,14 @@ main() {
   local pods_cgroup="/sys/fs/cgroup/memory/$sandbox_cgroup_root"
   if [[ -f "$pods_cgroup/memory.usage_in_bytes" ]]; then
     # The pods' containers and their pause processes, as the kernel counts them (page cache included).
-    echo "Memory of the node's pods (cgroup /$sandbox_cgroup_root): $(($(<"$pods_cgroup/memory.usage_in_bytes") / 1048576)) MiB"
+    echo "Memory of the nodes' pods (cgroup /$sandbox_cgroup_root): $(($(<"$pods_cgroup/memory.usage_in_bytes") / 1048576)) MiB"
   fi
   echo "API server: https://$sandbox_bridge_ip:$TODO_SANDBOX_API_PORT"
   echo "Registry:   http://$sandbox_registry_address (push with --tls-verify=false)"
-  echo "Node:       $sandbox_node_name at $sandbox_node_ip (network namespace $sandbox_netns); NodePorts answer there"
+  local node
+  for ((node = 1; node <= count; node++)); do
+    echo "Node:       $(sandbox_node_name "$node") at $(sandbox_node_ip "$node") (network namespace $(sandbox_node_netns "$node"), zone $(sandbox_node_zone "$node")); NodePorts answer there"
+  done
   echo "Use it with: export KUBECONFIG=$sandbox_kubeconfig"
   echo "             export PATH=$TODO_SANDBOX_HOME/bin:\$PATH"
   if sandbox_kubectl get --raw /readyz >/dev/null 2>&1; then
@@ -73,7 +78,7 @@ main() {
     echo
     sandbox_kubectl get namespaces
   fi
-  if ((running < ${#sandbox_components[@]})); then
+  if ((running < ${#components[@]})); then
     echo
     echo "Some components are stopped. Clear the sandbox with 'npm run sandbox:down', then run 'npm run sandbox:up'."
     return 1

@@ -6,7 +6,8 @@ TODO_SANDBOX_HOME=${TODO_SANDBOX_HOME:-$HOME/.cache/todo-sandbox}
 # Every tool the sandbox installs, in install order.
 # shellcheck disable=SC2034  # read by install-tools.sh
 readonly sandbox_tools=(postgresql chromium kafka helm helm4 daprd kubernetes
-  node-runtime image-builder kubernetes-node coredns metrics-server registry dapr-control-plane)
+  node-runtime image-builder kubernetes-node coredns metrics-server registry dapr-control-plane
+  kube-router metallb traefik)
 
 # tool_version NAME: the pinned version that keys NAME's cache directory.
 tool_version() {
@@ -23,6 +24,9 @@ tool_version() {
     metrics-server) echo "$METRICS_SERVER_VERSION-k8s-$KUBERNETES_VERSION" ;;
     registry) echo "$REGISTRY_VERSION-filesystem" ;;
     dapr-control-plane) echo "$DAPR_VERSION-$(cksum <<<"$DAPR_CONTROL_PLANE" | cut -d' ' -f1)" ;;
+    kube-router) echo "$KUBE_ROUTER_VERSION" ;;
+    metallb) echo "$METALLB_VERSION-frr-k8s-$METALLB_FRR_K8S_VERSION" ;;
+    traefik) echo "$TRAEFIK_VERSION" ;;
     node-runtime|image-builder) echo "debian" ;;
     *) return 1 ;;
   esac

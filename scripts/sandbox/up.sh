@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Brings up the sandbox: a real Kubernetes control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler) on this machine, a real node (containerd, runc,
-# the kubelet and kube-proxy) in a network namespace of its own, an image registry, CoreDNS
-# and metrics-server, and a PostgreSQL server standing in for the managed database.
-# docs/sandbox.md has the layers and the address plan. Needs root. Safe to run again: a
-# sandbox that is already up is left as it is.
+# kube-controller-manager, kube-scheduler) on this machine, real nodes (containerd, runc,
+# the kubelet and kube-proxy), each in a network namespace and a zone of its own, an image
+# registry, CoreDNS and metrics-server, and a PostgreSQL server standing in for the managed
+# database. docs/sandbox.md has the layers and the address plan. Needs root. Safe to run
+# again: a sandbox that is already up is left as it is.
 #
-# Usage: scripts/sandbox/up.sh [--no-wait-addons] [--help]
+# Usage: scripts/sandbox/up.sh [--nodes N] [--no-wait-addons] [--help]
 #
 # Environment:
 #   TODO_SANDBOX_HOME   tool cache (default: ~/.cache/todo-sandbox)
@@ -41,14 +41,17 @@ readonly node_ready_timeout=60
 
 usage() {
   cat <<EOF
-Usage: scripts/sandbox/up.sh [--no-wait-addons] [--help]
+Usage: scripts/sandbox/up.sh [--nodes N] [--no-wait-addons] [--help]
 
-Starts the sandbox cluster (a control plane and one real node: kubelet, kube-proxy,
-containerd and runc in a network namespace, images from the sandbox's registry, CoreDNS,
+Starts the sandbox cluster (a control plane and real nodes: kubelet, kube-proxy, containerd
+and runc in a network namespace each, images from the sandbox's registry, CoreDNS,
 metrics-server; needs root; docs/sandbox.md) and writes its admin kubeconfig to
 $sandbox_kubeconfig. Installs missing tools first. Running it again while the sandbox is up
 changes nothing.
 
+  --nodes N         how many nodes, 1 to $sandbox_max_nodes (default 1), each in its own zone
+                    (topology.kubernetes.io/zone=sandbox-a, sandbox-b, ...); the nodes share
+                    this machine's cores and memory, and each reports all of them
   --no-wait-addons  return once the node is Ready and CoreDNS and metrics-server are
                     applied, without waiting for them to be Ready (npm run demo waits for
                     them after building its images)
@@ -94,11 +97,16 @@ make_pki() {
   issue_cert admin "/O=system:masters/CN=todo-sandbox-admin"
   issue_cert kube-controller-manager "/CN=system:kube-controller-manager"
   issue_cert kube-scheduler "/CN=system:kube-scheduler"
-  # The real node: its client certificate puts it under the Node authorizer, its serving
+  # The real nodes: a client certificate puts each under the Node authorizer, its serving
   # certificate is verified by the API server, kube-proxy is bound to system:node-proxier.
-  issue_cert "$sandbox_node_name" "/O=system:nodes/CN=system:node:$sandbox_node_name"
-  issue_cert "$sandbox_node_name-serving" "/CN=$sandbox_node_name" "IP:$sandbox_node_ip,DNS:$sandbox_node_name"
+  local node name
+  for ((node = 1; node <= node_count; node++)); do
+    name=$(sandbox_node_name "$node")
+    issue_cert "$name" "/O=system:nodes/CN=system:node:$name"
+    issue_cert "$name-serving" "/CN=$name" "IP:$(sandbox_node_ip "$node"),DNS:$name"
+  done
   issue_cert kube-proxy "/CN=system:kube-proxy"
+  issue_cert kube-router "/CN=todo-sandbox:kube-router"
   issue_cert front-proxy-client "/CN=front-proxy-client"
   openssl genrsa -out "$sandbox_pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$sandbox_pki/sa.key" -pubout -out "$sandbox_pki/sa.pub" 2>/dev/null
@@ -302,8 +310,6 @@ start_registry() {
 readonly node_volumes=32 node_volume_size=64Gi
 
 apply_node_cluster_objects() {
-  local index volumes
-  volumes="$(node_dir)/volumes"
   {
     cat <<EOF
 apiVersion: storage.k8s.io/v1
@@ -316,14 +322,17 @@ provisioner: kubernetes.io/no-provisioner
 reclaimPolicy: Retain
 volumeBindingMode: WaitForFirstConsumer
 EOF
-    for ((index = 0; index < node_volumes; index++)); do
-      mkdir -p "$volumes/volume-$index"
-      cat <<EOF
+    local node name volumes index
+    for ((node = 1; node <= node_count; node++)); do
+      name=$(sandbox_node_name "$node") volumes="$(node_dir "$node")/volumes"
+      for ((index = 0; index < node_volumes; index++)); do
+        mkdir -p "$volumes/volume-$index"
+        cat <<EOF
 ---
 apiVersion: v1
 kind: PersistentVolume
 metadata:
-  name: $sandbox_node_name-volume-$index
+  name: $name-volume-$index
 spec:
   capacity: {storage: $node_volume_size}
   accessModes: [ReadWriteOnce]
@@ -334,29 +343,72 @@ spec:
     required:
       nodeSelectorTerms:
       - matchExpressions:
-        - {key: kubernetes.io/hostname, operator: In, values: [$sandbox_node_name]}
+        - {key: kubernetes.io/hostname, operator: In, values: [$name]}
 EOF
+      done
     done
   } | sandbox_kubectl apply --server-side --force-conflicts -f - >/dev/null
 }
 
-start_node() {
-  node::write_config
-  node::start_containerd
-  node::start_kubelet
-  node::start_kube_proxy
-  local deadline=$((SECONDS + node_ready_timeout))
-  until sandbox_kubectl wait --for=condition=Ready "node/$sandbox_node_name" --timeout=1s >/dev/null 2>&1; do
-    require_alive containerd
-    require_alive kubelet
-    ((SECONDS < deadline)) ||
-      log::die "node $sandbox_node_name was not Ready within ${node_ready_timeout}s; see $sandbox_logs/kubelet.log"
-    sleep 0.5
+# What kube-router's network policy controller reads (its upstream ClusterRole, without the
+# routing and Service proxy parts it does not run here).
+apply_kube_router_rbac() {
+  sandbox_kubectl apply --server-side --force-conflicts -f - >/dev/null <<'EOF'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: todo-sandbox:kube-router
+rules:
+- apiGroups: [""]
+  resources: [namespaces, pods, services, nodes, endpoints]
+  verbs: [get, list, watch]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: todo-sandbox:kube-router
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: todo-sandbox:kube-router}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: todo-sandbox:kube-router}
+EOF
+}
+
+# Every node starts at once; each pulls its own pause image and joins on its own.
+start_nodes() {
+  local node name
+  for ((node = 1; node <= node_count; node++)); do
+    node::write_config "$node"
+    write_kubeconfig "$(node_dir "$node")/kubelet.kubeconfig" "$(sandbox_node_name "$node")" kubelet
+    node::start_containerd "$node"
   done
-  # The API server (admission webhooks, aggregated APIs) reaches the node's pods through the
-  # node, as a control plane reaches the pod network on a cluster.
-  ip route replace "$sandbox_node_pod_cidr" via "$sandbox_node_ip" dev "$sandbox_bridge"
-  sandbox_kubectl label --overwrite "node/$sandbox_node_name" node-role.kubernetes.io/sandbox= >/dev/null
+  for ((node = 1; node <= node_count; node++)); do
+    node::wait_containerd "$node"
+    node::start_kubelet "$node"
+    node::start_kube_proxy "$node"
+  done
+  local deadline=$((SECONDS + node_ready_timeout))
+  for ((node = 1; node <= node_count; node++)); do
+    name=$(sandbox_node_name "$node")
+    until sandbox_kubectl wait --for=condition=Ready "node/$name" --timeout=1s >/dev/null 2>&1; do
+      require_alive "$(node_component "$node" containerd)"
+      require_alive "$(node_component "$node" kubelet)"
+      ((SECONDS < deadline)) ||
+        log::die "node $name was not Ready within ${node_ready_timeout}s; see $sandbox_logs/$(node_component "$node" kubelet).log"
+      sleep 0.5
+    done
+    # The API server (admission webhooks, aggregated APIs) reaches the node's pods through
+    # the node, as a control plane reaches the pod network on a cluster.
+    ip route replace "$(sandbox_node_pod_cidr "$node")" via "$(sandbox_node_ip "$node")" dev "$sandbox_bridge"
+    sandbox_kubectl label --overwrite "node/$name" node-role.kubernetes.io/sandbox= >/dev/null
+    # kube-router finds its node by name, so it starts once the node is registered.
+    node::start_kube_router "$node"
+  done
 }
 
 # --- driver -------------------------------------------------------------------------------
@@ -364,12 +416,13 @@ start_node() {
 # state_of_sandbox: "up" when every component runs, "down" when none has state, else
 # "stale" (a crash or a kill left some of it behind).
 state_of_sandbox() {
-  local running=0 recorded=0 name
-  for name in "${sandbox_components[@]}"; do
+  local running=0 recorded=0 name components
+  mapfile -t components < <(sandbox_components "$(sandbox_node_count)")
+  for name in "${components[@]}"; do
     [[ -f "$sandbox_pids/$name.pid" ]] && recorded=$((recorded + 1))
     component_pid "$name" >/dev/null && running=$((running + 1))
   done
-  if ((running == ${#sandbox_components[@]})); then
+  if ((running == ${#components[@]})); then
     echo up
   elif ((recorded == 0 && running == 0)) && [[ ! -d "$TODO_SANDBOX_DIR/etcd" ]]; then
     echo down
@@ -380,7 +433,7 @@ state_of_sandbox() {
 
 check_ports_free() {
   local name port
-  for name in "${sandbox_components[@]}"; do
+  for name in "${sandbox_control_plane[@]}"; do
     # These listen on the sandbox bridge's address, which is new.
     [[ "$name" == kube-apiserver || "$name" == registry ]] && continue
     port=$(component_port "$name")
@@ -395,11 +448,17 @@ check_ports_free() {
 
 
 wait_addons=1
+node_count=''
 
 main() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --no-wait-addons) wait_addons=''; shift ;;
+      --nodes)
+        if ! [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || (($2 > sandbox_max_nodes)); then
+          log::die "--nodes needs a number from 1 to $sandbox_max_nodes, e.g. --nodes 3" 2
+        fi
+        node_count=$2; shift 2 ;;
       -h|--help) usage; return ;;
       *) log::die "unknown argument '$1' (see --help)" 2 ;;
     esac
@@ -407,16 +466,20 @@ main() {
 
   case "$(state_of_sandbox)" in
     up)
+      local running; running=$(sandbox_node_count)
+      [[ -z "$node_count" || "$running" == "$node_count" ]] ||
+        log::die "the sandbox is already up with $running node(s); to run it with $node_count, stop it first with 'npm run sandbox:down'" 5
       log::info "the sandbox is already up; kubeconfig: $sandbox_kubeconfig"
       return ;;
     stale)
       log::die "$TODO_SANDBOX_DIR holds a sandbox that is partly stopped (a crash or a kill?); run 'npm run sandbox:down' to clear it, then 'npm run sandbox:up'" 5 ;;
   esac
 
+  node_count=${node_count:-1}
   up_with_node
 }
 
-# A real node: containerd, the kubelet and kube-proxy in a network namespace of their own,
+# Real nodes: containerd, the kubelet and kube-proxy in a network namespace of their own,
 # pulling from the sandbox's registry; the control plane, the registry and PostgreSQL on
 # the root namespace's side of the sandbox bridge.
 up_with_node() {
@@ -424,28 +487,29 @@ up_with_node() {
   [[ $(id -u) -eq 0 ]] ||
     log::die "the sandbox needs root (network namespaces, cgroups, mounts); run it as root" 3
   if ip link show "$sandbox_bridge" >/dev/null 2>&1; then
-    node::abandoned ||
+    nodes::abandoned ||
       log::die "network link $sandbox_bridge belongs to another running sandbox (TODO_SANDBOX_LINK_PREFIX=$TODO_SANDBOX_LINK_PREFIX); stop it with 'npm run sandbox:down' from its directory, or set TODO_SANDBOX_LINK_PREFIX" 4
-    log::warn "taking over the network and cgroups of a sandbox that crashed ($sandbox_bridge, $sandbox_netns: no process left in them)"
-    node::reclaim_abandoned
+    log::warn "taking over the network and cgroups of a sandbox that crashed ($sandbox_bridge and its nodes' namespaces: no process left in them)"
+    nodes::reclaim_abandoned
   fi
   log::step "checking tools"
   bash "$script_dir/install-tools.sh" \
-    --only postgresql,kubernetes,helm,node-runtime,image-builder,kubernetes-node,coredns,metrics-server,registry
+    --only postgresql,kubernetes,helm,node-runtime,image-builder,kubernetes-node,coredns,metrics-server,registry,kube-router,metallb,traefik
   npm::ensure_dependencies "$sandbox_repo_root" "the project"
   check_ports_free
   started=$SECONDS
 
   mkdir -p "$TODO_SANDBOX_DIR" "$sandbox_logs"
+  echo "$node_count" >"$sandbox_node_count_file"
   make_pki
   write_kubeconfig "$sandbox_kubeconfig" admin "$sandbox_context"
   write_kubeconfig "$TODO_SANDBOX_DIR/kube-controller-manager.kubeconfig" kube-controller-manager kube-controller-manager
   write_kubeconfig "$TODO_SANDBOX_DIR/kube-scheduler.kubeconfig" kube-scheduler kube-scheduler
-  write_kubeconfig "$TODO_SANDBOX_DIR/kubelet.kubeconfig" "$sandbox_node_name" kubelet
   write_kubeconfig "$TODO_SANDBOX_DIR/kube-proxy.kubeconfig" kube-proxy kube-proxy
+  write_kubeconfig "$TODO_SANDBOX_DIR/kube-router.kubeconfig" kube-router kube-router
 
-  log::step "network: bridge $sandbox_bridge ($sandbox_bridge_ip), node namespace $sandbox_netns ($sandbox_node_ip)"
-  node::network_up
+  log::step "network: bridge $sandbox_bridge ($sandbox_bridge_ip), $node_count node namespace(s) from $(sandbox_node_netns 1) ($(sandbox_node_ip 1))"
+  nodes::network_up "$node_count"
   log::step "starting PostgreSQL on 127.0.0.1 and $sandbox_bridge_ip:$TODO_SANDBOX_POSTGRES_PORT"
   start_postgresql
   log::step "starting etcd on 127.0.0.1:$TODO_SANDBOX_ETCD_PORT"
@@ -458,18 +522,19 @@ up_with_node() {
   start_scheduler
   start_registry
   apply_node_cluster_objects
+  apply_kube_router_rbac
   log::step "building the node's images (pause, CoreDNS, metrics-server) and pushing them"
   addons::push_node_images
-  log::step "starting the node: containerd, kubelet, kube-proxy"
-  start_node
-  log::info "node $sandbox_node_name Ready after $((SECONDS - started)) s"
+  log::step "starting $node_count node(s): containerd, kubelet, kube-proxy"
+  start_nodes
+  log::info "$node_count node(s) Ready after $((SECONDS - started)) s"
   wait_for 30 sandbox_kubectl -n default get serviceaccount default ||
     log::die "the controller manager created no default ServiceAccount within 30 s; see $sandbox_logs/kube-controller-manager.log"
   log::step "add-ons: CoreDNS, metrics-server"
   addons::install
   if [[ -n "$wait_addons" ]]; then addons::wait; fi
   local name
-  for name in "${sandbox_components[@]}"; do require_alive "$name"; done
+  for name in $(sandbox_components "$node_count"); do require_alive "$name"; done
   log::info "sandbox up in $((SECONDS - started)) s"
   log::info "use it with: export KUBECONFIG=$sandbox_kubeconfig"
 }

@@ -49,7 +49,7 @@ function stillRunning(pid: number, start: string): boolean {
 }
 
 const components = [
-  'postgresql', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'registry', 'containerd', 'kubelet', 'kube-proxy',
+  'postgresql', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'registry', 'sandbox-node-1-containerd', 'sandbox-node-1-kubelet', 'sandbox-node-1-kube-proxy', 'sandbox-node-1-kube-router',
 ];
 const linkPrefix = process.env.TODO_SANDBOX_LINK_PREFIX ?? 'tdsbx';
 // Another sandbox's links and ranges, for the attempts that must fail before making any.
@@ -57,7 +57,7 @@ const otherNetwork = { TODO_SANDBOX_LINK_PREFIX: 'tdlfc', TODO_SANDBOX_HOST_NET:
 
 /** Every process in the node's pods: the PIDs under the sandbox's own cgroup. */
 function podProcesses(): { pid: number; start: string }[] {
-  const root = `/sys/fs/cgroup/pids/${linkPrefix}/kubepods`;
+  const root = `/sys/fs/cgroup/pids/${linkPrefix}/sandbox-node-1/kubepods`;
   const found: { pid: number; start: string }[] = [];
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;

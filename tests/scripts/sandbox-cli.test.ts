@@ -28,3 +28,11 @@ describe.each(scripts)('%s', (path) => {
     expect(result.stdout).toMatch(/^Usage: scripts\//);
   });
 });
+
+describe('scripts/sandbox/up.sh --nodes', () => {
+  it.each([[[]], [['0']], [['6']], [['three']], [['-1']]])('refuses %j with one line and exit 2', async (value) => {
+    const result = await script('scripts/sandbox/up.sh', ['--nodes', ...value]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining('--nodes needs a number from 1 to 5, e.g. --nodes 3')]);
+  });
+});
