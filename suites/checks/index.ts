@@ -7,6 +7,7 @@ import { frontendChecks } from './frontend.js';
 import { healthChecks } from './health.js';
 import { journeyChecks } from './journey.js';
 import { kafkaChecks } from './kafka.js';
+import { networkChecks } from './network.js';
 import { performanceChecks } from './performance.js';
 import { podChecks } from './pods.js';
 import { resourceChecks } from './resources.js';
@@ -21,6 +22,7 @@ export const allChecks: Check[] = [
   ...eventChecks,
   ...secretChecks,
   ...exposureChecks,
+  ...networkChecks,
   ...resourceChecks,
   ...performanceChecks,
   ...journeyChecks,

@@ -6,7 +6,7 @@
 // Runs as its own stage of `npm run check` (TODO_CHECK_STAGE=node), after the tests that
 // share the sandbox, since its demo keeps the stack deployed in namespace todo-app.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { RunReport } from '../../suites/lib/report/model.js';
@@ -155,7 +155,7 @@ describe('real node', () => {
   });
 
   it('keeps the network rule by construction: no default route in the node, blackholes in the root namespace', () => {
-    const node = run('nsenter', [`--net=/run/netns/${linkPrefix}-sandbox-node`, '--', 'ip', 'route', 'get', '192.0.2.1']);
+    const node = run('nsenter', [`--net=/run/netns/${linkPrefix}-sandbox-node-1`, '--', 'ip', 'route', 'get', '192.0.2.1']);
     expect(node.status).not.toBe(0);
     expect(node.stderr).toContain('unreachable');
     const routes = run('ip', ['route', 'show', 'type', 'blackhole']).stdout;
@@ -299,6 +299,23 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
       expect(report.results.find((result) => result.id === 'journey-browser')?.reason).toMatch(/^step "add a daily task" failed: .*Backend unreachable/);
     } finally {
       await undo('frontend');
+    }
+  }, 600_000);
+
+  it('a NetworkPolicy removed: network-policy names the Service and that a pod elsewhere reached it', async () => {
+    const saved = join(sandboxDir, 'networkpolicy-backend.json');
+    const policy = JSON.parse((await kubectl(['-n', 'todo-app', 'get', 'networkpolicy', 'backend', '-o', 'json'])).stdout) as k8s.V1NetworkPolicy;
+    writeFileSync(saved, JSON.stringify({ ...policy, metadata: { name: policy.metadata?.name, namespace: 'todo-app', labels: policy.metadata?.labels, annotations: policy.metadata?.annotations } }));
+    await kubectl(['-n', 'todo-app', 'delete', 'networkpolicy', 'backend']);
+    try {
+      const report = await suiteVerdicts();
+      const red = report.results.filter((result) => result.verdict === 'fail').map((result) => result.id);
+      const check = report.results.find((result) => result.id === 'network-policy');
+      console.log(`fault policy removed: red ${red.join(', ')}; network-policy: ${check?.reason}`);
+      expect(red).toEqual(['network-policy']);
+      expect(check?.reason).toMatch(/no NetworkPolicy selects the pods of Service backend.*backend \(:8000\) answered a pod in another namespace/);
+    } finally {
+      await kubectl(['apply', '-f', saved]);
     }
   }, 600_000);
 
