@@ -4,14 +4,14 @@
 // must be selected by one that restricts ingress. Then a probe proves it on the network,
 // from a namespace of its own, outside every allow-list: a canary pod behind a deny-all
 // policy shows whether the cluster enforces policies at all (where it does not, the check
-// says so and skips), the frontend must answer (it is public, and proves the probe's path
-// works), and every guarded Service must refuse. The probe's namespace is deleted after.
+// says so and skips), a Service of the probe's own namespace must answer (so the cluster
+// DNS and Service routing work, and a refusal is the policy's), and every guarded Service
+// must refuse. The probe's namespace is deleted after.
 import type * as k8s from '@kubernetes/client-node';
 import { CheckFailure, CheckSkip, type Check, type CheckContext, type Recorder } from '../lib/check.js';
 import { backendServices, readService } from '../lib/cluster.js';
 import { isForbidden } from '../lib/errors.js';
 import { Hopeless, sleep, waitUntil } from '../lib/wait.js';
-import { frontendService } from './frontend.js';
 import { kafkaService } from './kafka.js';
 
 export const guardedServices = [...backendServices.map((entry) => entry.service), kafkaService];
@@ -95,6 +95,8 @@ async function policyGaps(ctx: CheckContext, rec: Recorder): Promise<string[]> {
 
 const probeLabel = 'todo.suite/probe';
 const canaryPort = 8080;
+// The Service of the probe's namespace that no policy selects: the control.
+const openService = 'open';
 // How long the probe keeps trying the canary: a policy controller programs a new pod's rules
 // within a second or two of seeing it.
 const canaryAttempts = 10;
@@ -136,7 +138,7 @@ for target in "$@"; do
   state=closed
   for attempt in 1 2 3; do
     if nc -w 3 \${target%:*} \${target##*:} -e true 2>/dev/null; then state=open; break; fi
-    [ "\${target%%.*}" = "${frontendService}" ] || break
+    [ "\${target%%.*}" = "${openService}" ] || break
     sleep 2
   done
   echo "$target $state"
@@ -178,7 +180,7 @@ async function waitForPod(ctx: CheckContext, namespace: string, name: string, ph
 }
 
 /** Step 2: the probe from a namespace outside every allow-list. */
-async function probe(ctx: CheckContext, rec: Recorder, targets: Target[], image: string): Promise<Map<string, 'open' | 'closed'>> {
+async function probe(ctx: CheckContext, rec: Recorder, targets: Target[], image: string): Promise<{ namespace: string; results: Map<string, 'open' | 'closed'> }> {
   const suffix = Math.random().toString(36).slice(2, 8);
   const namespace = `${ctx.config.namespace.slice(0, 40)}-netprobe-${suffix}`;
   try {
@@ -198,15 +200,25 @@ async function probe(ctx: CheckContext, rec: Recorder, targets: Target[], image:
       // httpd, which every busybox build has (its nc's listening options differ between builds).
       spec: podSpec(image, ['httpd', '-f', '-p', String(canaryPort), '-h', '/tmp']),
     } });
+    await ctx.kube.core.createNamespacedPod({ namespace, body: {
+      metadata: { name: openService, labels: { [probeLabel]: openService } },
+      spec: podSpec(image, ['httpd', '-f', '-p', String(canaryPort), '-h', '/tmp']),
+    } });
+    await ctx.kube.core.createNamespacedService({ namespace, body: {
+      metadata: { name: openService },
+      spec: { selector: { [probeLabel]: openService }, ports: [{ port: canaryPort, targetPort: canaryPort }] },
+    } });
     const canary = await waitForPod(ctx, namespace, 'canary', ['Running'], 90_000);
-    const args = [`${canary.status?.podIP}:${canaryPort}`, ...targets.map((entry) => `${entry.host}:${entry.port}`)];
+    await waitForPod(ctx, namespace, openService, ['Running'], 90_000);
+    const control = `${openService}.${namespace}.svc.cluster.local:${canaryPort}`;
+    const args = [`${canary.status?.podIP}:${canaryPort}`, control, ...targets.map((entry) => `${entry.host}:${entry.port}`)];
     await ctx.kube.core.createNamespacedPod({ namespace, body: {
       metadata: { name: 'probe', labels: { [probeLabel]: 'client' } },
       spec: podSpec(image, ['sh', '-c', probeScript, 'probe', ...args]),
     } });
     await waitForPod(ctx, namespace, 'probe', ['Succeeded'], 120_000);
     const log = await ctx.kube.core.readNamespacedPodLog({ name: 'probe', namespace });
-    return parseProbe(log);
+    return { namespace, results: parseProbe(log) };
   } catch (error) {
     if (error instanceof Hopeless) throw new CheckSkip(`the probe pod could not run (${error.message}); the policies were only read`);
     throw error;
@@ -227,20 +239,21 @@ const networkPolicy: Check = {
       const found = await target(ctx, service);
       if (found) targets.push(found);
     }
-    const frontend = await target(ctx, frontendService);
-    if (!frontend) throw new CheckFailure(`Service ${frontendService} has no TCP port to probe`, 'a frontend Service', 'none');
-    let results: Map<string, 'open' | 'closed'>;
+    let probed: { namespace: string; results: Map<string, 'open' | 'closed'> };
     try {
-      results = await probe(ctx, rec, [frontend, ...targets], probeImage(await ctx.shared.releasePods()));
+      probed = await probe(ctx, rec, targets, probeImage(await ctx.shared.releasePods()));
     } catch (error) {
       if (error instanceof CheckSkip && gaps.length > 0) throw new CheckFailure(gaps.join('; '), 'ingress restricted by a NetworkPolicy', 'unrestricted');
       throw error;
     }
+    const { results } = probed;
     const answer = (entry: Target) => results.get(`${entry.host}:${entry.port}`);
     const enforced = results.get('canary') === 'closed';
     rec.note(`canary behind a deny-all policy: ${enforced ? 'refused (the cluster enforces NetworkPolicies)' : 'answered (the cluster does not enforce NetworkPolicies)'}`);
-    if (answer(frontend) !== 'open') {
-      throw new CheckFailure(`a pod in another namespace cannot reach the frontend (${frontend.host}:${frontend.port}), which is public: a policy or the network blocks it`, 'frontend open', answer(frontend) ?? 'no answer');
+    const control = `${openService}.${probed.namespace}.svc.cluster.local:${canaryPort}`;
+    if (results.get(control) !== 'open') {
+      if (gaps.length > 0) throw new CheckFailure(gaps.join('; '), 'ingress restricted by a NetworkPolicy', 'unrestricted');
+      throw new CheckSkip(`the probe could not reach a Service of its own namespace (${control}), so a refusal would prove nothing: the cluster DNS or Service routing fails from new pods; the policies were only read`);
     }
     const open = targets.filter((entry) => answer(entry) === 'open');
     rec.measure('guarded services reachable from outside', open.length, 'services', 0);
@@ -253,7 +266,7 @@ const networkPolicy: Check = {
       const reached = open.length > 0 ? `a pod in another namespace reached ${open.map((entry) => entry.service).join(', ')}` : 'the guarded services refused the probe all the same';
       throw new CheckSkip(`the policies are in place, but this cluster does not enforce NetworkPolicies (a pod behind a deny-all policy answered; ${reached}); install a policy controller (Calico, Cilium, kube-router)`);
     }
-    rec.summary = `${targets.length} guarded services refused a pod in another namespace; the frontend answered it`;
+    rec.summary = `${targets.length} guarded services refused a pod in another namespace, which reached a Service of its own`;
   },
 };
 

@@ -597,7 +597,7 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
         [
           'core/pods get', 'core/pods list', 'core/services get', 'core/services list', 'core/secrets get', 'core/secrets list',
           'core/events list', 'core/pods/log get', 'apps/deployments list', 'apps/statefulsets list', 'apps/replicasets list',
-          'batch/jobs list', 'networking.k8s.io/ingresses list', 'gateway.networking.k8s.io/httproutes list', 'gateway.networking.k8s.io/grpcroutes list',
+          'batch/jobs list', 'networking.k8s.io/ingresses list', 'networking.k8s.io/networkpolicies list', 'gateway.networking.k8s.io/httproutes list', 'gateway.networking.k8s.io/grpcroutes list',
           'gateway.networking.k8s.io/tlsroutes list', 'gateway.networking.k8s.io/tcproutes list', 'metrics.k8s.io/pods list',
         ].sort(),
       );
