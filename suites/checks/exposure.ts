@@ -257,7 +257,9 @@ const internalCheck: Check = {
     for (const route of routes) rec.note(`${route.via}: ${routed(route)} -> ${route.service}:${route.port}`);
     if (gateway.notServed.length > 0) rec.note(`not served by the cluster, so nothing to look at: ${gateway.notServed.join(', ')}`);
     const frontendSelector = services.find((service) => service.metadata?.name === frontendService)?.spec?.selector;
-    const openings = [...serviceOpenings(services), ...routeOpenings(routes), ...podOpenings(pods, frontendSelector)];
+    // A route to a Service that does not exist opens nothing; frontend-public names it as a broken route.
+    const existing = new Set(services.map((service) => service.metadata?.name));
+    const openings = [...serviceOpenings(services), ...routeOpenings(routes.filter((route) => existing.has(route.service))), ...podOpenings(pods, frontendSelector)];
     // A route kind the suite may not read could hide a route: the check cannot pass then.
     const forbidden = gateway.forbidden.length > 0 ? `RBAC forbids ${gateway.forbidden.join(', ')} in namespace ${namespace} (403), so those routes were not looked at; grant list on them as the Role in suites/README.md does` : undefined;
     if (openings.length > 0) {

@@ -7,6 +7,9 @@ import { readService } from '../lib/cluster.js';
 import { http, percentile, snippet, type HttpResult } from '../lib/http.js';
 import { oneLine } from '../lib/errors.js';
 import { testUserId, tokenFor } from '../lib/todo-api.js';
+import { isForbidden } from '../lib/errors.js';
+import { sleep } from '../lib/wait.js';
+import { ingressRoutes } from './exposure.js';
 
 export const frontendService = 'frontend';
 export const chromiumPath = process.env.TODO_SUITE_CHROMIUM ?? '/usr/bin/chromium';
@@ -51,12 +54,83 @@ export async function publicAddress(ctx: CheckContext): Promise<{ url: string; s
   return { none: `Service ${frontendService} is ${svc.spec?.type ?? 'ClusterIP'} and no Ingress with an address routes to it; pass --frontend-url` };
 }
 
+/** One line per Ingress route whose Service does not exist: a public route that leads nowhere. */
+export function brokenIngressRoutes(ingresses: k8s.V1Ingress[], services: k8s.V1Service[], namespace: string): string[] {
+  const names = new Set(services.map((service) => service.metadata?.name));
+  return ingressRoutes(ingresses).filter((route) => !names.has(route.service))
+    .map((route) => `${route.via} routes ${route.host}${route.path} to Service ${route.service}, which does not exist in ${namespace}`);
+}
+
+/** LoadBalancer Services elsewhere in the cluster that have an address: the cluster serves load balancers. */
+export function servedLoadBalancers(services: k8s.V1Service[]): string[] {
+  return services.filter((service) => service.spec?.type === 'LoadBalancer')
+    .flatMap((service) => {
+      const ingress = service.status?.loadBalancer?.ingress?.[0];
+      const address = ingress?.ip ?? ingress?.hostname;
+      return address ? [`${service.metadata?.namespace}/${service.metadata?.name} at ${address}`] : [];
+    });
+}
+
+// How long a LoadBalancer frontend may wait for its address where the cluster serves load
+// balancers. `helm upgrade --wait` waits for it already; a cloud's takes a minute or two.
+const loadBalancerWaitMs = 30_000;
+
+/**
+ * A LoadBalancer frontend without an address, on a cluster whose load-balancer controller
+ * gives other Services theirs, is a fault (a pool exhausted, an address it may not have),
+ * not a cluster without load balancers: after a bounded wait, the reason; else undefined.
+ */
+async function pendingLoadBalancer(ctx: CheckContext): Promise<string | undefined> {
+  const deadline = Date.now() + loadBalancerWaitMs;
+  for (;;) {
+    const svc = await readService(ctx, frontendService);
+    if (svc?.spec?.type !== 'LoadBalancer' || (svc.status?.loadBalancer?.ingress ?? []).length > 0) return undefined;
+    let others: string[];
+    try {
+      others = servedLoadBalancers((await ctx.kube.core.listServiceForAllNamespaces()).items);
+    } catch (error) {
+      if (isForbidden(error)) return undefined;
+      throw error;
+    }
+    if (others.length === 0) return undefined;
+    if (Date.now() >= deadline) {
+      return `Service ${frontendService} is a LoadBalancer still without an address after ${loadBalancerWaitMs / 1000} s, while the cluster's load-balancer controller serves ${others.slice(0, 3).join(', ')}; see: kubectl -n ${ctx.config.namespace} describe service ${frontendService}`;
+    }
+    await sleep(2_000, ctx.signal);
+  }
+}
+
+/** Each Ingress with an address that routes to the frontend, fetched through that address. */
+async function ingressEntries(ctx: CheckContext, rec: Recorder, chosen: string): Promise<string[]> {
+  const ingresses = (await ctx.kube.networking.listNamespacedIngress({ namespace: ctx.config.namespace })).items;
+  const services = (await ctx.kube.core.listNamespacedService({ namespace: ctx.config.namespace })).items;
+  const faults = brokenIngressRoutes(ingresses, services, ctx.config.namespace);
+  for (const ingress of ingresses) {
+    const lb = ingress.status?.loadBalancer?.ingress?.[0];
+    const address = lb?.ip ?? lb?.hostname;
+    const rule = (ingress.spec?.rules ?? []).find((entry) => (entry.http?.paths ?? []).some((path) => path.backend.service?.name === frontendService));
+    if (!address || !rule || chosen === `Ingress ${ingress.metadata?.name}`) continue;
+    const url = `http://${address}/`;
+    try {
+      const response = await fetch(url, { headers: rule.host ? { host: rule.host } : {}, signal: AbortSignal.timeout(ctx.config.limits.httpTimeoutMs) });
+      await response.text();
+      rec.note(`GET ${url}${rule.host ? ` (Host ${rule.host})` : ''} through Ingress ${ingress.metadata?.name}: ${response.status}`);
+      if (response.status !== 200) faults.push(`GET ${url} through Ingress ${ingress.metadata?.name} answered ${response.status}`);
+    } catch (error) {
+      faults.push(`GET ${url} through Ingress ${ingress.metadata?.name} failed: ${oneLine(error)}`);
+    }
+  }
+  return faults;
+}
+
 const publicCheck: Check = {
   id: 'frontend-public',
   title: 'The frontend public address answers 200',
   group: 'frontend',
   criterion: '3. Frontend public address answers 200',
   async run(ctx, rec) {
+    const pending = ctx.config.frontendUrl ? undefined : await pendingLoadBalancer(ctx);
+    if (pending) throw new CheckFailure(pending, 'a LoadBalancer address', 'pending');
     const address = await publicAddress(ctx);
     if ('none' in address) throw new CheckSkip(address.none);
     const started = performance.now();
@@ -71,6 +145,8 @@ const publicCheck: Check = {
     rec.measure('response time', ms, 'ms', ctx.config.limits.frontendLoadMs);
     rec.note(`GET ${address.url} (${address.source}): ${response.status} ${snippet(text, 120)}`);
     if (response.status !== 200) throw new CheckFailure(`GET ${address.url} (${address.source}) answered ${response.status}`, '200', `${response.status}`);
+    const ingressFaults = ctx.config.frontendUrl ? [] : await ingressEntries(ctx, rec, address.source);
+    if (ingressFaults.length > 0) throw new CheckFailure(ingressFaults.join('; '), 'every public route answering 200', 'a broken route');
     rec.summary = `${address.url} (${address.source}) answered 200 in ${ms.toFixed(0)} ms`;
   },
 };

@@ -319,6 +319,53 @@ describe('faults only a real node shows, each red in pods-ready with its cause',
     }
   }, 600_000);
 
+  it('a LoadBalancer left pending: frontend-public names it while the cluster serves others', async () => {
+    // An address outside MetalLB's pool, which it may not give; the Ingress controller keeps its own.
+    const outsidePool = `${env.TODO_SANDBOX_HOST_NET ?? '10.220.0'}.100`;
+    await kubectl(['-n', 'todo-app', 'patch', 'service', 'frontend', '-p',
+      JSON.stringify({ metadata: { annotations: { 'metallb.io/loadBalancerIPs': outsidePool } }, spec: { type: 'LoadBalancer' } })]);
+    try {
+      const report = await suiteVerdicts();
+      const red = report.results.filter((result) => result.verdict === 'fail').map((result) => result.id);
+      const check = report.results.find((result) => result.id === 'frontend-public');
+      console.log(`fault LoadBalancer pending: red ${red.join(', ')}; frontend-public: ${check?.reason}`);
+      expect(red).toEqual(['frontend-public']);
+      expect(check?.reason).toMatch(/Service frontend is a LoadBalancer still without an address after 30 s, while the cluster's load-balancer controller serves traefik\/traefik at /);
+    } finally {
+      await kubectl(['-n', 'todo-app', 'patch', 'service', 'frontend', '-p',
+        JSON.stringify({ metadata: { annotations: { 'metallb.io/loadBalancerIPs': null } }, spec: { type: 'NodePort' } })]);
+    }
+  }, 600_000);
+
+  it('an Ingress that routes to a Service that does not exist: frontend-public names the route', async () => {
+    const ingress = join(sandboxDir, 'ingress-fault.json');
+    writeFileSync(ingress, JSON.stringify({
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'todo-fault', namespace: 'todo-app' },
+      spec: { ingressClassName: 'traefik', rules: [{ http: { paths: [
+        { path: '/', pathType: 'Prefix', backend: { service: { name: 'frontend', port: { number: 80 } } } },
+        { path: '/admin', pathType: 'Prefix', backend: { service: { name: 'frontend-missing', port: { number: 80 } } } },
+      ] } }] },
+    }));
+    await kubectl(['apply', '-f', ingress]);
+    try {
+      // Traefik publishes its own LoadBalancer address on the Ingresses it serves.
+      await waitFor('the Ingress to get an address', async () => {
+        const { stdout } = await kubectl(['-n', 'todo-app', 'get', 'ingress', 'todo-fault', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
+        return stdout.length > 0 ? stdout : undefined;
+      }, 60_000);
+      const report = await suiteVerdicts();
+      const red = report.results.filter((result) => result.verdict === 'fail').map((result) => result.id);
+      const check = report.results.find((result) => result.id === 'frontend-public');
+      console.log(`fault Ingress to a missing Service: red ${red.join(', ')}; frontend-public: ${check?.reason}`);
+      expect(red).toEqual(['frontend-public']);
+      expect(check?.reason).toBe('Ingress todo-fault routes */admin to Service frontend-missing, which does not exist in todo-app');
+      // Its route to the frontend works: fetched through Traefik's address.
+      expect(check?.evidence.join('\n')).toMatch(/through Ingress todo-fault: 200/);
+    } finally {
+      await kubectl(['delete', '-f', ingress]);
+    }
+  }, 600_000);
+
   it('a container that runs as root against runAsNonRoot', async () => {
     await breakAndProve('backend', ['--type', 'json', '-p',
       JSON.stringify([{ op: 'add', path: '/spec/template/spec/containers/0/securityContext/runAsUser', value: 0 }])], /CreateContainerConfigError.*non-root/);

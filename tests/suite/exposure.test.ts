@@ -141,7 +141,7 @@ describe('backend-internal reads every Gateway API route kind the cluster serves
     ({
       config: { namespace: 'todo-app' },
       kube: {
-        core: { listNamespacedService: async () => ({ items: [service('frontend', { type: 'LoadBalancer', selector: { app: 'frontend' } }), service('backend')] }), listNamespacedPod: async () => ({ items: pods }) },
+        core: { listNamespacedService: async () => ({ items: [service('frontend', { type: 'LoadBalancer', selector: { app: 'frontend' } }), service('backend'), service('kafka')] }), listNamespacedPod: async () => ({ items: pods }) },
         networking: { listNamespacedIngress: async () => ({ items: [] }) },
         custom,
       },
@@ -170,7 +170,7 @@ describe('backend-internal reads every Gateway API route kind the cluster serves
     expect(await run(checkContext(lister({ v1alpha2: ['tlsroutes'] }, { tlsroutes: toKafka })))).toBe('open to the outside: TLSRoute r routes * (TLS) to Service kafka:9092');
     const onHost: k8s.V1Pod = { metadata: { name: 'backend-x' }, spec: { containers: [{ name: 'backend', ports: [{ containerPort: 8000, hostPort: 30000 }] }] } };
     expect(await run(checkContext(lister({}), [onHost]))).toBe('open to the outside: Pod backend-x binds host port 30000 of its node to container backend port 8000/TCP');
-    expect(await run(checkContext(lister({ v1: ['httproutes'] })))).toMatch(/^pass: 1 Services internal/);
+    expect(await run(checkContext(lister({ v1: ['httproutes'] })))).toMatch(/^pass: 2 Services internal/);
   });
 });
 
@@ -196,5 +196,24 @@ describe.each(helmBinaries().slice(0, 1))('backend-internal on the shipped chart
     });
     const frontend = services.find((object) => object.metadata?.name === 'frontend');
     expect(podOpenings(pods, frontend?.spec?.selector)).toEqual([]);
+  });
+});
+
+describe('backend-internal and routes that lead nowhere', () => {
+  it('leaves a route to a Service that does not exist to frontend-public', async () => {
+    const toMissing: k8s.V1Ingress = { metadata: { name: 'frontend' }, spec: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'frontend-typo', port: { number: 80 } } } }] } }] } };
+    const ctx = {
+      config: { namespace: 'todo-app' },
+      kube: {
+        core: { listNamespacedService: async () => ({ items: [service('frontend', { type: 'LoadBalancer' }), service('backend')] }), listNamespacedPod: async () => ({ items: [] }) },
+        networking: { listNamespacedIngress: async () => ({ items: [toMissing] }) },
+        custom: { getAPIResources: async () => ({ resources: [] }) },
+      },
+    } as unknown as CheckContext;
+    const check = exposureChecks[0];
+    if (!check) throw new Error('no backend-internal check');
+    const rec = new Recorder();
+    await check.run(ctx, rec);
+    expect(rec.summary).toMatch(/^1 Services internal/);
   });
 });

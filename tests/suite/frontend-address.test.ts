@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { publicAddress } from '../../suites/checks/frontend.js';
+import { brokenIngressRoutes, publicAddress, servedLoadBalancers } from '../../suites/checks/frontend.js';
 import type { CheckContext } from '../../suites/lib/check.js';
 
 function ctx(service: k8s.V1Service, options: { ingresses?: k8s.V1Ingress[]; nodes?: k8s.V1Node[]; frontendUrl?: string } = {}): CheckContext {
@@ -49,5 +49,30 @@ describe('publicAddress', () => {
   it('says why there is no public address', async () => {
     const result = await publicAddress(ctx({ spec: { type: 'ClusterIP', ports: [{ port: 80 }] } }));
     expect(result).toEqual({ none: 'Service frontend is ClusterIP and no Ingress with an address routes to it; pass --frontend-url' });
+  });
+});
+
+describe('frontend-public beyond the first address', () => {
+  const service = (name: string, namespace = 'todo-app', spec: k8s.V1ServiceSpec = {}, address?: string): k8s.V1Service => ({
+    metadata: { name, namespace }, spec: { type: 'ClusterIP', ...spec }, status: address ? { loadBalancer: { ingress: [{ ip: address }] } } : {},
+  });
+
+  it('names an Ingress route whose Service does not exist', () => {
+    const ingress: k8s.V1Ingress = { metadata: { name: 'frontend' }, spec: { rules: [{ host: 'todo.example.com', http: { paths: [
+      { path: '/', pathType: 'Prefix', backend: { service: { name: 'frontend-typo', port: { number: 80 } } } },
+      { path: '/api', pathType: 'Prefix', backend: { service: { name: 'backend', port: { number: 8000 } } } },
+    ] } }] } };
+    expect(brokenIngressRoutes([ingress], [service('frontend'), service('backend')], 'todo-app'))
+      .toEqual(['Ingress frontend routes todo.example.com/ to Service frontend-typo, which does not exist in todo-app']);
+    expect(brokenIngressRoutes([ingress], [service('frontend-typo'), service('backend')], 'todo-app')).toEqual([]);
+  });
+
+  it('tells a cluster that serves load balancers by the addresses other Services have', () => {
+    expect(servedLoadBalancers([
+      service('traefik', 'traefik', { type: 'LoadBalancer' }, '10.220.0.240'),
+      service('frontend', 'todo-app', { type: 'LoadBalancer' }),
+      service('backend'),
+    ])).toEqual(['traefik/traefik at 10.220.0.240']);
+    expect(servedLoadBalancers([service('frontend', 'todo-app', { type: 'LoadBalancer' })])).toEqual([]);
   });
 });
