@@ -26,7 +26,7 @@ tool_version() {
     dapr-control-plane) echo "$DAPR_VERSION-$(cksum <<<"$DAPR_CONTROL_PLANE" | cut -d' ' -f1)" ;;
     kube-router) echo "$KUBE_ROUTER_VERSION" ;;
     metallb) echo "$METALLB_VERSION-frr-k8s-$METALLB_FRR_K8S_VERSION" ;;
-    traefik) echo "$TRAEFIK_VERSION" ;;
+    traefik) echo "$TRAEFIK_VERSION-no-dns-providers" ;;
     node-runtime|image-builder) echo "debian" ;;
     *) return 1 ;;
   esac
