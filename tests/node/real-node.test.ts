@@ -94,7 +94,7 @@ describe('real node', () => {
     const running = await readyPod('shell');
     expect(running.status?.containerStatuses?.[0]?.imageID).toContain(`${registry}/busybox@sha256:`);
     const { stdout } = await kubectl(['-n', namespace, 'exec', 'shell', '--', 'cat', '/proc/self/cgroup']);
-    expect(stdout).toMatch(new RegExp(`memory:/${linkPrefix}/kubepods/`));
+    expect(stdout).toMatch(new RegExp(`memory:/${linkPrefix}/sandbox-node-1/kubepods/`));
     const logs = await kubectl(['-n', namespace, 'logs', 'shell']);
     expect(logs.stdout).toContain('started');
   });
