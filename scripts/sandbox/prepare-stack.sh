@@ -45,10 +45,15 @@ main() {
   bash "$script_dir/images/build.sh" --registry "$sandbox_registry_address" --push --insecure
   log::step "Dapr: control plane from its Helm chart"
   bash "$script_dir/dapr/build-images.sh" --registry "$sandbox_registry_address" --push
+  # On three nodes or more, Dapr's production mode: three replicas of each service, so that a
+  # node drained for maintenance never takes the sidecar injector away (its webhook lets
+  # pods through without a sidecar while it is gone).
+  local ha=()
+  (($(sandbox_node_count) < 3)) || ha=(--ha)
   KUBECTL="$TODO_SANDBOX_HOME/bin/kubectl" HELM="$TODO_SANDBOX_HOME/bin/helm" \
     bash "$scripts_dir/install-dapr.sh" --kubeconfig "$sandbox_kubeconfig" --yes \
     --chart "$(tool_dir dapr-control-plane)/chart" --image-registry "$sandbox_registry_address" \
-    --values "$script_dir/dapr/values.yaml"
+    --values "$script_dir/dapr/values.yaml" ${ha[@]+"${ha[@]}"}
   # The tests' shared set-up runs this once per sandbox; `down` removes the mark with the rest.
   touch "$TODO_SANDBOX_DIR/stack-prepared"
 }

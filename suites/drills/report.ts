@@ -1,11 +1,12 @@
 // Drill and load HTML sections (inline SVG, no scripts) for the run's report.html, which
 // opens from disk.
 import { htmlEscape } from '../lib/report/html.js';
+import type { DrainReport } from './drain.js';
 import type { DrillReport } from './drill.js';
 import type { SecondBucket } from './stats.js';
 
 /** The drill's timeline: phases as bars, every probe as a tick (red when failed), outage windows shaded. */
-export function drillTimeline(report: DrillReport, width = 900): string {
+export function drillTimeline(report: Pick<DrillReport, 'probes' | 'phases' | 'outages' | 'startMs' | 'durationMs'>, width = 900): string {
   const targets = [...new Set(report.probes.map((p) => p.target))];
   const left = 200;
   const plotW = width - left - 10;
@@ -35,16 +36,37 @@ export function drillTimeline(report: DrillReport, width = 900): string {
 
 export function drillSection(report: DrillReport): string {
   const phases = report.phases.map((p) => `<tr><td>${htmlEscape(p.name)}</td><td>${(p.ms / 1000).toFixed(1)} s</td><td>${p.ok ? 'ok' : 'failed'}</td><td>${htmlEscape(p.detail)}</td></tr>`).join('');
-  const outages = report.outages.map((o) => `<tr><td>${htmlEscape(o.target)}</td><td>${new Date(o.from).toISOString()}</td><td>${o.ms} ms</td><td>${o.failures}</td></tr>`).join('');
-  const failed = report.failedProbes.slice(0, 200).map((p) => `${new Date(p.at).toISOString()} ${p.target} ${p.status ?? '-'} ${p.error ?? ''}`).join('\n');
   return `<section><h2>What happened</h2>
 ${report.problems.map((p) => `<p class="loud">${htmlEscape(p)}</p>`).join('')}
 <p>Release <code>${htmlEscape(report.release)}</code> in <code>${htmlEscape(report.namespace)}</code>: recorded revision ${report.recorded.revision} (${htmlEscape(report.recorded.status)}), candidate <code>${htmlEscape(report.candidate)}</code> ${htmlEscape(report.candidateOutcome)}, final revision ${report.final.revision} (${htmlEscape(report.final.status)}). Probed through ${htmlEscape(report.frontendUrl)}.</p>
 <h3>Timeline</h3>${drillTimeline(report)}
 <h3>Phases</h3><table><tr><th>phase</th><th>time</th><th></th><th>detail</th></tr>${phases}</table>
-<h3>Probes</h3><p>${Object.entries(report.probeCounts).map(([t, c]) => `${htmlEscape(t)}: ${c.failed} failed of ${c.total}`).join('; ')}. Longest outage ${report.longestOutageMs} ms.</p>
+${probesHtml(report)}
+</section>`;
+}
+
+/** The probes' summary, outage windows and failed probes, as both drill sections show them. */
+function probesHtml(report: Pick<DrillReport, 'probeCounts' | 'longestOutageMs' | 'outages' | 'failedProbes'>): string {
+  const outages = report.outages.map((o) => `<tr><td>${htmlEscape(o.target)}</td><td>${new Date(o.from).toISOString()}</td><td>${o.ms} ms</td><td>${o.failures}</td></tr>`).join('');
+  const failed = report.failedProbes.slice(0, 200).map((p) => `${new Date(p.at).toISOString()} ${p.target} ${p.status ?? '-'} ${p.error ?? ''}`).join('\n');
+  return `<h3>Probes</h3><p>${Object.entries(report.probeCounts).map(([t, c]) => `${htmlEscape(t)}: ${c.failed} failed of ${c.total}`).join('; ')}. Longest outage ${report.longestOutageMs} ms.</p>
 ${outages ? `<table><tr><th>target</th><th>from</th><th>length</th><th>failed probes</th></tr>${outages}</table>` : '<p>No outage window.</p>'}
-${failed ? `<details><summary>failed probes (${report.failedProbes.length})</summary><pre>${htmlEscape(failed)}</pre></details>` : ''}
+${failed ? `<details><summary>failed probes (${report.failedProbes.length})</summary><pre>${htmlEscape(failed)}</pre></details>` : ''}`;
+}
+
+export function drainSection(report: DrainReport): string {
+  const phases = report.phases.map((p) => `<tr><td>${htmlEscape(p.name)}</td><td>${(p.ms / 1000).toFixed(1)} s</td><td>${p.ok ? 'ok' : 'failed'}</td><td>${htmlEscape(p.detail)}</td></tr>`).join('');
+  const nodes = report.nodes.map((n) => `<tr><td>${htmlEscape(n.name)}${n.name === report.node ? ' (drained)' : ''}</td><td>${htmlEscape(n.zone)}</td><td>${n.releasePods}</td></tr>`).join('');
+  const evictions = report.evictions.map((e) => `<tr><td>${htmlEscape(e.pod)}</td><td>${e.acceptedMs === undefined ? 'never' : `${(e.acceptedMs / 1000).toFixed(1)} s`}</td><td>${e.blocked}</td><td>${htmlEscape(e.blockedBy ?? '')}</td></tr>`).join('');
+  return `<section><h2>What happened</h2>
+${report.problems.map((p) => `<p class="loud">${htmlEscape(p)}</p>`).join('')}
+<p>Node <code>${htmlEscape(report.node)}</code> drained while release <code>${htmlEscape(report.release)}</code> in <code>${htmlEscape(report.namespace)}</code> was probed through ${htmlEscape(report.frontendUrl)}; ${report.fullStrengthMs === undefined ? 'the release never came back to full strength' : `full strength again ${(report.fullStrengthMs / 1000).toFixed(1)} s after the first eviction`}.</p>
+<table><tr><th>node</th><th>zone</th><th>release pods before</th></tr>${nodes}</table>
+<h3>Timeline</h3>${drillTimeline(report)}
+<h3>Phases</h3><table><tr><th>phase</th><th>time</th><th></th><th>detail</th></tr>${phases}</table>
+<h3>Evictions</h3>${evictions ? `<table><tr><th>pod</th><th>evicted at</th><th>held back by a budget</th><th>last refusal</th></tr>${evictions}</table>` : '<p>No pod to evict.</p>'}
+${report.budgetGaps.map((gap) => `<p class="loud">${htmlEscape(gap)}</p>`).join('')}
+${probesHtml(report)}
 </section>`;
 }
 

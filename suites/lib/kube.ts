@@ -14,6 +14,7 @@ export interface Kube {
   apps: k8s.AppsV1Api;
   batch: k8s.BatchV1Api;
   networking: k8s.NetworkingV1Api;
+  policy: k8s.PolicyV1Api;
   discovery: k8s.DiscoveryV1Api;
   admission: k8s.AdmissionregistrationV1Api;
   custom: k8s.CustomObjectsApi;
@@ -120,6 +121,7 @@ export function buildKube(config: Pick<SuiteConfig, 'kubeconfig' | 'context'>): 
     apps: kc.makeApiClient(k8s.AppsV1Api),
     batch: kc.makeApiClient(k8s.BatchV1Api),
     networking: kc.makeApiClient(k8s.NetworkingV1Api),
+    policy: kc.makeApiClient(k8s.PolicyV1Api),
     discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
     admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
     custom: kc.makeApiClient(k8s.CustomObjectsApi),

@@ -170,6 +170,15 @@ describe.skipIf(!runnable)('drills and load against the stack in the sandbox', (
     expect(await readFile(join(workDir, 'reports/load-sweep/report.html'), 'utf8')).toContain('<h2>Headroom</h2>');
   }, 150_000);
 
+  it('the drain drill refuses a cluster of one schedulable node, in one line, before changing anything', async () => {
+    const args = ['--import', 'tsx', 'suites/drills/cli.ts', 'drain', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--report-dir', join(workDir, 'reports'), '--run-id', 'drain-one-node'];
+    const run = await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 60_000 }).then(() => ({ code: 0, stderr: '' }), (error: { code?: number; stderr?: string }) => ({ code: error.code ?? -1, stderr: error.stderr ?? '' }));
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/the drain drill needs at least two schedulable nodes, and this cluster has 1 \(sandbox-node-1\): .*npm run demo -- --env prod/)]);
+    const nodes = (await core.listNode()).items;
+    expect(nodes.every((node) => !node.spec?.unschedulable)).toBe(true);
+  }, 90_000);
+
   it('the same load runs in the cluster as a Job of several pods of the suite image, merged into one report', async () => {
     const args = ['--import', 'tsx', 'suites/load/cli.ts', '--kubeconfig', config.kubeconfig ?? '', '-n', namespace, '--job', '2', '--users', '5', '--duration', '10', '--rate-per-user', '2', '--event-every', '3', '--report-dir', join(workDir, 'reports'), '--run-id', 'load-job'];
     await execFileAsync(process.execPath, args, { cwd: repoRoot, timeout: 150_000 }).catch(() => undefined);

@@ -36,3 +36,11 @@ describe('scripts/sandbox/up.sh --nodes', () => {
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining('--nodes needs a number from 1 to 5, e.g. --nodes 3')]);
   });
 });
+
+describe('scripts/demo.sh --env', () => {
+  it.each([[[]], [['production']], [['']]])('refuses %j with one line and exit 2', async (value) => {
+    const result = await script('scripts/demo.sh', ['--env', ...value]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining('--env needs one of default, dev, staging, prod, e.g. --env prod')]);
+  });
+});
