@@ -10,8 +10,8 @@ import { apiStatus, oneLine } from '../lib/errors.js';
 import type { Kube } from '../lib/kube.js';
 import type { Redactor } from '../lib/redact.js';
 import { sleep, waitUntil } from '../lib/wait.js';
-import { frontendBase, type Phase } from './drill.js';
-import { api, apiTarget, eventFlowOnce, eventTarget, frontendTarget, Prober, signedInClient, taskList, type ApiClient } from './probe.js';
+import { cleanupUser, frontendBase, phaseRunner, probeCounts, type Phase } from './drill.js';
+import { api, apiTarget, eventFlowOnce, eventTarget, frontendTarget, Prober, signedInClient, taskList } from './probe.js';
 import { atMost, eventLatencyText, longestOutageMs, outageWindows, type OutageWindow, type ProbeResult, type Verdict } from './stats.js';
 
 export interface DrainOptions {
@@ -170,15 +170,6 @@ async function evict(kube: Kube, pod: k8s.V1Pod, deadline: number, since: () => 
   return result;
 }
 
-async function cleanupUser(client: ApiClient): Promise<void> {
-  try {
-    const listed = await api(client, 'GET', '/tasks');
-    for (const task of taskList(listed.json).slice(0, 200)) await api(client, 'DELETE', `/tasks/${encodeURIComponent(task.id)}`).catch(() => undefined);
-  } catch {
-    // Best effort: the data belongs to a throwaway user.
-  }
-}
-
 export async function runDrain(options: DrainOptions): Promise<DrainReport> {
   const { kube, config, log } = options;
   const { namespace, release } = config;
@@ -186,18 +177,7 @@ export async function runDrain(options: DrainOptions): Promise<DrainReport> {
   const since = () => Date.now() - startMs;
   const phases: Phase[] = [];
   const problems: string[] = [];
-  const phase = async <T>(name: string, work: () => Promise<{ ok: boolean; detail: string; value?: T }>): Promise<{ ok: boolean; value?: T }> => {
-    const begin = since();
-    let result: { ok: boolean; detail: string; value?: T };
-    try {
-      result = await work();
-    } catch (error) {
-      result = { ok: false, detail: oneLine(error) };
-    }
-    phases.push({ name, startMs: begin, ms: since() - begin, ok: result.ok, detail: result.detail });
-    log(`  ${result.ok ? 'ok  ' : 'FAIL'} ${name}: ${((since() - begin) / 1000).toFixed(1)} s, ${result.detail}`);
-    return result;
-  };
+  const phase = phaseRunner(phases, since, log);
 
   const nodeList = (await kube.core.listNode()).items;
   const releasePods = (await kube.core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` })).items;
@@ -308,13 +288,7 @@ export async function runDrain(options: DrainOptions): Promise<DrainReport> {
 
   const outages = outageWindows(probes);
   const failed = probes.filter((probe) => !probe.ok);
-  const counts: DrainReport['probeCounts'] = {};
-  for (const probe of probes) {
-    const entry = counts[probe.target] ?? { total: 0, failed: 0 };
-    entry.total += 1;
-    if (!probe.ok) entry.failed += 1;
-    counts[probe.target] = entry;
-  }
+  const counts = probeCounts(probes);
   const blocked = evictions.filter((entry) => entry.blocked > 0);
   const verdicts: Verdict[] = [
     { id: 'no-downtime', name: 'no downtime', pass: failed.length === 0, expected: '0 failed probes (an event unprocessed after 30 s is a failure)', actual: `${failed.length} failed probes, longest outage ${longestOutageMs(outages)} ms`, detail: `${failed.length} failed of ${probes.length} probes; longest outage ${longestOutageMs(outages)} ms; ${eventLatencyText(probes)}` },

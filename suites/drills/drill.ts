@@ -152,13 +152,43 @@ const imagesText = (images: Record<string, string[]>, short = false): string =>
 const sameImages = (a: Record<string, string[]>, b: Record<string, string[]>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([name, images]) => JSON.stringify(b[name] ?? []) === JSON.stringify(images));
 
-async function cleanupUser(client: ApiClient): Promise<void> {
+export async function cleanupUser(client: ApiClient): Promise<void> {
   try {
     const listed = await api(client, 'GET', '/tasks');
     for (const task of taskList(listed.json).slice(0, 200)) await api(client, 'DELETE', `/tasks/${encodeURIComponent(task.id)}`).catch(() => undefined);
   } catch {
     // Best effort: the data belongs to a throwaway user.
   }
+}
+
+export type PhaseRunner = <T>(name: string, work: () => Promise<{ ok: boolean; detail: string; value?: T }>) => Promise<{ ok: boolean; value?: T }>;
+
+/** Runs a drill's named steps, timing each into `phases` and logging one line per step; a throw is a failed step. */
+export function phaseRunner(phases: Phase[], since: () => number, log: (line: string) => void): PhaseRunner {
+  return async (name, work) => {
+    const begin = since();
+    let result: Awaited<ReturnType<typeof work>>;
+    try {
+      result = await work();
+    } catch (error) {
+      result = { ok: false, detail: oneLine(error) };
+    }
+    phases.push({ name, startMs: begin, ms: since() - begin, ok: result.ok, detail: result.detail });
+    log(`  ${result.ok ? 'ok  ' : 'FAIL'} ${name}: ${((since() - begin) / 1000).toFixed(1)} s, ${result.detail}`);
+    return result;
+  };
+}
+
+/** Probes made and failed, per target. */
+export function probeCounts(probes: readonly ProbeResult[]): Record<string, { total: number; failed: number }> {
+  const counts: Record<string, { total: number; failed: number }> = {};
+  for (const probe of probes) {
+    const entry = counts[probe.target] ?? { total: 0, failed: 0 };
+    entry.total += 1;
+    if (!probe.ok) entry.failed += 1;
+    counts[probe.target] = entry;
+  }
+  return counts;
 }
 
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
@@ -169,18 +199,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const phases: Phase[] = [];
   const helmRuns: HelmRun[] = [];
   const problems: string[] = [];
-  const phase = async <T>(name: string, work: () => Promise<{ ok: boolean; detail: string; value?: T }>): Promise<{ ok: boolean; value?: T }> => {
-    const begin = since();
-    let result: { ok: boolean; detail: string; value?: T };
-    try {
-      result = await work();
-    } catch (error) {
-      result = { ok: false, detail: oneLine(error) };
-    }
-    phases.push({ name, startMs: begin, ms: since() - begin, ok: result.ok, detail: result.detail });
-    log(`  ${result.ok ? 'ok  ' : 'FAIL'} ${name}: ${((since() - begin) / 1000).toFixed(1)} s, ${result.detail}`);
-    return result;
-  };
+  const phase = phaseRunner(phases, since, log);
   const helmCall = async (args: string[], timeoutMs?: number): Promise<HelmRun> => {
     const run = await runHelm(helm, args, timeoutMs);
     helmRuns.push(run);
@@ -317,13 +336,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
 
   const outages = outageWindows(probes);
   const failed = probes.filter((p) => !p.ok);
-  const counts: DrillReport['probeCounts'] = {};
-  for (const probe of probes) {
-    const c = counts[probe.target] ?? { total: 0, failed: 0 };
-    c.total += 1;
-    if (!probe.ok) c.failed += 1;
-    counts[probe.target] = c;
-  }
+  const counts = probeCounts(probes);
   const verdicts: Verdict[] = [];
   if (options.kind === 'rollback') {
     verdicts.push(rollbackMs === undefined ? { id: 'rollback-time', name: 'rollback time', pass: false, detail: 'the restored pods never became Ready', expected: `<= ${options.rollbackLimitSeconds} s`, actual: 'restored pods never Ready' } : atMost('rollback time', rollbackMs / 1000, options.rollbackLimitSeconds, 's', 'rollback-time'));
