@@ -9,41 +9,12 @@
 // must refuse. The probe's namespace is deleted after.
 import type * as k8s from '@kubernetes/client-node';
 import { CheckFailure, CheckSkip, type Check, type CheckContext, type Recorder } from '../lib/check.js';
-import { backendServices, readService } from '../lib/cluster.js';
+import { backendServices, readService, selects } from '../lib/cluster.js';
 import { isForbidden } from '../lib/errors.js';
 import { Hopeless, sleep, waitUntil } from '../lib/wait.js';
 import { kafkaService } from './kafka.js';
 
 export const guardedServices = [...backendServices.map((entry) => entry.service), kafkaService];
-
-/** Whether a label selector selects these labels (an empty selector selects everything). */
-export function selects(selector: k8s.V1LabelSelector | undefined, labels: Record<string, string>): boolean {
-  if (!selector) return true;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  for (const expression of selector.matchExpressions ?? []) {
-    const value = labels[expression.key];
-    const values = expression.values ?? [];
-    switch (expression.operator) {
-      case 'In':
-        if (value === undefined || !values.includes(value)) return false;
-        break;
-      case 'NotIn':
-        if (value !== undefined && values.includes(value)) return false;
-        break;
-      case 'Exists':
-        if (value === undefined) return false;
-        break;
-      case 'DoesNotExist':
-        if (value !== undefined) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
 
 /** The policies that restrict ingress to pods with these labels. */
 export function ingressPolicies(policies: k8s.V1NetworkPolicy[], labels: Record<string, string>): k8s.V1NetworkPolicy[] {
@@ -65,21 +36,19 @@ interface Target {
   port: number;
 }
 
-async function target(ctx: CheckContext, service: string): Promise<Target | undefined> {
-  const found = await readService(ctx, service);
-  const port = found?.spec?.ports?.find((entry) => (entry.protocol ?? 'TCP') === 'TCP')?.port;
-  if (!found || port === undefined) return undefined;
-  return { service, host: `${service}.${ctx.config.namespace}.svc.cluster.local`, port };
+function target(namespace: string, service: k8s.V1Service): Target | undefined {
+  const name = service.metadata?.name ?? '?';
+  const port = service.spec?.ports?.find((entry) => (entry.protocol ?? 'TCP') === 'TCP')?.port;
+  return port === undefined ? undefined : { service: name, host: `${name}.${namespace}.svc.cluster.local`, port };
 }
 
 /** Step 1: each guarded Service's pods are behind an ingress policy. One line per gap. */
-async function policyGaps(ctx: CheckContext, rec: Recorder): Promise<string[]> {
+async function policyGaps(ctx: CheckContext, rec: Recorder, services: k8s.V1Service[]): Promise<string[]> {
   const policies = (await ctx.kube.networking.listNamespacedNetworkPolicy({ namespace: ctx.config.namespace })).items;
   rec.measure('NetworkPolicies', policies.length, 'policies');
   const gaps: string[] = [];
-  for (const service of guardedServices) {
-    const found = await readService(ctx, service);
-    if (!found) continue;
+  for (const found of services) {
+    const service = found.metadata?.name ?? '?';
     const labels = found.spec?.selector ?? {};
     const covering = ingressPolicies(policies, labels);
     if (covering.length === 0) {
@@ -233,12 +202,13 @@ const networkPolicy: Check = {
   group: 'security',
   criterion: 'security: backend services reachable only from their allowed peers',
   async run(ctx, rec) {
-    const gaps = await policyGaps(ctx, rec);
-    const targets: Target[] = [];
-    for (const service of guardedServices) {
-      const found = await target(ctx, service);
-      if (found) targets.push(found);
+    const services: k8s.V1Service[] = [];
+    for (const name of guardedServices) {
+      const found = await readService(ctx, name);
+      if (found) services.push(found);
     }
+    const gaps = await policyGaps(ctx, rec, services);
+    const targets = services.flatMap((service) => target(ctx.config.namespace, service) ?? []);
     let probed: { namespace: string; results: Map<string, 'open' | 'closed'> };
     try {
       probed = await probe(ctx, rec, targets, probeImage(await ctx.shared.releasePods()));

@@ -5,6 +5,7 @@
 // happens, the node ends schedulable again or the drill says loudly that it is not.
 import * as k8s from '@kubernetes/client-node';
 import { isPodReady } from '../lib/access.js';
+import { selects } from '../lib/cluster.js';
 import type { SuiteConfig } from '../lib/config.js';
 import { apiStatus, oneLine } from '../lib/errors.js';
 import type { Kube } from '../lib/kube.js';
@@ -104,7 +105,8 @@ interface Workload {
 export function budgetGaps(workloads: Workload[], budgets: k8s.V1PodDisruptionBudget[]): string[] {
   const gaps: string[] = [];
   for (const workload of workloads.filter((entry) => entry.replicas > 1)) {
-    const covering = budgets.filter((budget) => Object.entries(budget.spec?.selector?.matchLabels ?? {}).every(([key, value]) => workload.labels[key] === value) && Object.keys(budget.spec?.selector?.matchLabels ?? {}).length > 0);
+    // policy/v1: an empty selector selects every pod of the namespace, a missing one none.
+    const covering = budgets.filter((budget) => budget.spec?.selector !== undefined && selects(budget.spec.selector, workload.labels));
     const keeps = covering.some((budget) => {
       const min = budget.spec?.minAvailable;
       const max = budget.spec?.maxUnavailable;

@@ -31,3 +31,32 @@ export async function podsOfService(ctx: CheckContext, name: string): Promise<k8
 }
 
 export const podName = (pod: k8s.V1Pod): string => pod.metadata?.name ?? '?';
+
+/** Whether a label selector selects these labels (an empty selector selects everything). */
+export function selects(selector: k8s.V1LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return true;
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  for (const expression of selector.matchExpressions ?? []) {
+    const value = labels[expression.key];
+    const values = expression.values ?? [];
+    switch (expression.operator) {
+      case 'In':
+        if (value === undefined || !values.includes(value)) return false;
+        break;
+      case 'NotIn':
+        if (value !== undefined && values.includes(value)) return false;
+        break;
+      case 'Exists':
+        if (value === undefined) return false;
+        break;
+      case 'DoesNotExist':
+        if (value !== undefined) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}

@@ -2,7 +2,8 @@
 // and that the shipped charts put every guarded Service behind one in each environment.
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { admitsEverything, guardedServices, ingressPolicies, parseProbe, probeImage, selects } from '../../suites/checks/network.js';
+import { admitsEverything, guardedServices, ingressPolicies, parseProbe, probeImage } from '../../suites/checks/network.js';
+import { selects } from '../../suites/lib/cluster.js';
 import { ENVIRONMENTS, UMBRELLA_DIR, ensureUmbrellaDependencies, environmentValues, helmBinaries, render, type HelmBinary } from '../support/helm.js';
 
 const policy = (name: string, spec: k8s.V1NetworkPolicySpec): k8s.V1NetworkPolicy => ({ metadata: { name }, spec });
