@@ -11,8 +11,8 @@ import { apiStatus, oneLine } from '../lib/errors.js';
 import type { Kube } from '../lib/kube.js';
 import type { Redactor } from '../lib/redact.js';
 import { sleep, waitUntil } from '../lib/wait.js';
-import { cleanupUser, frontendBase, phaseRunner, probeCounts, type Phase } from './drill.js';
-import { api, apiTarget, eventFlowOnce, eventTarget, frontendTarget, Prober, signedInClient, taskList } from './probe.js';
+import { cleanupUser, drillUsers, phaseRunner, probeCounts, startProbing, type Phase } from './drill.js';
+import { api, eventFlowOnce, taskList } from './probe.js';
 import { atMost, eventLatencyText, longestOutageMs, outageWindows, type OutageWindow, type ProbeResult, type Verdict } from './stats.js';
 
 export interface DrainOptions {
@@ -193,26 +193,9 @@ export async function runDrain(options: DrainOptions): Promise<DrainReport> {
   const gaps = budgetGaps(await releaseWorkloads(kube, namespace, release), (await kube.policy.listNamespacedPodDisruptionBudget({ namespace })).items);
   log(`draining node ${node} (${nodes.find((entry) => entry.name === node)?.releasePods ?? 0} of the release's ${releasePods.length} pods); ${nodes.length} nodes`);
 
-  const base = await frontendBase(kube, config);
-  const [dataUser, probeUser, eventUser] = await Promise.all([
-    signedInClient(base, config.authRoutes, 'drill-data', options.redactor),
-    signedInClient(base, config.authRoutes, 'drill-probe', options.redactor),
-    signedInClient(base, config.authRoutes, 'drill-event', options.redactor),
-  ]);
-  const seeded: string[] = [];
-  for (let i = 0; i < 3; i += 1) {
-    const created = await api(dataUser, 'POST', '/tasks', { title: `drain seed ${i}`, priority: 'low' });
-    const id = (created.json as { id?: string } | undefined)?.id;
-    if (id) seeded.push(id);
-  }
-  await eventFlowOnce(eventUser, 10_000).catch(() => undefined);
-
-  const bound = options.evictSeconds + options.readySeconds * 2 + options.settleSeconds * 2 + 120;
-  const prober = new Prober(
-    [frontendTarget(base, options.probeRate), apiTarget(probeUser, options.probeRate), eventTarget(eventUser, options.eventRate)],
-    { maxMs: bound * 1000, maxProbes: Math.ceil(bound * Math.max(options.probeRate, options.eventRate)) + 10 },
-  );
-  prober.start();
+  const users = await drillUsers(kube, config, options.redactor);
+  const { base, dataUser, probeUser, eventUser, seeded } = users;
+  const prober = startProbing(users, options, options.evictSeconds + options.readySeconds * 2 + options.settleSeconds * 2 + 120);
   const settle = () => new Promise((done) => setTimeout(done, options.settleSeconds * 1000));
   await settle();
 

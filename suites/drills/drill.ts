@@ -179,6 +179,46 @@ export function phaseRunner(phases: Phase[], since: () => number, log: (line: st
   };
 }
 
+export interface DrillUsers {
+  base: string;
+  dataUser: ApiClient;
+  probeUser: ApiClient;
+  eventUser: ApiClient;
+  /** Ids of the tasks seeded for the data user before anything changes. */
+  seeded: string[];
+}
+
+/**
+ * The drill's three users, signed up through the frontend as users are (the drill probes what
+ * they meet), three tasks seeded for the data user, the event flow run once to warm it.
+ */
+export async function drillUsers(kube: Kube, config: SuiteConfig, redactor: Redactor): Promise<DrillUsers> {
+  const base = await frontendBase(kube, config);
+  const [dataUser, probeUser, eventUser] = await Promise.all([
+    signedInClient(base, config.authRoutes, 'drill-data', redactor),
+    signedInClient(base, config.authRoutes, 'drill-probe', redactor),
+    signedInClient(base, config.authRoutes, 'drill-event', redactor),
+  ]);
+  const seeded: string[] = [];
+  for (let i = 0; i < 3; i += 1) {
+    const created = await api(dataUser, 'POST', '/tasks', { title: `drill seed ${i}`, priority: 'low' });
+    const id = (created.json as { id?: string } | undefined)?.id;
+    if (id) seeded.push(id);
+  }
+  await eventFlowOnce(eventUser, 10_000).catch(() => undefined);
+  return { base, dataUser, probeUser, eventUser, seeded };
+}
+
+/** Probing of the frontend, the API and the event flow, started, bounded to `boundSeconds`. */
+export function startProbing(users: DrillUsers, rates: { probeRate: number; eventRate: number }, boundSeconds: number): Prober {
+  const prober = new Prober(
+    [frontendTarget(users.base, rates.probeRate), apiTarget(users.probeUser, rates.probeRate), eventTarget(users.eventUser, rates.eventRate)],
+    { maxMs: boundSeconds * 1000, maxProbes: Math.ceil(boundSeconds * Math.max(rates.probeRate, rates.eventRate)) + 10 },
+  );
+  prober.start();
+  return prober;
+}
+
 /** Probes made and failed, per target. */
 export function probeCounts(probes: readonly ProbeResult[]): Record<string, { total: number; failed: number }> {
   const counts: Record<string, { total: number; failed: number }> = {};
@@ -213,27 +253,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   options.onRecorded?.(recordedStatus.revision);
   if (isPending(recordedStatus.status)) problems.push(`release ${release} is stuck in ${recordedStatus.status} before the drill; not changing it`);
 
-  const base = await frontendBase(kube, config);
-  // Signed up through the frontend, as users are: the drill probes what they meet.
-  const [dataUser, probeUser, eventUser] = await Promise.all([
-    signedInClient(base, config.authRoutes, 'drill-data', options.redactor),
-    signedInClient(base, config.authRoutes, 'drill-probe', options.redactor),
-    signedInClient(base, config.authRoutes, 'drill-event', options.redactor),
-  ]);
-  const seeded: string[] = [];
-  for (let i = 0; i < 3; i += 1) {
-    const created = await api(dataUser, 'POST', '/tasks', { title: `drill seed ${i}`, priority: 'low' });
-    const id = (created.json as { id?: string } | undefined)?.id;
-    if (id) seeded.push(id);
-  }
-  await eventFlowOnce(eventUser, 10_000).catch(() => undefined);
-
-  const bound = options.watchSeconds + options.readySeconds * 2 + options.settleSeconds * 2 + 120;
-  const prober = new Prober(
-    [frontendTarget(base, options.probeRate), apiTarget(probeUser, options.probeRate), eventTarget(eventUser, options.eventRate)],
-    { maxMs: bound * 1000, maxProbes: Math.ceil(bound * Math.max(options.probeRate, options.eventRate)) + 10 },
-  );
-  prober.start();
+  const users = await drillUsers(kube, config, options.redactor);
+  const { base, dataUser, probeUser, eventUser, seeded } = users;
+  const prober = startProbing(users, options, options.watchSeconds + options.readySeconds * 2 + options.settleSeconds * 2 + 120);
   const settle = () => new Promise((done) => setTimeout(done, options.settleSeconds * 1000));
   await settle();
 
