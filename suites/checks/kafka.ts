@@ -1,40 +1,40 @@
 // Criterion 5: topics task-events and reminders exist; partitions and replication reported.
-// The broker is reached over a port-forward to its documented EXTERNAL listener (the kafka
-// chart advertises 127.0.0.1:<external port> for exactly this), in-cluster via the Service,
-// or at brokers given explicitly.
+// From outside the cluster each ready broker pod's client port is port-forwarded and the
+// brokers' in-cluster names are routed to those forwards, so any number of brokers is
+// reached without an extra listener; in-cluster via the Service; or at brokers given
+// explicitly.
 import type * as k8s from '@kubernetes/client-node';
 import { CheckFailure, type Check, type CheckContext, type Recorder } from '../lib/check.js';
 import { podName, podsOfService } from '../lib/cluster.js';
-import { describeTopics } from '../lib/kafka.js';
+import { describeTopics, type BrokerRoute } from '../lib/kafka.js';
 import { isPodReady } from '../lib/access.js';
 
 export const kafkaService = 'kafka';
+const defaultClientPort = 9092;
 
-function externalPort(pod: k8s.V1Pod): number | undefined {
+function clientPort(pod: k8s.V1Pod): number {
   for (const container of pod.spec?.containers ?? []) {
-    const port = container.ports?.find((p) => p.name === 'external');
+    const port = container.ports?.find((p) => p.name === 'client');
     if (port) return port.containerPort;
   }
-  return undefined;
+  return defaultClientPort;
 }
 
-async function brokers(ctx: CheckContext, rec: Recorder): Promise<string[]> {
-  if (ctx.config.kafkaBrokers?.length) return ctx.config.kafkaBrokers;
-  if (ctx.access.mode === 'in-cluster') return [`${kafkaService}.${ctx.config.namespace}.svc.cluster.local:9092`];
+async function brokers(ctx: CheckContext, rec: Recorder): Promise<BrokerRoute> {
+  if (ctx.config.kafkaBrokers?.length) return { bootstrap: ctx.config.kafkaBrokers };
+  if (ctx.access.mode === 'in-cluster') return { bootstrap: [`${kafkaService}.${ctx.config.namespace}.svc.cluster.local:${defaultClientPort}`] };
   if (ctx.access.mode === 'url') throw new CheckFailure('no Kafka brokers given (--kafka-brokers) in url access mode', 'brokers', 'none');
   const pods = (await podsOfService(ctx, kafkaService)).filter(isPodReady);
-  const pod = pods[0];
-  if (!pod) throw new CheckFailure(`no ready broker pod behind Service ${kafkaService}`, 'a ready broker', 'none');
-  rec.involve(podName(pod));
-  const port = externalPort(pod);
-  if (port === undefined) {
-    throw new CheckFailure(`broker pod ${podName(pod)} has no port named "external"; enable listeners.external in the kafka chart or pass --kafka-brokers`, 'an external listener', 'none');
+  if (pods.length === 0) throw new CheckFailure(`no ready broker pod behind Service ${kafkaService}`, 'a ready broker', 'none');
+  const forwardedPods = new Map<string, number>();
+  for (const pod of pods) {
+    rec.involve(podName(pod));
+    const port = clientPort(pod);
+    const forward = await ctx.access.forwardPod(podName(pod), port);
+    forwardedPods.set(podName(pod), forward.port);
+    rec.note(`broker via port-forward 127.0.0.1:${forward.port} -> pod/${podName(pod)}:${port}`);
   }
-  // The listener advertises 127.0.0.1:<port>, so the local end must use that same port;
-  // an ephemeral one serves only the bootstrap request.
-  const forward = await ctx.access.forwardPod(podName(pod), port, port).catch(() => ctx.access.forwardPod(podName(pod), port));
-  rec.note(`broker via port-forward 127.0.0.1:${forward.port} -> pod/${podName(pod)}:${port}`);
-  return [`127.0.0.1:${forward.port}`];
+  return { bootstrap: [...forwardedPods.values()].map((port) => `127.0.0.1:${port}`), forwardedPods };
 }
 
 const topics: Check = {
@@ -43,12 +43,13 @@ const topics: Check = {
   group: 'kafka',
   criterion: '5. Topics task-events and reminders exist',
   async run(ctx, rec) {
-    const list = await brokers(ctx, rec);
+    const route = await brokers(ctx, rec);
     let described;
     try {
-      described = await describeTopics(list, ctx.config.limits.httpTimeoutMs);
+      described = await describeTopics(route, ctx.config.limits.httpTimeoutMs);
     } catch (error) {
-      throw new CheckFailure(`cannot reach the Kafka broker at ${list.join(',')}: ${(error as Error).message}`, 'a broker answering metadata', 'no answer');
+      const where = route.forwardedPods ? [...route.forwardedPods.keys()].map((pod) => `pod/${pod}`) : route.bootstrap;
+      throw new CheckFailure(`cannot reach the Kafka broker at ${where.join(',')}: ${(error as Error).message}`, 'a broker answering metadata', 'no answer');
     }
     rec.measure('brokers', described.brokers, 'brokers');
     const missing: string[] = [];

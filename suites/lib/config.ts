@@ -175,7 +175,7 @@ Targeting (flag / environment variable / config-file key; default):
   --service-url NAME=URL   TODO_SUITE_SERVICE_URLS (comma list) / serviceUrls (map);
                            repeatable; base URL of a Service, e.g. backend=http://127.0.0.1:8000
   --kafka-brokers LIST     TODO_SUITE_KAFKA_BROKERS / kafkaBrokers; default a port-forward
-                           to the broker pod's external listener
+                           to each ready broker pod's client port
   --access MODE            TODO_SUITE_ACCESS / access; auto (default), port-forward, url,
                            in-cluster. auto: in-cluster DNS inside a pod, else an explicit
                            URL when given, else a port-forward through the API server

@@ -1,6 +1,18 @@
 // The suite's only contact with a Kafka client. kafkajs has been looking for maintainers
 // since 2023; keeping it behind this module lets a KafkaJS-compatible client replace it.
-import { Kafka, logLevel } from 'kafkajs';
+import { Socket, connect, isIP } from 'node:net';
+import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
+
+/**
+ * How to reach the brokers: the bootstrap addresses and, where the brokers are reached
+ * through port-forwards, the local port standing in for each broker pod. A broker advertises
+ * its in-cluster name (`<pod>.<headless service>...`); its connections go to the forward of
+ * that pod, and a broker without one is reported unreachable instead of being looked up.
+ */
+export interface BrokerRoute {
+  bootstrap: string[];
+  forwardedPods?: Map<string, number>;
+}
 
 export interface TopicInfo {
   name: string;
@@ -11,10 +23,22 @@ export interface TopicInfo {
   offlinePartitions: number;
 }
 
-export async function describeTopics(brokers: string[], timeoutMs: number): Promise<{ topics: TopicInfo[]; brokers: number }> {
+export function routedSockets(forwardedPods: Map<string, number>): ISocketFactory {
+  return ({ host, port, onConnect }) => {
+    const local = forwardedPods.get(host.split('.')[0] ?? '');
+    if (local !== undefined) return connect({ host: '127.0.0.1', port: local }, onConnect);
+    if (isIP(host)) return connect({ host, port }, onConnect);
+    const socket = new Socket();
+    process.nextTick(() => socket.destroy(new Error(`broker ${host}:${port} has no port-forward (is its pod ready?)`)));
+    return socket;
+  };
+}
+
+export async function describeTopics(route: BrokerRoute, timeoutMs: number): Promise<{ topics: TopicInfo[]; brokers: number }> {
   const kafka = new Kafka({
     clientId: 'todo-validation-suite',
-    brokers,
+    brokers: route.bootstrap,
+    ...(route.forwardedPods ? { socketFactory: routedSockets(route.forwardedPods) } : {}),
     connectionTimeout: Math.min(timeoutMs, 5000),
     requestTimeout: timeoutMs,
     retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
