@@ -25,6 +25,15 @@ export TODO_SANDBOX_REGISTRY_PORT=5003
 export TODO_SANDBOX_HOST_NET=10.230.0 TODO_SANDBOX_POD_NET=10.231 TODO_SANDBOX_SERVICE_NET=10.232
 export TODO_SANDBOX_LINK_PREFIX=tdchk
 
+# shellcheck source=scripts/sandbox/versions.env
+source "$script_dir/sandbox/versions.env"
+# shellcheck source=scripts/sandbox/tools.sh
+source "$script_dir/sandbox/tools.sh"
+# shellcheck source=scripts/sandbox/common.sh
+source "$script_dir/sandbox/common.sh"
+# shellcheck source=scripts/sandbox/images/beside.sh
+source "$script_dir/sandbox/images/beside.sh"
+
 results_dir="$repo_root/reports/check"
 
 usage() {
@@ -68,13 +77,21 @@ vitest_stage() {
     --reporter=json --outputFile.json="$results_dir/$name.json")
 }
 
+set_up() {
+  bash "$script_dir/setup.sh" --for images
+  if go_tools_missing; then build_images_beside; fi
+  bash "$script_dir/setup.sh"
+}
+
 sandbox_up() {
   bash "$script_dir/sandbox/up.sh"
+  [[ -z "$images_pid" ]] || wait_for_images
   bash "$script_dir/sandbox/prepare-stack.sh"
 }
 
 cleanup() {
-  # Whatever happened, leave no sandbox process behind.
+  # Whatever happened, leave no build or sandbox process behind.
+  stop_images_build
   if [[ -d "$TODO_SANDBOX_DIR" ]]; then
     bash "$script_dir/sandbox/down.sh" >/dev/null 2>&1 || true
   fi
@@ -119,7 +136,7 @@ main() {
   trap cleanup EXIT
   rm -rf "$results_dir"; mkdir -p "$results_dir"
   local status=0
-  stage "set-up (tools, dependencies)" bash "$script_dir/setup.sh"
+  stage "set-up (tools, dependencies)" set_up
   stage "reference stack build" bash "$script_dir/build-stack.sh"
   stage "static checks (shellcheck, tsc)" static_checks
   stage "sandbox up (images, Dapr)" sandbox_up

@@ -23,6 +23,8 @@ source "$script_dir/sandbox/tools.sh"
 source "$script_dir/sandbox/common.sh"
 # shellcheck source=scripts/sandbox/addons/addons.sh
 source "$script_dir/sandbox/addons/addons.sh"
+# shellcheck source=scripts/sandbox/images/beside.sh
+source "$script_dir/sandbox/images/beside.sh"
 
 readonly namespace=todo-app
 readonly release=todo-app
@@ -113,43 +115,6 @@ frontend_url() {
   else
     echo "no NodePort on Service frontend (kubectl -n $namespace get service frontend)"
   fi
-}
-
-# The stack's images need none of the Go tools: on a machine still without them, they build
-# beside them (and beside the sandbox coming up), on the core a Go build leaves idle while it
-# links or downloads. prepare-stack.sh then finds every layer built and only pushes. With the
-# tools there, that would only check the layers twice.
-images_pid=''
-images_log=''
-
-go_tools_missing() {
-  local tool
-  for tool in kubernetes kubernetes-node daprd dapr-control-plane helm coredns registry metrics-server kube-router metallb traefik; do
-    [[ -f "$(tool_dir "$tool")/.installed" ]] || return 0
-  done
-  return 1
-}
-
-build_images_beside() {
-  mkdir -p "$sandbox_logs"
-  images_log="$sandbox_logs/demo-images.log"
-  # A session of its own, so that stopping it stops buildah too.
-  setsid bash "$script_dir/sandbox/images/build.sh" --registry "$sandbox_registry_address" >"$images_log" 2>&1 &
-  images_pid=$!
-  log::info "building the stack's images beside the tools and the sandbox (log: $images_log)"
-}
-
-wait_for_images() {
-  local started=$SECONDS
-  wait "$images_pid" || log::die "building the stack's images failed; see $images_log" 1
-  images_pid=''
-  log::info "images built beside the tools and the sandbox (waited $((SECONDS - started)) s for them)"
-}
-
-stop_images_build() {
-  [[ -n "$images_pid" ]] || return 0
-  kill -- "-$images_pid" 2>/dev/null || true
-  wait "$images_pid" 2>/dev/null || true
 }
 
 main() {
