@@ -91,8 +91,8 @@ function podSpec(image: string, command: string[]): k8s.V1PodSpec {
 
 /**
  * The probe: tries the canary until it is refused (policies enforced) or every attempt got
- * in (not enforced), then each target once. One line per result: `canary open|closed` and
- * `HOST:PORT open|closed`.
+ * in (not enforced), then every target at once, each once (the control up to three times).
+ * One line per result: `canary open|closed` and `HOST:PORT open|closed`.
  */
 export const probeScript = `
 canary=$1; shift
@@ -104,14 +104,17 @@ while [ $i -lt ${canaryAttempts} ]; do
 done
 echo "canary $state"
 for target in "$@"; do
-  state=closed
-  for attempt in 1 2 3; do
-    if nc -w 3 \${target%:*} \${target##*:} -e true 2>/dev/null; then state=open; break; fi
-    [ "\${target%%.*}" = "${openService}" ] || break
-    sleep 2
-  done
-  echo "$target $state"
+  (
+    state=closed
+    for attempt in 1 2 3; do
+      if nc -w 3 \${target%:*} \${target##*:} -e true 2>/dev/null; then state=open; break; fi
+      [ "\${target%%.*}" = "${openService}" ] || break
+      sleep 2
+    done
+    echo "$target $state"
+  ) &
 done
+wait
 `;
 
 /** The probe's answers, by "canary" or HOST:PORT. */

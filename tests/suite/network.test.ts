@@ -1,8 +1,12 @@
 // network-policy: which policies restrict a Service's pods, how the probe's answers are read,
 // and that the shipped charts put every guarded Service behind one in each environment.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { admitsEverything, guardedServices, ingressPolicies, parseProbe, probeImage } from '../../suites/checks/network.js';
+import { admitsEverything, guardedServices, ingressPolicies, parseProbe, probeImage, probeScript } from '../../suites/checks/network.js';
 import { selects } from '../../suites/lib/cluster.js';
 import { ENVIRONMENTS, UMBRELLA_DIR, ensureUmbrellaDependencies, environmentValues, helmBinaries, render, type HelmBinary } from '../support/helm.js';
 
@@ -54,6 +58,28 @@ describe('the probe', () => {
       'frontend.todo-app.svc.cluster.local:3000': 'open',
       'backend.todo-app.svc.cluster.local:8000': 'closed',
     });
+  });
+
+  it('answers for the canary and every target, with a stand-in for busybox nc that admits only the hosts it is told', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'probe-'));
+    try {
+      // nc -w SECONDS HOST PORT -e true
+      writeFileSync(join(dir, 'nc'), '#!/bin/sh\ncase " $OPEN " in *" $3 "*) exit 0 ;; esac\nexit 1\n', { mode: 0o755 });
+      writeFileSync(join(dir, 'sleep'), '#!/bin/sh\n', { mode: 0o755 });
+      const run = spawnSync('sh', ['-c', probeScript, 'probe', '10.0.0.9:8080', 'open.p.svc.cluster.local:8080', 'backend.t.svc.cluster.local:8000', 'kafka.t.svc.cluster.local:9092'], {
+        env: { PATH: `${dir}:/usr/bin:/bin`, OPEN: 'open.p.svc.cluster.local kafka.t.svc.cluster.local' },
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(0);
+      expect(Object.fromEntries(parseProbe(run.stdout))).toEqual({
+        canary: 'closed',
+        'open.p.svc.cluster.local:8080': 'open',
+        'backend.t.svc.cluster.local:8000': 'closed',
+        'kafka.t.svc.cluster.local:9092': 'open',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs the busybox image the release already pulls, else busybox:1.37', () => {
