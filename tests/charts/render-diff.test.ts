@@ -81,12 +81,21 @@ const INTENDED: IntendedChange[] = [
     },
   },
   {
-    why: "prod's frontend (a LoadBalancer with externalTrafficPolicy Local) is probed for readiness every 2 s, unready after 2 failures, and keeps serving 8 s after SIGTERM (SHUTDOWN_DELAY_MS): the balancer moves to the other nodes before the pod closes, where a drained node dropped 4.6 s of requests",
+    why: 'topology spread counts only the pods of the same revision (matchLabelKeys pod-template-hash): counting the old ones, a rollout after a drain put every new pod on the emptied node',
+    apply(object) {
+      if (object.kind !== 'Deployment') return;
+      for (const constraint of (podTemplate(object).spec.topologySpreadConstraints ?? []) as Record<string, unknown>[]) {
+        constraint.matchLabelKeys = ['pod-template-hash'];
+      }
+    },
+  },
+  {
+    why: "prod's frontend (a LoadBalancer with externalTrafficPolicy Local) is probed for readiness every 2 s, unready after 2 failures, and keeps serving 15 s after SIGTERM (SHUTDOWN_DELAY_MS): the balancer moves to the other nodes before the pod closes, where a drained node dropped 4.6 s of requests",
     apply(object, all) {
       const service = all.find((other) => other.kind === 'Service' && other.metadata.name === 'frontend') as { spec?: { externalTrafficPolicy?: string } } | undefined;
       if (service?.spec?.externalTrafficPolicy !== 'Local') return;
       if (object.kind === 'ConfigMap' && object.metadata.name === 'frontend-env') {
-        (object.data as Record<string, string>).SHUTDOWN_DELAY_MS = '8000';
+        (object.data as Record<string, string>).SHUTDOWN_DELAY_MS = '15000';
       }
       if (object.kind === 'Deployment' && object.metadata.name === 'frontend') {
         const readiness = podTemplate(object).spec.containers.find((c) => c.name === 'frontend')?.readinessProbe as Record<string, unknown> | undefined;

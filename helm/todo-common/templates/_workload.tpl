@@ -135,6 +135,10 @@ topologySpreadConstraints:
     labelSelector:
       matchLabels:
         {{- include "todo-common.selectorLabels" $ | nindent 8 }}
+    # Only the pods of the same revision count, so that a rollout spreads its new pods as
+    # well (counting the old ones, all new pods went to the node a drain had emptied).
+    matchLabelKeys:
+      - pod-template-hash
   {{- end }}
 {{- end }}
 {{- with .Values.nodeSelector }}
