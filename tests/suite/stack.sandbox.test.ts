@@ -52,8 +52,10 @@ async function runChecks(extra: string[] = []): Promise<{ run: SuiteRun; byId: M
   return { run, byId: new Map(run.report.results.map((r) => [r.id, r])), ms: Date.now() - started };
 }
 
-async function rolledOut(name: string, replicas: number): Promise<true | undefined> {
+/** The Deployment runs its own desired count (`spec.replicas`), every pod of it updated and ready. */
+async function rolledOut(name: string): Promise<true | undefined> {
   const d = await apps.readNamespacedDeployment({ name, namespace });
+  const replicas = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
   const pods = await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/name=${name}` });
   const done = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && (s.updatedReplicas ?? 0) === replicas && (s.readyReplicas ?? 0) === replicas && (s.replicas ?? 0) === replicas && pods.items.length === replicas;
@@ -61,11 +63,14 @@ async function rolledOut(name: string, replicas: number): Promise<true | undefin
   return true;
 }
 
-async function scale(name: string, replicas: number): Promise<void> {
+/** Scales a Deployment and waits for it; returns the count it had, to put back. */
+async function scale(name: string, replicas: number): Promise<number> {
   const d = await apps.readNamespacedDeployment({ name, namespace });
+  const before = d.spec?.replicas ?? 1;
   if (d.spec) d.spec.replicas = replicas;
   await apps.replaceNamespacedDeployment({ name, namespace, body: d });
-  await waitFor(`${name} at ${replicas} replicas`, () => rolledOut(name, replicas), rolloutTimeoutMs);
+  await waitFor(`${name} at ${replicas} replicas`, () => rolledOut(name), rolloutTimeoutMs);
+  return before;
 }
 
 async function setDaprEnabled(name: string, enabled: boolean): Promise<void> {
@@ -73,7 +78,7 @@ async function setDaprEnabled(name: string, enabled: boolean): Promise<void> {
   const meta = d.spec?.template.metadata;
   if (meta) meta.annotations = { ...(meta.annotations ?? {}), 'dapr.io/enabled': String(enabled) };
   await apps.replaceNamespacedDeployment({ name, namespace, body: d });
-  await waitFor(`${name} rolled out with dapr.io/enabled=${enabled}`, () => rolledOut(name, 1), rolloutTimeoutMs);
+  await waitFor(`${name} rolled out with dapr.io/enabled=${enabled}`, () => rolledOut(name), rolloutTimeoutMs);
 }
 
 async function withBroker<T>(work: (brokers: string[]) => Promise<T>): Promise<T> {
@@ -205,7 +210,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
         if (env.name === 'BETTER_AUTH_SECRET' && env.valueFrom?.secretKeyRef) env.valueFrom.secretKeyRef.name = secret;
       }
       await apps.replaceNamespacedDeployment({ name: 'frontend', namespace, body: d });
-      await waitFor(`frontend rolled out with its key from ${secret}`, () => rolledOut('frontend', 1), rolloutTimeoutMs);
+      await waitFor(`frontend rolled out with its key from ${secret}`, () => rolledOut('frontend'), rolloutTimeoutMs);
     };
     const applied = Date.now();
     await pointFrontendAt(stale);
@@ -244,7 +249,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
         container.volumeMounts.push({ name: 'no-assets', mountPath: '/app/frontend/.next/static' });
       }
       await apps.replaceNamespacedDeployment({ name: 'frontend', namespace, body: d });
-      await waitFor(`frontend rolled out ${hide ? 'without' : 'with'} its assets`, () => rolledOut('frontend', 1), rolloutTimeoutMs);
+      await waitFor(`frontend rolled out ${hide ? 'without' : 'with'} its assets`, () => rolledOut('frontend'), rolloutTimeoutMs);
     };
     const applied = Date.now();
     await hideAssets(true);
@@ -276,7 +281,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
 
   it('recurring-next-task turns red when the recurring-task-service is scaled to 0', async () => {
     const applied = Date.now();
-    await scale('recurring-task-service', 0);
+    const replicas = await scale('recurring-task-service', 0);
     try {
       const { byId } = await runChecks(['--skip', 'reminder-delivered,frontend-load,journey']);
       const seconds = (Date.now() - applied) / 1000;
@@ -285,13 +290,13 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
       expectGreenExcept(byId, ['recurring-next-task', 'replicas-desired', 'health-recurring-task-service', 'dapr-sidecar-recurring-task-service', 'dapr-components', 'secret-references']);
       faultTable.push({ fault: 'recurring-task-service scaled to 0', check: 'recurring-next-task', seconds, message: result.reason });
     } finally {
-      await scale('recurring-task-service', 1);
+      await scale('recurring-task-service', replicas);
     }
   }, 400_000);
 
   it('frontend-public and frontend-load turn red when the frontend is gone', async () => {
     const applied = Date.now();
-    await scale('frontend', 0);
+    const replicas = await scale('frontend', 0);
     try {
       const { byId } = await runChecks(['--skip', 'reminder-delivered,journey']);
       const seconds = (Date.now() - applied) / 1000;
@@ -300,7 +305,7 @@ describe.skipIf(!runnable)('the whole suite against the stack in the sandbox', (
       expectGreenExcept(byId, ['frontend-public', 'frontend-api-route', 'frontend-load', 'replicas-desired']);
       faultTable.push({ fault: 'frontend scaled to 0', check: 'frontend-public', seconds, message: result.reason });
     } finally {
-      await scale('frontend', 1);
+      await scale('frontend', replicas);
     }
   }, 400_000);
 
