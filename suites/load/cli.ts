@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { defaultAuthRoutes, exitCodesHelp, resolveConfig, type AuthRoutes, type SuiteConfig } from '../lib/config.js';
 import { endCommand, InputError } from '../lib/errors.js';
-import { buildKube, checkTarget, type Kube } from '../lib/kube.js';
+import { buildKube, checkTarget, findRelease, type Kube } from '../lib/kube.js';
 import { asReportedRun } from '../lib/suite.js';
 import { frontendBase } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
@@ -172,6 +172,8 @@ async function writeReports(
   say: (line: string) => void,
 ): Promise<{ dir: string; exitCode: number }> {
   const finishedAt = new Date().toISOString();
+  // The release under load, for the report's headline; a reader who may not list it loses only that line.
+  const release = await findRelease(kube, config.namespace, config.release).catch(() => undefined);
   const results = verdictResults(run.verdicts, 'load', run.holdsTo, run.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(run.startedAt)));
   const { report: written, files } = await writeRunReports({
     title: run.title,
@@ -179,7 +181,7 @@ async function writeReports(
     runId: config.runId,
     startedAt: run.startedAt,
     finishedAt,
-    target: runTarget(kube, config, { revision: 0, status: 'n/a' }, run.from),
+    target: runTarget(kube, config, { revision: release?.revision ?? 0, status: release?.status ?? 'n/a' }, run.from),
     results,
     notes,
     detail: run.detail,

@@ -117,6 +117,14 @@ describe('HTML, Markdown and the report directory', () => {
     expect(md).toContain('([diagnostics](diagnostics/checks/api-crud-latency.md))');
   });
 
+  it('names the release revision and server version it read, and leaves out what a run did not read', () => {
+    const read = sampleReport();
+    expect(renderMarkdown(read)).toContain('Release `todo-app` revision 2 (deployed) in namespace `todo-app`, context `ctx` (v1.34.4), access port-forward.');
+    const unread = { ...read, target: { ...read.target, revision: 0, releaseStatus: 'n/a', serverVersion: 'n/a' } };
+    expect(renderMarkdown(unread)).toContain('Release `todo-app` in namespace `todo-app`, context `ctx`, access port-forward.');
+    expect(renderHtml(unread)).toContain('Release <code>todo-app</code> in <code>todo-app</code>; context <code>ctx</code>; access port-forward.');
+  });
+
   it('names files by their place in the artifact in a CI step summary, where relative links lead nowhere', () => {
     const md = renderMarkdown(sampleReport(), { kind: 'artifact', artifact: 'validation-report-prod-42', runUrl: 'https://github.example/o/r/actions/runs/42' });
     expect(md).not.toMatch(/\]\((?!https:)/);

@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import type { CheckResult, Series } from '../check.js';
 import { failuresFirst, groupFailures, groupHeading } from './failures.js';
-import type { RunReport } from './model.js';
+import { targetRead, type RunReport } from './model.js';
 
 export const htmlEscape = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -145,9 +145,9 @@ export function headline(report: RunReport): string {
 /** What was validated: release, namespace, context, access. */
 export function targetLine(report: RunReport): string {
   const t = report.target;
-  // A run that could not validate never read the release or the server.
-  const revision = t.revision > 0 ? ` revision ${t.revision} (${htmlEscape(t.releaseStatus)})` : '';
-  const version = t.serverVersion !== 'unknown' ? ` (${htmlEscape(t.serverVersion)})` : '';
+  const read = targetRead(t);
+  const revision = read.revision ? ` ${htmlEscape(read.revision)}` : '';
+  const version = read.serverVersion ? ` (${htmlEscape(read.serverVersion)})` : '';
   return `Release <code>${htmlEscape(t.release)}</code>${revision} in <code>${htmlEscape(t.namespace)}</code>; context <code>${htmlEscape(t.context)}</code>${version}; access ${htmlEscape(t.access)}.`;
 }
 

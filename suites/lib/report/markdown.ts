@@ -1,5 +1,5 @@
 import { groupFailures, groupHeading, failuresFirst } from './failures.js';
-import type { RunReport } from './model.js';
+import { targetRead, type RunReport } from './model.js';
 
 const icon = { pass: '✅ pass', fail: '❌ fail', skip: '⏭️ skip' } as const;
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -31,10 +31,11 @@ export function renderMarkdown(report: RunReport, links: SummaryLinks = { kind: 
     return links.kind === 'files' ? ` ([diagnostics](${dir}${path}))` : ` (diagnostics: \`${report.runId}/${path}\`)`;
   };
   const h = section ? '###' : '##';
+  const read = targetRead(report.target);
   const lines = [
     section ? `${h} Context \`${report.target.context}\`: ${verdict}` : `${h} ${title}: ${verdict}`,
     '',
-    `Release \`${report.target.release}\` revision ${report.target.revision} (${report.target.releaseStatus}) in namespace \`${report.target.namespace}\`, context \`${report.target.context}\` (${report.target.serverVersion}), access ${report.target.access}. Run \`${report.runId}\`, ${(report.durationMs / 1000).toFixed(1)} s.`,
+    `Release \`${report.target.release}\`${read.revision ? ` ${read.revision}` : ''} in namespace \`${report.target.namespace}\`, context \`${report.target.context}\`${read.serverVersion ? ` (${read.serverVersion})` : ''}, access ${report.target.access}. Run \`${report.runId}\`, ${(report.durationMs / 1000).toFixed(1)} s.`,
     '',
   ];
   const groups = groupFailures(report.results);

@@ -30,6 +30,17 @@ export interface RunReport {
   podStates?: Record<string, string>;
 }
 
+/**
+ * What a run read of its target: the release's revision and status, the server's version.
+ * A drill, a load run or a run that could not validate may have read neither.
+ */
+export function targetRead(target: RunReport['target']): { revision?: string; serverVersion?: string } {
+  return {
+    revision: target.revision > 0 ? `revision ${target.revision} (${target.releaseStatus})` : undefined,
+    serverVersion: target.serverVersion !== 'unknown' && target.serverVersion !== 'n/a' ? target.serverVersion : undefined,
+  };
+}
+
 export function totals(results: CheckResult[]): RunReport['totals'] {
   return {
     total: results.length,
