@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { defaultAuthRoutes, exitCodesHelp, resolveConfig, type AuthRoutes, type SuiteConfig } from '../lib/config.js';
 import { endCommand, InputError } from '../lib/errors.js';
 import { buildKube, checkTarget, findRelease, type Kube } from '../lib/kube.js';
+import { withTimeout } from '../lib/wait.js';
 import { asReportedRun } from '../lib/suite.js';
 import { frontendBase } from '../drills/drill.js';
 import { resultMarker, runLoadJob } from './job.js';
@@ -173,7 +174,7 @@ async function writeReports(
 ): Promise<{ dir: string; exitCode: number }> {
   const finishedAt = new Date().toISOString();
   // The release under load, for the report's headline; a reader who may not list it loses only that line.
-  const release = await findRelease(kube, config.namespace, config.release).catch(() => undefined);
+  const release = await withTimeout('reading the release', 15_000, () => findRelease(kube, config.namespace, config.release)).catch(() => undefined);
   const results = verdictResults(run.verdicts, 'load', run.holdsTo, run.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(run.startedAt)));
   const { report: written, files } = await writeRunReports({
     title: run.title,
