@@ -93,8 +93,8 @@ async function drain(argv: string[]): Promise<number> {
   const title = 'Node-drain drill';
   return asReportedRun(resolved, { env: process.env, title }, async (config) => {
     const kube = buildKube(config);
-    await checkTarget(kube, config.namespace);
-    await checkRelease(kube, config.namespace, config.release);
+    const version = await checkTarget(kube, config.namespace);
+    const release = await checkRelease(kube, config.namespace, config.release);
     const nodes = (await kube.core.listNode()).items;
     const schedulable = nodes.filter(isSchedulable).map((node) => node.metadata?.name ?? '?');
     if (schedulable.length < 2) {
@@ -130,7 +130,7 @@ async function drain(argv: string[]): Promise<number> {
       runId: config.runId,
       startedAt: report.startedAt,
       finishedAt: new Date(report.startMs + report.durationMs).toISOString(),
-      target: runTarget(kube, config, { revision: 0, status: 'n/a' }, 'frontend public address'),
+      target: runTarget(kube, config, { version, release }, 'frontend public address'),
       results,
       notes: [...notes, ...report.problems],
       detail: { kind: 'drill-drain', drill: report },
@@ -201,7 +201,7 @@ async function main(argv: string[]): Promise<number> {
   // Stopped at any point, even before anything changed: the run's report says why.
   return asReportedRun(resolved, { env: process.env, title }, async (config) => {
     const kube = buildKube(config);
-    await checkTarget(kube, config.namespace);
+    const version = await checkTarget(kube, config.namespace);
     await checkRelease(kube, config.namespace, config.release);
     const helmBinary = locateHelm(config.helmBinary);
     const redactor = new Redactor();
@@ -250,7 +250,7 @@ async function main(argv: string[]): Promise<number> {
       runId: config.runId,
       startedAt: report.startedAt,
       finishedAt: new Date(report.startMs + report.durationMs).toISOString(),
-      target: runTarget(kube, config, report.final, 'frontend public address'),
+      target: runTarget(kube, config, { version, release: report.final }, 'frontend public address'),
       results,
       notes: [...notes, ...report.problems],
       detail: { kind: `drill-${kind}`, drill: report },

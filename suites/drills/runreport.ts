@@ -4,6 +4,7 @@
 import type { CheckResult } from '../lib/check.js';
 import type { SuiteConfig } from '../lib/config.js';
 import { ExitCode } from '../lib/errors.js';
+import type { VersionInfo } from '@kubernetes/client-node';
 import type { Kube } from '../lib/kube.js';
 import type { Redactor } from '../lib/redact.js';
 import { newRunId, writeReports, type WrittenReports } from '../lib/report/index.js';
@@ -50,9 +51,15 @@ export async function seedFromSecret(kube: Kube, config: Pick<SuiteConfig, 'secr
   }
 }
 
+/** What a drill or load run read of its target: the server's version, the release where it could read it. */
+export interface TargetRead {
+  version: VersionInfo;
+  release: { revision: number; status: string } | undefined;
+}
+
 /** The target a drill or load run names in its report: the cluster, the release and how it was reached. */
-export function runTarget(kube: Kube, config: Pick<SuiteConfig, 'namespace' | 'release'>, release: { revision: number; status: string }, access: string): RunReport['target'] {
-  return { context: kube.contextName, server: kube.server, serverVersion: 'n/a', namespace: config.namespace, release: config.release, revision: release.revision, releaseStatus: release.status, access };
+export function runTarget(kube: Kube, config: Pick<SuiteConfig, 'namespace' | 'release'>, read: TargetRead, access: string): RunReport['target'] {
+  return { context: kube.contextName, server: kube.server, serverVersion: read.version.gitVersion, namespace: config.namespace, release: config.release, revision: read.release?.revision ?? 0, releaseStatus: read.release?.status ?? 'unknown', access };
 }
 
 export interface RunReportInput {

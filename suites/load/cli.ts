@@ -17,7 +17,7 @@ import { Redactor } from '../lib/redact.js';
 import { cpuPerRequest, loadSection } from './report.js';
 import { headroomVerdict, runSweep, sweepSection, sweepUsers } from './sweep.js';
 import { defaultMix, mixText, parseMix, type Mix } from './mix.js';
-import { runTarget, seedFromSecret, verdictResults, writeRunReports } from '../drills/runreport.js';
+import { runTarget, seedFromSecret, verdictResults, writeRunReports, type TargetRead } from '../drills/runreport.js';
 import { numberFlag, parseFlags, targetOptions } from '../lib/cli-options.js';
 import type { Verdict } from '../drills/stats.js';
 
@@ -125,14 +125,18 @@ async function main(argv: string[]): Promise<number> {
   // Stopped at any point, even before any load was sent: the run's report says why.
   return asReportedRun(resolved, { env: process.env, title: 'Load test' }, async (config) => {
     const kube = buildKube(config);
-    await checkTarget(kube, config.namespace);
+    const read: TargetRead = {
+      version: await checkTarget(kube, config.namespace),
+      // For the report's headline only: the load needs no release, and a reader who may not list Helm's Secrets loses just that line.
+      release: await withTimeout('reading the release', 15_000, () => findRelease(kube, config.namespace, config.release)).catch(() => undefined),
+    };
     const redactor = new Redactor();
     const notes: string[] = [];
     const say = (line: string) => process.stdout.write(`${redactor.scrub(line)}\n`);
     await seedFromSecret(kube, config, redactor, notes);
     const base = await frontendBase(kube, config);
     const options: LoadOptions = { ...common, base, authRoutes: config.authRoutes, userPrefix: `load-${randomBytes(3).toString('hex')}`, metrics: { kube, namespace: config.namespace }, redactor, log: say };
-    if (values.sweep) return sweep(kube, config, options, sweepCounts, common.users, notes, say);
+    if (values.sweep) return sweep(kube, read, config, options, sweepCounts, common.users, notes, say);
     say(`load: ${common.users} users${jobPods ? ` in each of ${jobPods} Job pods` : ''} for ${common.durationSeconds} s at ${common.ratePerUser} req/s each against ${base}`);
     const { value: samples, usage: used, note, containers } = await withUsage(options.metrics, async (loadStarts): Promise<LoadSamples[]> => {
       if (jobPods > 0) {
@@ -144,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
       return [await generate({ ...options, onStart: loadStarts })];
     });
     const report = buildReport(samples, { ...options }, used, note, containers);
-    const written = await writeReports(kube, config, {
+    const written = await writeReports(kube, read, config, {
       title: 'Load test',
       holdsTo: 'Targets: 100 concurrent users, API under 2 s, under 80 % CPU and memory',
       startedAt: report.startedAt,
@@ -166,6 +170,7 @@ async function main(argv: string[]): Promise<number> {
 /** Write the run's report set, print its verdicts; the directory and the exit code. */
 async function writeReports(
   kube: Kube,
+  read: TargetRead,
   config: SuiteConfig,
   run: { title: string; holdsTo: string; startedAt: string; verdicts: Verdict[]; from: string; detail: Record<string, unknown>; extraHtml: string },
   notes: string[],
@@ -173,8 +178,6 @@ async function writeReports(
   say: (line: string) => void,
 ): Promise<{ dir: string; exitCode: number }> {
   const finishedAt = new Date().toISOString();
-  // The release under load, for the report's headline; a reader who may not list it loses only that line.
-  const release = await withTimeout('reading the release', 15_000, () => findRelease(kube, config.namespace, config.release)).catch(() => undefined);
   const results = verdictResults(run.verdicts, 'load', run.holdsTo, run.startedAt, Math.max(0, Date.parse(finishedAt) - Date.parse(run.startedAt)));
   const { report: written, files } = await writeRunReports({
     title: run.title,
@@ -182,7 +185,7 @@ async function writeReports(
     runId: config.runId,
     startedAt: run.startedAt,
     finishedAt,
-    target: runTarget(kube, config, { revision: release?.revision ?? 0, status: release?.status ?? 'n/a' }, run.from),
+    target: runTarget(kube, config, read, run.from),
     results,
     notes,
     detail: run.detail,
@@ -194,10 +197,10 @@ async function writeReports(
 }
 
 /** The headroom sweep and its reports; the plan's user count (--users) is what must hold. */
-async function sweep(kube: Kube, config: SuiteConfig, options: LoadOptions, counts: number[], targetUsers: number, notes: string[], say: (line: string) => void): Promise<number> {
+async function sweep(kube: Kube, read: TargetRead, config: SuiteConfig, options: LoadOptions, counts: number[], targetUsers: number, notes: string[], say: (line: string) => void): Promise<number> {
   say(`sweep: ${counts.join(', ')} users, ${options.durationSeconds} s each, against ${options.base}; it stops at the first step that breaks a target`);
   const report = await runSweep(options, counts, targetUsers);
-  const written = await writeReports(kube, config, {
+  const written = await writeReports(kube, read, config, {
     title: 'Load sweep',
     holdsTo: `Headroom: the largest user count within every target (the plan asks for ${targetUsers})`,
     startedAt: report.startedAt,

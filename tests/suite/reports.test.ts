@@ -120,7 +120,7 @@ describe('HTML, Markdown and the report directory', () => {
   it('names the release revision and server version it read, and leaves out what a run did not read', () => {
     const read = sampleReport();
     expect(renderMarkdown(read)).toContain('Release `todo-app` revision 2 (deployed) in namespace `todo-app`, context `ctx` (v1.34.4), access port-forward.');
-    const unread = { ...read, target: { ...read.target, revision: 0, releaseStatus: 'n/a', serverVersion: 'n/a' } };
+    const unread = { ...read, target: { ...read.target, revision: 0, releaseStatus: 'unknown', serverVersion: 'unknown' } };
     expect(renderMarkdown(unread)).toContain('Release `todo-app` in namespace `todo-app`, context `ctx`, access port-forward.');
     expect(renderHtml(unread)).toContain('Release <code>todo-app</code> in <code>todo-app</code>; context <code>ctx</code>; access port-forward.');
   });

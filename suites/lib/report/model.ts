@@ -32,12 +32,12 @@ export interface RunReport {
 
 /**
  * What a run read of its target: the release's revision and status, the server's version.
- * A drill, a load run or a run that could not validate may have read neither.
+ * A run that could not validate read neither; a load run may not read the release.
  */
 export function targetRead(target: RunReport['target']): { revision?: string; serverVersion?: string } {
   return {
     revision: target.revision > 0 ? `revision ${target.revision} (${target.releaseStatus})` : undefined,
-    serverVersion: target.serverVersion !== 'unknown' && target.serverVersion !== 'n/a' ? target.serverVersion : undefined,
+    serverVersion: target.serverVersion !== 'unknown' ? target.serverVersion : undefined,
   };
 }
 
