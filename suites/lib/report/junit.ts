@@ -69,7 +69,7 @@ export function junitSuites(report: RunReport, options: { namePrefix?: string; f
       '    <properties>',
       `      <property name="context" value="${xmlEscape(report.target.context)}"/>`,
       `      <property name="namespace" value="${xmlEscape(report.target.namespace)}"/>`,
-      `      <property name="release" value="${xmlEscape(`${report.target.release} r${report.target.revision}`)}"/>`,
+      `      <property name="release" value="${xmlEscape(`${report.target.release}${report.target.revision > 0 ? ` r${report.target.revision}` : ''}`)}"/>`,
       `      <property name="run-id" value="${xmlEscape(report.runId)}"/>`,
       '    </properties>',
       ...results.map(testcase),
