@@ -205,7 +205,10 @@ describe('charts in the sandbox cluster', () => {
       frontend: { port: 3000, path: '/' },
     };
     for (const [name, { port, path }] of Object.entries(health)) {
-      const pods = await kubectlOk(['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/name=${name}`, '-o', 'jsonpath={.items[*].metadata.name}']);
+      // The Deployment's own selector: the chart's test pod shares its name label.
+      const matchLabels = await kubectlOk(['get', 'deployment', name, '-n', namespace, '-o', 'jsonpath={.spec.selector.matchLabels}']);
+      const selector = Object.entries(JSON.parse(matchLabels.stdout) as Record<string, string>).map(([key, value]) => `${key}=${value}`).join(',');
+      const pods = await kubectlOk(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'jsonpath={.items[*].metadata.name}']);
       for (const pod of pods.stdout.split(' ').filter(Boolean)) {
         const forward = await portForward(namespace, `pod/${pod}`, port);
         try {

@@ -22,7 +22,7 @@ import {
   type HelmBinary,
   type K8sObject,
 } from '../support/helm.js';
-import { podTemplate } from './model.js';
+import { podTemplate, type Container } from './model.js';
 
 const SNAPSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'snapshots');
 
@@ -132,6 +132,29 @@ const INTENDED: IntendedChange[] = [
       const now = current.find((other) => other.kind === 'Deployment' && other.metadata.name === object.metadata.name);
       const wait = now ? podTemplate(now).spec.initContainers?.filter((c) => c.name === 'wait-for-kafka') : undefined;
       if (wait?.length) podTemplate(object).spec.initContainers = wait;
+    },
+  },
+  {
+    why: "the Dapr services' pods reserve the sidecar's ports (net.ipv4.ip_local_reserved_ports): a connection made before daprd listened took 50002 as its local port, and daprd exited with 'address already in use' until it closed",
+    apply(object) {
+      if (object.kind !== 'Deployment' || !DAPR_SERVICES.includes(object.metadata.name)) return;
+      const spec = podTemplate(object).spec as { securityContext?: Record<string, unknown> };
+      spec.securityContext = { ...spec.securityContext, sysctls: [{ name: 'net.ipv4.ip_local_reserved_ports', value: '3500,3501,9090,50001,50002' }] };
+    },
+  },
+  {
+    why: "each chart's test-health pod is labelled component test (with its chart's component it matched the selector of the Service it calls, became one of its endpoints, and its request could land on itself), and calls up to six times (a new pod's first packets may precede the network-policy rules that admit it)",
+    apply(object, _all, current) {
+      if (object.kind !== 'Pod' || !object.metadata.name.endsWith('-test-health')) return;
+      const labels = object.metadata.labels;
+      if (labels?.['app.kubernetes.io/component']) labels['app.kubernetes.io/component'] = 'test';
+      const now = current.find((other) => other.kind === 'Pod' && other.metadata.name === object.metadata.name);
+      const [health] = (object.spec as { containers: Container[] }).containers;
+      const [healthNow] = now ? (now.spec as { containers: Container[] }).containers : [];
+      const url = health?.command?.at(-1);
+      if (!health || !healthNow || healthNow.env?.[0]?.value !== url) return;
+      health.command = healthNow.command;
+      health.env = healthNow.env;
     },
   },
 ];

@@ -145,6 +145,14 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
       }
     });
 
+    it("keeps the Dapr sidecar's ports out of each Dapr service pod's ephemeral ports", () => {
+      for (const { name } of DAPR_SERVICES) {
+        expect(podTemplate(deployment(objectsOf(environment), name)).spec.securityContext?.sysctls, name).toEqual([
+          { name: 'net.ipv4.ip_local_reserved_ports', value: '3500,3501,9090,50001,50002' },
+        ]);
+      }
+    });
+
     it('rolls Deployments out with maxUnavailable 0 and covers every workload with a PodDisruptionBudget', () => {
       const objects = objectsOf(environment);
       const pdbs = objects.filter((object) => object.kind === 'PodDisruptionBudget');
@@ -336,6 +344,16 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
       expect(tests.map((pod) => pod.metadata.name).sort()).toEqual(
         [...APP_DEPLOYMENTS.map((name) => `${name}-test-health`), 'kafka-test-topics'].sort(),
       );
+      // A test pod a Service selects becomes one of its endpoints, and its own request may land on itself.
+      const services = objectsOf(environment).filter((object) => object.kind === 'Service');
+      for (const pod of tests) {
+        const labels = pod.metadata.labels ?? {};
+        for (const service of services) {
+          const selector = (service.spec as { selector?: Record<string, string> }).selector ?? {};
+          const selects = Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
+          expect(selects, `Service ${service.metadata.name} selects test pod ${pod.metadata.name}`).toBe(false);
+        }
+      }
     });
   });
 
@@ -529,6 +547,19 @@ describe.each(helmBinaries())('umbrella chart rendered with $label', (binary: He
         'dapr.io/sidecar-memory-limit': '1Gi',
         'dapr.io/sidecar-memory-request': '128Mi',
       });
+    });
+
+    it("keeps a pod's own sysctls beside the reserved ports, and leaves the ports free with dapr.reservePorts off", async () => {
+      const { objects } = await umbrella(binary, 'default', {
+        set: { 'recurring-task-service.dapr.reservePorts': false },
+        extraArgs: ['--set-json', 'backend.podSecurityContext.sysctls=[{"name":"net.ipv4.tcp_keepalive_time","value":"60"}]'],
+      });
+      const sysctls = (name: string) => podTemplate(deployment(objects, name)).spec.securityContext?.sysctls;
+      expect(sysctls('backend')).toEqual([
+        { name: 'net.ipv4.tcp_keepalive_time', value: '60' },
+        { name: 'net.ipv4.ip_local_reserved_ports', value: '3500,3501,9090,50001,50002' },
+      ]);
+      expect(sysctls('recurring-task-service')).toBeUndefined();
     });
 
     it('prefixes every app image with global.imageRegistry and tags it with the appVersion', async () => {

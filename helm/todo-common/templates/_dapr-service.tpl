@@ -21,6 +21,19 @@ quantity.
 {{- end -}}
 
 {{/*
+The pod's securityContext: podSecurityContext, plus the sysctl that keeps the sidecar's ports
+out of the pod's ephemeral ports when `dapr.reservePorts` is on.
+*/}}
+{{- define "todo-common.daprService.podSecurityContext" -}}
+{{- $context := deepCopy (.Values.podSecurityContext | default dict) -}}
+{{- if and .Values.dapr.enabled .Values.dapr.reservePorts -}}
+{{- $reserved := dict "name" "net.ipv4.ip_local_reserved_ports" "value" "3500,3501,9090,50001,50002" -}}
+{{- $_ := set $context "sysctls" (append ($context.sysctls | default list) $reserved) -}}
+{{- end -}}
+{{- toYaml $context -}}
+{{- end -}}
+
+{{/*
 Cross-field checks that fail the render with one clear message (bitnami's validateValues).
 */}}
 {{- define "todo-common.daprService.validateValues" -}}
@@ -177,7 +190,7 @@ spec:
       {{- end }}
       terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
       securityContext:
-        {{- toYaml .Values.podSecurityContext | nindent 8 }}
+        {{- include "todo-common.daprService.podSecurityContext" . | nindent 8 }}
       {{- if and .Values.dapr.enabled .Values.waitForKafka.enabled }}
       initContainers:
         {{- include "todo-common.daprService.waitForKafka" . | nindent 8 }}

@@ -76,13 +76,15 @@ The `helm test` pod: calls the Service on the readiness probe's path.
 */}}
 {{- define "todo-common.testHealth" -}}
 {{- if .Values.tests.enabled }}
+{{- /* Its own component, so the pod never matches the selector of the Service it calls. */}}
+{{- $test := merge (dict "component" "test") . }}
 apiVersion: v1
 kind: Pod
 metadata:
   name: {{ include "todo-common.fullname" . }}-test-health
   namespace: {{ .Release.Namespace }}
   labels:
-    {{- include "todo-common.labels" . | nindent 4 }}
+    {{- include "todo-common.labels" $test | nindent 4 }}
   annotations:
     helm.sh/hook: test
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
@@ -98,13 +100,20 @@ spec:
   containers:
     - name: health
       image: {{ include "todo-common.image" (dict "image" .Values.tests.image "context" .) | quote }}
+      # A few tries: a new pod's first packets may precede the network-policy rules that admit it.
       command:
-        - wget
-        - -q
-        - -O-
-        - -T
-        - "5"
-        - {{ printf "http://%s:%v%s" (include "todo-common.fullname" .) .Values.service.port .Values.probes.readiness.httpGet.path | quote }}
+        - sh
+        - -c
+        - |
+          for try in 1 2 3 4 5 6; do
+            wget -q -O- -T 5 "$URL" && exit 0
+            sleep 2
+          done
+          echo "no answer from $URL after $try tries" >&2
+          exit 1
+      env:
+        - name: URL
+          value: {{ printf "http://%s:%v%s" (include "todo-common.fullname" .) .Values.service.port .Values.probes.readiness.httpGet.path | quote }}
       resources:
         requests:
           cpu: 10m
