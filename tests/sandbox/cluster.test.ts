@@ -14,6 +14,7 @@ import {
   kubectl,
   portForward,
   repoRoot,
+  rolloutPending,
   runTool,
   sandboxRegistry,
   uniqueName,
@@ -53,13 +54,8 @@ function deployment(name: string, replicas: number, annotations: Record<string, 
 
 async function rolledOut(name: string, replicas: number): Promise<k8s.V1Deployment | undefined> {
   const current = await apps.readNamespacedDeployment({ name, namespace });
-  const status = current.status ?? {};
-  const done = (status.observedGeneration ?? 0) >= (current.metadata?.generation ?? 1) &&
-    status.updatedReplicas === replicas &&
-    status.readyReplicas === replicas &&
-    status.availableReplicas === replicas &&
-    (status.replicas ?? 0) === replicas;
-  if (!done) throw new Error(`status: ${JSON.stringify(status)}`);
+  const pending = rolloutPending(current, replicas);
+  if (pending) throw new Error(pending);
   return current;
 }
 

@@ -20,7 +20,7 @@ import { allChecks } from '../../suites/checks/index.js';
 import type { CheckResult } from '../../suites/lib/check.js';
 import { resolveConfig } from '../../suites/lib/config.js';
 import { runSuite, type SuiteRun } from '../../suites/lib/suite.js';
-import { ensureSandbox, exitContainer, httpEchoContainer, sandboxRegistry, toolPath, uniqueName, waitFor } from '../support/sandbox.js';
+import { ensureSandbox, exitContainer, httpEchoContainer, rolloutPending, sandboxRegistry, toolPath, uniqueName, waitFor } from '../support/sandbox.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -140,12 +140,9 @@ async function settled(): Promise<true | undefined> {
   const pods = (await core.listNamespacedPod({ namespace })).items;
   let want = 0;
   for (const d of deployments.items) {
-    const replicas = d.spec?.replicas ?? 1;
-    want += replicas;
-    const s = d.status ?? {};
-    if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 1) || (s.updatedReplicas ?? 0) !== replicas || (s.readyReplicas ?? 0) !== replicas || (s.replicas ?? 0) !== replicas) {
-      throw new Error(`deployment ${d.metadata?.name}: ${JSON.stringify(s)}`);
-    }
+    want += d.spec?.replicas ?? 1;
+    const pending = rolloutPending(d);
+    if (pending) throw new Error(pending);
   }
   if (pods.length !== want) throw new Error(`${pods.length} pods, want ${want}`);
   return true;

@@ -21,7 +21,7 @@ import { resolveConfig } from '../../suites/lib/config.js';
 import { createTopic, deleteTopic } from '../../suites/lib/kafka.js';
 import { buildKube } from '../../suites/lib/kube.js';
 import { runSuite, type SuiteRun } from '../../suites/lib/suite.js';
-import { ensureSandbox, repoRoot, runTool, sandboxRegistry, stackDatabase, uniqueName, waitFor } from '../support/sandbox.js';
+import { ensureSandbox, repoRoot, rolloutPending, runTool, sandboxRegistry, stackDatabase, uniqueName, waitFor } from '../support/sandbox.js';
 
 const namespace = uniqueName('suite-stack');
 const release = 'todo-app';
@@ -55,11 +55,11 @@ async function runChecks(extra: string[] = []): Promise<{ run: SuiteRun; byId: M
 /** The Deployment runs its own desired count (`spec.replicas`), every pod of it updated and ready. */
 async function rolledOut(name: string): Promise<true | undefined> {
   const d = await apps.readNamespacedDeployment({ name, namespace });
+  const pending = rolloutPending(d);
+  if (pending) throw new Error(pending);
   const replicas = d.spec?.replicas ?? 1;
-  const s = d.status ?? {};
   const pods = await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/name=${name}` });
-  const done = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && (s.updatedReplicas ?? 0) === replicas && (s.readyReplicas ?? 0) === replicas && (s.replicas ?? 0) === replicas && pods.items.length === replicas;
-  if (!done) throw new Error(`deployment ${name}: ${JSON.stringify(s)}, ${pods.items.length} pods`);
+  if (pods.items.length !== replicas) throw new Error(`deployment ${name}: ${pods.items.length} pods, want ${replicas}`);
   return true;
 }
 

@@ -131,6 +131,21 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
+/**
+ * Why a Deployment has not rolled out to `replicas` (its own `spec.replicas` by default): its
+ * controller has seen the latest spec, and every replica is updated, ready and available.
+ * Undefined once it has.
+ */
+export function rolloutPending(deployment: k8s.V1Deployment, replicas = deployment.spec?.replicas ?? 1): string | undefined {
+  const status = deployment.status ?? {};
+  const done = (status.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 1) &&
+    (status.updatedReplicas ?? 0) === replicas &&
+    (status.readyReplicas ?? 0) === replicas &&
+    (status.availableReplicas ?? 0) === replicas &&
+    (status.replicas ?? 0) === replicas;
+  return done ? undefined : `deployment ${deployment.metadata?.name} not at ${replicas} replicas: ${JSON.stringify(status)}`;
+}
+
 /** Poll `probe` until it returns a value, or fail after `timeoutMs` with what it last saw. */
 export async function waitFor<T>(
   description: string,
